@@ -34,7 +34,7 @@ def resolve_dataset(path: Path, work_dir: Path, say: Callable[[str], None] = pri
 
     path = Path(path)
     left_out: dict[str, list[str]] = {}
-    tb_tasks = [path] if tb1.is_tb_task(path) else [p for p in sorted(path.iterdir()) if p.is_dir() and tb1.is_tb_task(p)]
+    tb_tasks = tb1.tb_task_dirs(path)
     if not tb_tasks:
         found = discover([path])
         for task in found:

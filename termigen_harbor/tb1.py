@@ -108,6 +108,13 @@ def is_tb_task(path: Path) -> bool:
     return (path / "task.yaml").is_file()
 
 
+def tb_task_dirs(path: Path) -> list[Path]:
+    """`path` itself when it is a Terminal-Bench 1.x task, else its TB task subfolders, sorted."""
+    if is_tb_task(path):
+        return [path]
+    return sorted(p for p in path.iterdir() if p.is_dir() and is_tb_task(p))
+
+
 def convert_task(source: Path, target: Path) -> Conversion:
     name = source.name
     if target.exists():
@@ -135,7 +142,7 @@ def convert_task(source: Path, target: Path) -> Conversion:
 
 
 def convert(source_dir: Path, target_dir: Path) -> list[Conversion]:
-    sources = [source_dir] if is_tb_task(source_dir) else sorted(p for p in source_dir.iterdir() if p.is_dir() and is_tb_task(p))
+    sources = tb_task_dirs(source_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
     return [convert_task(src, target_dir / src.name) for src in sources]
 
@@ -191,5 +198,5 @@ def scan_task(task: Path, images: set[str]) -> ScanResult:
 
 def scan(source_dir: Path) -> list[ScanResult]:
     images = available_images()
-    sources = [source_dir] if is_tb_task(source_dir) else sorted(p for p in source_dir.iterdir() if p.is_dir() and is_tb_task(p))
+    sources = tb_task_dirs(source_dir)
     return [scan_task(src, images) for src in sources]
