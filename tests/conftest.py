@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -11,10 +10,10 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from harbor.models.task.config import TaskConfig  # noqa: E402
 
 from termigen_harbor.bundle import BundleFile, TaskBundle  # noqa: E402
+from termigen_harbor.synthesis.verify import STANDARD_TEST_SH  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "task_templates"
-STANDARD_TEST_SH = resources.files("termigen_harbor.bundle_data").joinpath("test.sh").read_text()
 
 
 def make_bundle(
