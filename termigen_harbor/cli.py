@@ -21,7 +21,9 @@ console = Console(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(message)}")  # messages quote paths, extras and errors: [x] is text
     raise typer.Exit(code)
 
 
