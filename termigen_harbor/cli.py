@@ -289,7 +289,8 @@ def evaluate(
     import contextlib
     import sys
 
-    from termigen_harbor.evaluate import EvalSpec, chart, load_report, markdown, pct, resolve_dataset, write_report
+    from termigen_harbor import tb1
+    from termigen_harbor.evaluate import EvalSpec, chart, coverage_line, load_report, markdown, pct, resolve_dataset, write_report
     from termigen_harbor.evaluate import evaluate as run_evaluate
     from termigen_harbor.llm.registry import default_model
     from termigen_harbor.runner import RunnerError
@@ -311,6 +312,7 @@ def evaluate(
     runnable: list[Path] = []
     left_out: dict[str, list[str]] = {}
     registry: list[str] = []
+    coverage = None
     if folder.exists():
         try:
             runnable, left_out = resolve_dataset(folder, jobs_dir / "converted" / folder.resolve().name, say=lambda m: console.print(f"[dim]{m}[/]"))
@@ -320,6 +322,9 @@ def evaluate(
             console.print(f"[yellow]not runnable here, left out of the denominator:[/] {name}: {'; '.join(reasons)}")
         if not runnable:
             fail(f"no runnable task in {folder}")
+        coverage = tb1.coverage([p.name for p in runnable] + list(left_out), tb1.core_manifest())
+        if coverage and not coverage.complete:
+            console.print(f"[yellow]{coverage_line(coverage)}[/]")
         dataset = folder.resolve().name
     elif "/" in dataset or dataset.startswith("."):
         fail(f"no such dataset folder: {dataset}")
@@ -331,8 +336,11 @@ def evaluate(
     console.print(f"[dim]evaluating {agent} / {chosen} on {len(runnable) or dataset} tasks x {runs} runs (job {spec.job_name()}: the same command resumes it)[/]")
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            report = run_evaluate(spec, left_out)
+            report = run_evaluate(spec, left_out, coverage)
     except RunnerError as exc:
+        manifest = tb1.core_manifest()
+        if registry and registry[0].startswith(manifest.name):
+            fail(f"{exc}\nTo run {manifest.label} offline, fetch it once where the internet is reachable ({manifest.download}) and pass that folder with --dataset.")
         fail(str(exc))
     paths = write_report(report, out)
     print(markdown(report))

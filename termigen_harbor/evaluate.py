@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from termigen_harbor.metrics import average_pass_at_1, mean_pass_at_k
 from termigen_harbor.runner import JobOutcome, RunSpec, TrialOutcome, run_job
+from termigen_harbor.tb1 import Coverage
 
 
 def resolve_dataset(path: Path, work_dir: Path, say: Callable[[str], None] = print) -> tuple[list[Path], dict[str, list[str]]]:
@@ -105,6 +106,7 @@ class EvalReport(BaseModel):
     agent_seconds: float
     job_dir: Path
     not_runnable: dict[str, list[str]] = Field(default_factory=dict)  # left out of the denominator
+    coverage: Coverage | None = None  # how much of TerminalBench 1.0 the tasks are, when they are some of it
 
 
 def trial_error(trial: TrialOutcome) -> str | None:
@@ -154,7 +156,7 @@ def build_report(spec: EvalSpec, outcome: JobOutcome) -> EvalReport:
     )
 
 
-def evaluate(spec: EvalSpec, not_runnable: dict[str, list[str]] | None = None) -> EvalReport:
+def evaluate(spec: EvalSpec, not_runnable: dict[str, list[str]] | None = None, coverage: Coverage | None = None) -> EvalReport:
     outcome = run_job(
         RunSpec(
             tasks=spec.tasks, datasets=spec.registry, agent=spec.agent, model=spec.model, agent_kwargs=spec.agent_kwargs, n_attempts=spec.runs,
@@ -163,11 +165,26 @@ def evaluate(spec: EvalSpec, not_runnable: dict[str, list[str]] | None = None) -
     )  # fmt: skip
     report = build_report(spec, outcome)
     report.not_runnable = not_runnable or {}
+    report.coverage = coverage
     return report
 
 
 def pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def coverage_line(coverage: Coverage) -> str:
+    """What share of the benchmark the folder held, so a subset's score is not read as the benchmark's."""
+    line = f"The folder holds {len(coverage.present)} of the {coverage.n_tasks} tasks of {coverage.benchmark}"
+    if coverage.complete:
+        return line + "."
+
+    def some(names: list[str], shown: int = 10) -> str:
+        return ", ".join(names[:shown]) + (f", ... ({len(names) - shown} more in report.json)" if len(names) > shown else "")
+
+    parts = [f"missing {len(coverage.missing)}: {some(coverage.missing)}"] if coverage.missing else []
+    parts += [f"not in it {len(coverage.extra)}: {some(coverage.extra)}"] if coverage.extra else []
+    return f"{line}; this is not a {coverage.benchmark} score ({'; '.join(parts)})."
 
 
 def markdown(report: EvalReport) -> str:
@@ -178,6 +195,7 @@ def markdown(report: EvalReport) -> str:
         f"**Average Pass@1 over {report.runs} runs: {pct(report.average_pass_at_1)}{std}** "
         f"({report.n_tasks} tasks run; {len(report.not_runnable)} not runnable here; {report.n_errors} errored trials kept apart)",
         "",
+        *([coverage_line(report.coverage), ""] if report.coverage else []),
         "| run | pass@1 | verified trials |",
         "|---|---|---|",
         *[f"| {i + 1} | {pct(r)} | {n} |" for i, (r, n) in enumerate(zip(report.pass_at_1_by_run, report.verified_by_run))],

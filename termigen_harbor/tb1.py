@@ -7,19 +7,22 @@
   resource limits itself; TEST_DIR is /tests).
 - `scan`: before running, which tasks cannot run here and why (a base image we cannot provide, a
   download from a host other than the package mirrors), so a score always has its denominator.
+- `core_manifest` / `coverage`: the 80 task ids of TerminalBench 1.0 (`terminal-bench-core`
+  0.1.1), and how much of it a folder of tasks holds, so a subset's score is never taken for it.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+from importlib import resources
 import tempfile
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from harbor.mappers.terminal_bench import TerminalBenchMapper
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from termigen_harbor.images import BASE_IMAGE, TB_BASE_NAMES
 
@@ -200,3 +203,45 @@ def scan(source_dir: Path) -> list[ScanResult]:
     images = available_images()
     sources = tb_task_dirs(source_dir)
     return [scan_task(src, images) for src in sources]
+
+
+# ---------------------------------------------------------------------- the benchmark's manifest
+class Manifest(BaseModel):
+    name: str
+    version: str
+    description: str
+    source: dict[str, str]
+    download: str
+    provenance: list[str]
+    variants: list[str]
+    task_ids: list[str]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+class Coverage(BaseModel):
+    benchmark: str
+    n_tasks: int  # in the benchmark
+    present: list[str]
+    missing: list[str]  # in the benchmark, not in the folder
+    extra: list[str] = Field(default_factory=list)  # in the folder, not in the benchmark
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.extra
+
+
+def core_manifest() -> Manifest:
+    """TerminalBench 1.0, from benchmarks/terminal-bench-1/ (shipped in the wheel)."""
+    text = resources.files("termigen_harbor.benchmark_manifests").joinpath("terminal-bench-core-0.1.1.json").read_text()
+    return Manifest.model_validate_json(text)
+
+
+def coverage(task_names: list[str], manifest: Manifest) -> Coverage | None:
+    """How much of `manifest` these tasks are; None when they share no task with it."""
+    names, ids = set(task_names), set(manifest.task_ids)
+    if not names & ids:
+        return None
+    return Coverage(benchmark=manifest.label, n_tasks=len(ids), present=sorted(names & ids), missing=sorted(ids - names), extra=sorted(names - ids))

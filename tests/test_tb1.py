@@ -1,6 +1,7 @@
 """Terminal-Bench 1.x tasks (our own fixtures in TB's format) converted and evaluated offline."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -49,18 +50,56 @@ def test_the_scan_says_what_cannot_run_here_and_why():
     assert not tb1.scan_task(task, set()).runnable
 
 
+ISSUE_VARIANTS = ["blind-maze-explorer-algorithm.easy", "blind-maze-explorer-algorithm.hard", "crack-7z-hash.easy", "crack-7z-hash.hard", "eval-mteb.hard",
+                  "incompatible-python-fasttext.base_with_hint", "pytorch-model-cli.easy", "pytorch-model-cli.hard", "raman-fitting.easy", "sanitize-git-repo.hard"]  # fmt: skip
+TERMIGEN = str(Path(sys.executable).with_name("termigen"))
+
+
+def test_the_tb1_manifest_is_80_tasks_70_base_and_the_10_named_variants():
+    manifest = tb1.core_manifest()
+    assert manifest.label == "terminal-bench-core@0.1.1"
+    assert manifest.source["commit"] == "91e10457b5410f16c44364da1a34cb6de8c488a5"
+    assert len(manifest.task_ids) == len(set(manifest.task_ids)) == 80
+    assert manifest.variants == ISSUE_VARIANTS == sorted(t for t in manifest.task_ids if "." in t)
+    assert all(v.split(".")[0] in manifest.task_ids for v in manifest.variants)  # every variant's base task is in it too
+    assert all(re.fullmatch(r"[a-z0-9-]+(\.[a-z_]+)?", t) for t in manifest.task_ids)
+
+
+def test_coverage_says_how_much_of_the_benchmark_a_folder_is():
+    manifest = tb1.core_manifest()
+    assert tb1.coverage(["hello-file", "count-csv-rows"], manifest) is None  # not the benchmark at all: nothing to say
+    cov = tb1.coverage(["hello-world", "fix-git", "my-own-task"], manifest)
+    assert (cov.present, cov.extra, len(cov.missing), cov.complete) == (["fix-git", "hello-world"], ["my-own-task"], 78, False)
+    assert "fix-git" not in cov.missing and "oom" in cov.missing
+    assert tb1.coverage(manifest.task_ids, manifest).complete
+
+
+def test_the_default_dataset_failing_offline_says_how_to_fetch_it(tmp_path):
+    proc = subprocess.run([TERMIGEN, "evaluate", "-a", "oracle", "--dataset", "terminal-bench-core@9.9.9", "--jobs-dir", str(tmp_path / "jobs"), "-o", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)  # fmt: skip
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode == 2, out
+    assert "registry lookup of terminal-bench-core@9.9.9 failed" in out
+    assert "pip install 'termigen-harbor[tb]'" in out and "tb datasets download --dataset terminal-bench-core==0.1.1" in out
+    assert "Traceback" not in out
+
+
 @pytest.mark.docker
 @pytest.mark.parametrize("agent, expected", [("oracle", 1.0), ("nop", 0.0)])
 def test_evaluate_runs_the_runnable_tb_tasks_offline(docker_engine, tmp_path, agent, expected):
     dataset = tmp_path / "tb1"
     shutil.copytree(FIXTURES, dataset)
-    termigen = str(Path(sys.executable).with_name("termigen"))
-    proc = subprocess.run([termigen, "evaluate", "--dataset", str(dataset), "-a", agent, "--runs", "1", "-n", "2",
+    (dataset / "hello-file").rename(dataset / "hello-world")  # named as a TerminalBench 1.0 task: the report must not pass it off as TB 1.0
+    proc = subprocess.run([TERMIGEN, "evaluate", "--dataset", str(dataset), "-a", agent, "--runs", "1", "-n", "2",
                            "--jobs-dir", str(tmp_path / "jobs"), "-o", str(tmp_path / "report")],
                           capture_output=True, text=True, timeout=1200)  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert sorted(report["not_runnable"]) == ["download-model", "vim-edit-config"]
-    assert {row["task"]: row["rewards"][0] for row in report["tasks"]} == {t: expected for t in ("count-csv-rows", "fetch-from-server", "hello-file")}
+    assert {row["task"]: row["rewards"][0] for row in report["tasks"]} == {t: expected for t in ("count-csv-rows", "fetch-from-server", "hello-world")}
     assert report["n_errors"] == 0 and report["average_pass_at_1"] == expected
-    assert "left out of the denominator (2)" in (tmp_path / "report" / "report.md").read_text()
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "left out of the denominator (2)" in md
+    assert report["coverage"]["present"] == ["hello-world"] and len(report["coverage"]["missing"]) == 79
+    assert report["coverage"]["extra"] == ["count-csv-rows", "download-model", "fetch-from-server", "vim-edit-config"]
+    assert "holds 1 of the 80 tasks of terminal-bench-core@0.1.1; this is not a terminal-bench-core@0.1.1 score" in md
