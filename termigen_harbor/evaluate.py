@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -156,13 +157,30 @@ def build_report(spec: EvalSpec, outcome: JobOutcome) -> EvalReport:
     )
 
 
+@contextmanager
+def harbor_model(agent: str, model: str | None) -> Iterator[str | None]:
+    """The model name to give Harbor for `agent`. Our BashAgent understands `local/...` itself;
+    Harbor's own agents (Terminus-2) reach models through litellm, so for them the embedded model
+    is served on loopback as an OpenAI endpoint while the job runs."""
+    from termigen_harbor.llm.local_server import openai_endpoint
+    from termigen_harbor.llm.registry import local_model_key
+
+    local = local_model_key(model) if model and not agent.startswith("termigen_harbor") else None
+    if local is None:
+        yield model
+    else:
+        with openai_endpoint(*local) as litellm_model:
+            yield litellm_model
+
+
 def evaluate(spec: EvalSpec, not_runnable: dict[str, list[str]] | None = None, coverage: Coverage | None = None) -> EvalReport:
-    outcome = run_job(
-        RunSpec(
-            tasks=spec.tasks, datasets=spec.registry, agent=spec.agent, model=spec.model, agent_kwargs=spec.agent_kwargs, n_attempts=spec.runs,
-            n_concurrent=spec.n_concurrent, env=spec.env, jobs_dir=spec.jobs_dir, job_name=spec.job_name(), max_retries=spec.max_retries,
-        )
-    )  # fmt: skip
+    with harbor_model(spec.agent, spec.model) as model:
+        outcome = run_job(
+            RunSpec(
+                tasks=spec.tasks, datasets=spec.registry, agent=spec.agent, model=model, agent_kwargs=spec.agent_kwargs, n_attempts=spec.runs,
+                n_concurrent=spec.n_concurrent, env=spec.env, jobs_dir=spec.jobs_dir, job_name=spec.job_name(), max_retries=spec.max_retries,
+            )
+        )  # fmt: skip
     report = build_report(spec, outcome)
     report.not_runnable = not_runnable or {}
     report.coverage = coverage

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from termigen_harbor.evaluate import EvalSpec, build_report, evaluate, markdown,
 from termigen_harbor.runner import JobOutcome, TrialOutcome, read_job
 
 from conftest import make_bundle
+from fake_providers import FakeProvider, openai_completion
 
 
 def trial(task, attempt, reward=None, exception=None, agent_error=None):
@@ -62,3 +64,21 @@ def test_evaluate_runs_resumes_and_writes_reports(docker_engine, tmp_path):
     termigen = str(Path(sys.executable).with_name("termigen"))
     proc = subprocess.run([termigen, "evaluate", "--compare", str(tmp_path / "out"), "--compare", str(paths[0]), "-o", str(tmp_path / "cmp")], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.count("pass@1 50.0% ± 0.0%") == 2 and (tmp_path / "cmp" / "compare.png").exists()
+
+
+@pytest.mark.docker
+def test_harbors_terminus_2_runs_on_the_local_model_through_litellm(docker_engine, tmp_path, monkeypatch):
+    """`-a terminus-2 -m local/...`: Harbor's agent knows only litellm, so the embedded model is served
+    as an OpenAI endpoint for the job (here a loopback server speaking that wire format stands in)."""
+    reply = json.dumps({"analysis": "count.txt is missing.", "plan": "Count the words.", "task_complete": True,
+                        "commands": [{"keystrokes": "wc -w < /app/input.txt > /app/count.txt\n", "duration": 0.5}]})  # fmt: skip
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    make_bundle("solvable").write(tmp_path / "tasks")
+    spec = EvalSpec(tasks=[tmp_path / "tasks" / "solvable"], dataset="tiny", agent="terminus-2", model="local/qwen2.5-coder-0.5b", runs=1, jobs_dir=tmp_path / "jobs")
+    with FakeProvider([openai_completion(reply)] * 8) as server:
+        monkeypatch.setenv("TERMIGEN_LOCAL_BASE_URL", server.url + "/v1")
+        report = evaluate(spec)
+    assert report.n_errors == 0 and report.average_pass_at_1 == 1.0, markdown(report)
+    assert report.model == "local/qwen2.5-coder-0.5b"
+    assert server.received and {(r.path, r.body["model"]) for r in server.received} == {("/v1/chat/completions", "qwen2.5-coder-0.5b")}
+    assert "OPENAI_BASE_URL" not in os.environ  # pointed at the local server only while the job ran

@@ -13,7 +13,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from termigen_harbor.llm.local_model import DEFAULT_MODEL, cache_dir, ensure_weights, model_spec
@@ -131,3 +132,23 @@ def stop_shared() -> None:
         for server in _shared.values():
             server.stop()
         _shared.clear()
+
+
+@contextmanager
+def openai_endpoint(key: str = DEFAULT_MODEL, instance: str = "") -> Iterator[str]:
+    """For code that reaches models through litellm alone (Harbor's Terminus-2): this process's
+    server for `key`, with litellm's OpenAI base URL pointed at it while the block runs. Yields the
+    litellm model name. The URL is not passed as an argument, so a resumed Harbor job (which must
+    see the same config) does not depend on the port the server got this time."""
+    base_url = shared_server(key, instance)
+    saved = {name: os.environ.get(name) for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
+    os.environ["OPENAI_BASE_URL"] = base_url  # litellm's first choice after an explicit api_base
+    os.environ.setdefault("OPENAI_API_KEY", "local")  # litellm insists on a key; the loopback server ignores it
+    try:
+        yield f"openai/{key}"
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -8,6 +8,7 @@ from typing import Any
 
 from termigen_harbor.llm.budget import Budget
 from termigen_harbor.llm.client import LLM, Backend
+from termigen_harbor.llm.local_model import DEFAULT_MODEL
 from termigen_harbor.llm.scripted import ScriptedBackend
 
 DEFAULT_SYNTHESIS_MODEL = "claude-sonnet-4-5"
@@ -21,16 +22,24 @@ def default_model() -> str:
     return DEFAULT_SYNTHESIS_MODEL if os.environ.get("ANTHROPIC_API_KEY") else "local"
 
 
+def local_model_key(model: str) -> tuple[str, str] | None:
+    """(key, server instance) of `local`, `local/<key>` or `local/<key>#<instance>`; None for any other model."""
+    if model != "local" and not model.startswith(("local/", "local#")):
+        return None
+    name, _, instance = model.partition("#")
+    return name.partition("/")[2] or DEFAULT_MODEL, instance
+
+
 def make_backend(model: str | None = None, api_base: str | None = None, api_key: str | None = None, timeout_s: float = 600) -> Backend:
     """`local` or `local/<key>` (`#name` for a separate server instance): the embedded model; `claude-*` or `anthropic/<model>`: the
     Anthropic SDK; `scripted:FILE`: replies from a JSON list of strings (dry runs); anything
     else goes to litellm (`openai/...`, `hosted_vllm/...`, ...)."""
     model = model or default_model()
-    if model == "local" or model.startswith(("local/", "local#")):
+    local = local_model_key(model)
+    if local:
         from termigen_harbor.llm.local_backend import LocalBackend
 
-        name, _, instance = model.partition("#")
-        return LocalBackend(name.partition("/")[2] or "qwen2.5-coder-1.5b", timeout_s=timeout_s, instance=instance)
+        return LocalBackend(local[0], timeout_s=timeout_s, instance=local[1])
     if model.startswith(("claude-", "anthropic/")):
         from termigen_harbor.llm.anthropic_backend import AnthropicBackend
 
