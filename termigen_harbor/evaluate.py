@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from termigen_harbor.llm.local_server import openai_endpoint
+from termigen_harbor.llm.registry import local_model_key
 from termigen_harbor.metrics import average_pass_at_1, mean_pass_at_k
 from termigen_harbor.runner import JobOutcome, RunSpec, TrialOutcome, run_job
 from termigen_harbor.tb1 import Coverage
@@ -162,9 +164,6 @@ def harbor_model(agent: str, model: str | None) -> Iterator[str | None]:
     """The model name to give Harbor for `agent`. Our BashAgent understands `local/...` itself;
     Harbor's own agents (Terminus-2) reach models through litellm, so for them the embedded model
     is served on loopback as an OpenAI endpoint while the job runs."""
-    from termigen_harbor.llm.local_server import openai_endpoint
-    from termigen_harbor.llm.registry import local_model_key
-
     local = local_model_key(model) if model and not agent.startswith("termigen_harbor") else None
     if local is None:
         yield model

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 import shutil
-from importlib import resources
 import tempfile
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
