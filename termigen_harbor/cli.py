@@ -358,6 +358,7 @@ def export(
     """Turn rollout jobs into SFT (messages + ShareGPT) and preference datasets with a card."""
     import shlex
     import sys
+    from collections import Counter
 
     from termigen_harbor import export as ex
     from termigen_harbor.runner import RunnerError
@@ -365,34 +366,26 @@ def export(
     missing = [str(j) for j in jobs if not j.is_dir()]
     if missing:
         fail(f"no such job directory: {', '.join(missing)}")
+    source = ex.benchmark_source(benchmark)
+    if source is None and benchmark is None:
+        console.print("[bold yellow]warning:[/] no --benchmark given and TerminalBench 1.0 is not where `tb datasets download` leaves it: "
+                      "the data is NOT decontaminated. Pass a TerminalBench task folder (or --benchmark none to silence this).")  # fmt: skip
+    elif benchmark is None:
+        console.print(f"decontaminating against TerminalBench 1.0 at {source} (where `tb datasets download` left it)")
+    command = "termigen " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     try:
-        rows, dropped = ex.rows_from_jobs(jobs)
+        result = ex.export_jobs(jobs, out, min_pass_ratio, source, command, pairs=pairs)
     except RunnerError as exc:
         fail(str(exc))
-    rows, low = ex.filter_by_pass_ratio(rows, min_pass_ratio)
-    dropped += low
-    if benchmark and benchmark != "none":
-        try:
-            instructions = ex.benchmark_instructions(Path(benchmark))
-        except (OSError, ValueError) as exc:
-            fail(f"cannot read the benchmark: {exc}")
-        rows, contaminated = ex.decontaminate(rows, instructions)
-        dropped += contaminated
-        console.print(f"decontamination against {len(instructions)} benchmark instructions: {len(contaminated)} rows dropped")
-    elif benchmark is None:
-        console.print("[bold yellow]warning:[/] no --benchmark given: the data is NOT decontaminated. Pass a TerminalBench task folder "
-                      "(or --benchmark none to silence this).")  # fmt: skip
-    preference = ex.preference_pairs(rows) if pairs else []
-    command = "termigen " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    card = ex.dataset_card(rows, preference, dropped, command, min_pass_ratio, benchmark if benchmark not in (None, "none") else None)
-    files = ex.write_dataset(out, rows, preference, card)
-    (out / "dropped.jsonl").write_text("".join(d.model_dump_json() + "\n" for d in dropped))
-    kinds = {}
-    for d in dropped:
-        kinds[d.kind] = kinds.get(d.kind, 0) + 1
-    console.print(f"kept {len(rows)} trajectories, {len(preference)} preference pairs; dropped {len(dropped)} "
+    except (OSError, ValueError) as exc:  # the benchmark's errors name it: "benchmark source X does not exist", ...
+        fail(f"cannot export: {exc}")
+    if source:
+        contaminated = sum(d.kind == "contamination" for d in result.dropped)
+        console.print(f"decontamination against {result.benchmark_instructions} benchmark instructions: {contaminated} rows dropped")
+    kinds = Counter(d.kind for d in result.dropped)
+    console.print(f"kept {result.rows} trajectories, {result.pairs} preference pairs; dropped {len(result.dropped)} "
                   f"({', '.join(f'{k} {v}' for k, v in sorted(kinds.items())) or 'none'}; reasons in {out / 'dropped.jsonl'})")  # fmt: skip
-    console.print(f"[dim]wrote {', '.join(str(f) for f in files)}[/]")
+    console.print(f"[dim]wrote {', '.join(str(f) for f in result.files)}[/]")
 
 
 @app.command()

@@ -281,3 +281,37 @@ def dataset_card(rows: list[SFTRow], pairs: list[dict[str, Any]], dropped: list[
         "```",
     ]
     return "\n".join(lines) + "\n"
+
+
+def benchmark_source(given: str | None) -> Path | None:
+    """What to decontaminate against: `given` (a task folder or a text file), nothing for "none",
+    and when unset TerminalBench 1.0 where `tb datasets download` leaves it, if it is there."""
+    if given == "none":
+        return None
+    if given:
+        return Path(given)
+    from termigen_harbor.tb1 import downloaded_core
+
+    return downloaded_core()
+
+
+class Exported(BaseModel):
+    rows: int
+    pairs: int
+    dropped: list[Dropped]
+    benchmark_instructions: int  # 0: not decontaminated
+    files: list[Path]
+
+
+def export_jobs(jobs: list[Path], out: Path, min_ratio: float, benchmark: Path | None, command: str, pairs: bool = True) -> Exported:
+    """The whole export: rows, the pass-ratio filter, decontamination, pairs, files, card and dropped.jsonl."""
+    rows, dropped = rows_from_jobs(jobs)
+    rows, low = filter_by_pass_ratio(rows, min_ratio)
+    dropped += low
+    instructions = benchmark_instructions(benchmark) if benchmark else {}
+    rows, contaminated = decontaminate(rows, instructions)
+    dropped += contaminated
+    preference = preference_pairs(rows) if pairs else []
+    files = write_dataset(out, rows, preference, dataset_card(rows, preference, dropped, command, min_ratio, str(benchmark) if benchmark else None))
+    (out / "dropped.jsonl").write_text("".join(d.model_dump_json() + "\n" for d in dropped))
+    return Exported(rows=len(rows), pairs=len(preference), dropped=dropped, benchmark_instructions=len(instructions), files=[*files, out / "dropped.jsonl"])

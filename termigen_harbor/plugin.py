@@ -42,12 +42,5 @@ class TermigenPlugin(BaseJobPlugin):
         if self.export_dir:
             from termigen_harbor import export as ex
 
-            rows, dropped = ex.rows_from_jobs([self.job_dir])
-            rows, low = ex.filter_by_pass_ratio(rows, self.min_pass_ratio)
-            dropped += low
-            if self.benchmark:
-                rows, contaminated = ex.decontaminate(rows, ex.benchmark_instructions(Path(self.benchmark)))
-                dropped += contaminated
-            pairs = ex.preference_pairs(rows)
             command = f"harbor run ... --plugin termigen --pk export_dir={self.export_dir} --pk min_pass_ratio={self.min_pass_ratio}"
-            ex.write_dataset(self.export_dir, rows, pairs, ex.dataset_card(rows, pairs, dropped, command, self.min_pass_ratio, self.benchmark))
+            ex.export_jobs([self.job_dir], self.export_dir, self.min_pass_ratio, ex.benchmark_source(self.benchmark), command)

@@ -245,3 +245,10 @@ def coverage(task_names: list[str], manifest: Manifest) -> Coverage | None:
     if not names & ids:
         return None
     return Coverage(benchmark=manifest.label, n_tasks=len(ids), present=sorted(names & ids), missing=sorted(ids - names), extra=sorted(names - ids))
+
+
+def downloaded_core() -> Path | None:
+    """TerminalBench 1.0 where `tb datasets download` leaves it by default, when its tasks are there."""
+    manifest = core_manifest()
+    path = Path.home() / ".cache" / "terminal-bench" / manifest.name / manifest.version
+    return path if path.is_dir() and tb_task_dirs(path) else None

@@ -4,8 +4,9 @@ from pathlib import Path
 from harbor.models.trajectories import Agent
 
 from termigen_harbor.agents.trajectory import TrajectoryRecorder
+from termigen_harbor import export
 from termigen_harbor.export import (
-    DATASET_INFO, benchmark_instructions, decontaminate, filter_by_pass_ratio, ngrams, preference_pairs,
+    DATASET_INFO, benchmark_instructions, benchmark_source, decontaminate, filter_by_pass_ratio, ngrams, preference_pairs,
     row_from_trial, sharegpt, write_dataset, dataset_card,
 )  # fmt: skip
 from termigen_harbor.llm import Usage
@@ -69,6 +70,31 @@ def test_benchmark_instructions_come_from_harbor_tb_or_text(tmp_path):
     assert "count.txt" in benchmark_instructions(tmp_path / "harbor")["harbor-task"]
     assert benchmark_instructions(tmp_path / "tb") == {"hello-world": "Create hello.txt with Hello, world!"}
     assert list(benchmark_instructions(tmp_path / "list.txt").values()) == ["first instruction", "second one\nspans two lines"]
+
+
+def test_unset_benchmark_means_tb1_where_tb_datasets_download_leaves_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert benchmark_source(None) is None  # not downloaded: nothing to decontaminate against (the CLI warns)
+    core = tmp_path / ".cache" / "terminal-bench" / "terminal-bench-core" / "0.1.1"
+    (core / "hello-world").mkdir(parents=True)
+    assert benchmark_source(None) is None  # a folder without tasks is not the benchmark
+    (core / "hello-world" / "task.yaml").write_text("instruction: Create hello.txt\n")
+    assert benchmark_source(None) == core
+    assert benchmark_source("none") is None and benchmark_source("mine.txt") == Path("mine.txt")
+
+
+def test_export_jobs_filters_decontaminates_pairs_and_says_what_it_dropped(tmp_path, monkeypatch):
+    clean = "Summarise the nginx access log by status code into a JSON report at /srv/report.json for the ops team."
+    rows = [row_from_trial(planted_trial(tmp_path, n, task, p, 4, instruction=i)) for n, task, p, i in
+            (("dirty", "t1", 4, INSTRUCTION), ("good", "t2", 4, clean), ("half", "t2", 2, clean), ("low", "t2", 1, clean))]  # fmt: skip
+    monkeypatch.setattr(export, "rows_from_jobs", lambda jobs: (rows, []))
+    (tmp_path / "bench.txt").write_text("Please write the number of words in /app/input.txt to /app/count.txt and make sure the file ends with a newline.\n")
+    result = export.export_jobs([tmp_path / "job"], tmp_path / "out", 0.5, tmp_path / "bench.txt", "termigen export job -o out")
+    assert (result.rows, result.pairs, result.benchmark_instructions) == (2, 1, 1)
+    dropped = [json.loads(line) for line in (tmp_path / "out" / "dropped.jsonl").read_text().splitlines()]
+    assert sorted((d["id"].split("/")[1], d["kind"]) for d in dropped) == [("dirty", "contamination"), ("low", "pass_ratio")]
+    assert [json.loads(r)["id"].split("/")[1] for r in (tmp_path / "out" / "sft.jsonl").read_text().splitlines()] == ["good", "half"]
+    assert "bench.txt" in (tmp_path / "out" / "README.md").read_text()
 
 
 def test_preference_pairs_prefer_higher_scores_and_skip_ties(tmp_path):
