@@ -274,7 +274,7 @@ def rollout(
 
 @app.command()
 def evaluate(
-    dataset: str = typer.Option("terminal-bench-core@0.1.1", "--dataset", "-d", help="A folder of Harbor or Terminal-Bench 1.x tasks, or a Harbor registry dataset NAME@VERSION (default: TerminalBench 1.0; its registry name is unverified)."),
+    dataset: str = typer.Option("terminal-bench-core@0.1.1", "--dataset", "-d", help="A folder of Harbor or Terminal-Bench 1.x tasks, or a Harbor registry dataset NAME@VERSION (default: TerminalBench 1.0, from ~/.cache/terminal-bench when `tb datasets download` put it there, else the registry, where its name is unverified)."),
     agent: str = typer.Option("termigen_harbor.agents:BashAgent", "--agent", "-a", help="Our BashAgent (p = 0) by default; any Harbor agent name or module:Class."),
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     runs: int = typer.Option(3, "--runs", min=1, help="Independent runs (Average Pass@1 is their mean)."),
@@ -308,7 +308,10 @@ def evaluate(
             print(f"{r.agent:<40} {str(r.model):<28} {r.dataset:<24} pass@1 {pct(r.average_pass_at_1)}{std}  ({r.n_tasks} tasks, {r.n_errors} errors)")
         console.print(f"[dim]wrote {out / 'compare.md'} and {out / 'compare.png'}[/]")
         return
-    folder = Path(dataset)
+    downloaded = tb1.local_copy(dataset)
+    if downloaded:
+        console.print(f"[dim]{dataset}: using the tasks at {downloaded}, where `tb datasets download` left them[/]")
+    folder = downloaded or Path(dataset)
     runnable: list[Path] = []
     left_out: dict[str, list[str]] = {}
     registry: list[str] = []
@@ -340,7 +343,8 @@ def evaluate(
     except RunnerError as exc:
         manifest = tb1.core_manifest()
         if registry and registry[0].startswith(manifest.name):
-            fail(f"{exc}\nTo run {manifest.label} offline, fetch it once where the internet is reachable ({manifest.download}) and pass that folder with --dataset.")
+            fail(f"{exc}\nTo run {manifest.label} offline, fetch it once where the internet is reachable ({manifest.download}) and pass that folder "
+                 f"with --dataset; without --output-dir it lands in ~/.cache/terminal-bench/{manifest.name}/{manifest.version}, where evaluate and export find it.")
         fail(str(exc))
     paths = write_report(report, out)
     print(markdown(report))

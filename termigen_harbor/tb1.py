@@ -252,3 +252,8 @@ def downloaded_core() -> Path | None:
     manifest = core_manifest()
     path = Path.home() / ".cache" / "terminal-bench" / manifest.name / manifest.version
     return path if path.is_dir() and tb_task_dirs(path) else None
+
+
+def local_copy(dataset: str) -> Path | None:
+    """The downloaded tasks to use for a registry name, when it names TerminalBench 1.0 and they are there."""
+    return downloaded_core() if dataset == core_manifest().label else None

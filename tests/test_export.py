@@ -4,7 +4,7 @@ from pathlib import Path
 from harbor.models.trajectories import Agent
 
 from termigen_harbor.agents.trajectory import TrajectoryRecorder
-from termigen_harbor import export
+from termigen_harbor import export, tb1
 from termigen_harbor.export import (
     DATASET_INFO, benchmark_instructions, benchmark_source, decontaminate, filter_by_pass_ratio, ngrams, preference_pairs,
     row_from_trial, sharegpt, write_dataset, dataset_card,
@@ -72,7 +72,7 @@ def test_benchmark_instructions_come_from_harbor_tb_or_text(tmp_path):
     assert list(benchmark_instructions(tmp_path / "list.txt").values()) == ["first instruction", "second one\nspans two lines"]
 
 
-def test_unset_benchmark_means_tb1_where_tb_datasets_download_leaves_it(tmp_path, monkeypatch):
+def test_unset_benchmark_and_default_dataset_mean_tb1_where_tb_datasets_download_leaves_it(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     assert benchmark_source(None) is None  # not downloaded: nothing to decontaminate against (the CLI warns)
     core = tmp_path / ".cache" / "terminal-bench" / "terminal-bench-core" / "0.1.1"
@@ -81,6 +81,7 @@ def test_unset_benchmark_means_tb1_where_tb_datasets_download_leaves_it(tmp_path
     (core / "hello-world" / "task.yaml").write_text("instruction: Create hello.txt\n")
     assert benchmark_source(None) == core
     assert benchmark_source("none") is None and benchmark_source("mine.txt") == Path("mine.txt")
+    assert tb1.local_copy("terminal-bench-core@0.1.1") == core and tb1.local_copy("other@1.0") is None  # evaluate's default dataset too
 
 
 def test_export_jobs_filters_decontaminates_pairs_and_says_what_it_dropped(tmp_path, monkeypatch):
