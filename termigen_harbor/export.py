@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from termigen_harbor.bundle import BundleError, read_config
 from termigen_harbor.runner import TrialOutcome, read_job
+from termigen_harbor.tb1 import downloaded_core
 
 NGRAM = 13
 WORD_RE = re.compile(r"[a-z0-9]+")
@@ -290,8 +291,6 @@ def benchmark_source(given: str | None) -> Path | None:
         return None
     if given:
         return Path(given)
-    from termigen_harbor.tb1 import downloaded_core
-
     return downloaded_core()
 
 
