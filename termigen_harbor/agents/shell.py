@@ -54,13 +54,18 @@ class ShellResult:
 
 
 def start_script(workdir: str | None = None) -> str:
-    cd = f"cd {shlex.quote(workdir)} && " if workdir else ""
-    return (
-        f"{cd}mkdir -p {WORKDIR} && tmux kill-session -t {SESSION} 2>/dev/null; "
-        f"tmux new-session -d -s {SESSION} -x 220 -y 50 'bash --noprofile --norc' && "
-        f"tmux send-keys -t {SESSION} 'export PAGER=cat GIT_PAGER=cat HISTFILE=/dev/null DEBIAN_FRONTEND=noninteractive PS1=\"$ \"' Enter && "
-        f"tmux has-session -t {SESSION}"
-    )
+    cd = f"cd {shlex.quote(workdir)}\n" if workdir else ""
+    # Killing the last session makes the tmux server exit, asynchronously: a new-session that meets
+    # the dying server fails with "server exited unexpectedly", so it is tried again.
+    return f"""mkdir -p {WORKDIR}
+{cd}tmux kill-session -t {SESSION} 2>/dev/null
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+  tmux new-session -d -s {SESSION} -x 220 -y 50 'bash --noprofile --norc' 2> {WORKDIR}/tmux.err && break
+  sleep 0.2
+done
+tmux has-session -t {SESSION} 2>/dev/null || {{ cat {WORKDIR}/tmux.err >&2; exit 1; }}
+tmux send-keys -t {SESSION} 'export PAGER=cat GIT_PAGER=cat HISTFILE=/dev/null DEBIAN_FRONTEND=noninteractive PS1="$ "' Enter && tmux has-session -t {SESSION}
+"""
 
 
 def step_script(command: str, n: int, timeout_s: float, limit: int, separator: str, token: str = "s") -> str:
