@@ -144,6 +144,8 @@ def ngrams(text: str, n: int = NGRAM) -> set[tuple[str, ...]]:
 
 def decontaminate(rows: list[SFTRow], benchmark: dict[str, str], n: int = NGRAM) -> tuple[list[SFTRow], list[Dropped]]:
     """Drops rows whose instruction shares any n-gram with a benchmark instruction."""
+    if not benchmark:
+        return rows, []
     index: dict[tuple[str, ...], str] = {}
     for name, text in benchmark.items():
         for gram in ngrams(text, n):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -233,6 +234,7 @@ class Coverage(BaseModel):
         return not self.missing and not self.extra
 
 
+@cache
 def core_manifest() -> Manifest:
     """TerminalBench 1.0, from benchmarks/terminal-bench-1/ (shipped in the wheel)."""
     text = resources.files("termigen_harbor.benchmark_manifests").joinpath("terminal-bench-core-0.1.1.json").read_text()
