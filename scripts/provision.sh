@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Provision what termigen-harbor needs on this machine, idempotently:
 #   1. a Python >= 3.12 (found, or built once from Debian trixie's source package into a cache),
-#   2. .venv with the package installed (editable, dev + local extras) and the local model's weights,
-#   3. a Docker engine with the compose v2 plugin (installed from trixie through an apt pin, and
-#      dockerd started in the background, when none answers),
+#   2. .venv with exactly the versions in uv.lock (the package editable, dev + local extras), and
+#      the local model's weights,
+#   3. a Docker engine (from trixie) with the compose v2 plugin (from forky), installed through an
+#      apt pin when missing, and dockerd started in the background when none answers,
 #   4. our base images (`termigen images ensure`).
 # Every step is skipped when already satisfied. Set TERMIGEN_CACHE to move the cache
 # (default ~/.cache/termigen); TERMIGEN_SKIP_IMAGES=1 skips step 4.
+# `provision.sh --relock [UV LOCK ARGS]` re-resolves uv.lock first (default `--upgrade`: every
+# package to its newest allowed version); scripts/upgrade-deps.sh does that, then runs the tests.
 set -euo pipefail
+RELOCK=()
+if [ "${1:-}" = --relock ]; then
+  shift
+  RELOCK=("${@:---upgrade}")
+fi
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${TERMIGEN_CACHE:-$HOME/.cache/termigen}
@@ -29,22 +37,25 @@ apt_update_once() {
   fi
 }
 
-# Makes the trixie suite known to apt (deb and deb-src) at priority -1: nothing comes from it
-# unless a pin in $PIN names the package.
-TRIXIE_SOURCES=/etc/apt/sources.list.d/termigen-trixie.sources
-PIN=/etc/apt/preferences.d/termigen-trixie
-ensure_trixie_source() {
+# Makes Debian's trixie and forky suites known to apt (deb and deb-src) at priority -1: nothing
+# comes from them unless a pin in $PIN names the package. trixie gives the Docker engine and
+# CPython's source; forky gives docker-compose 2.40 (Harbor's lint needs `config --no-env-resolution`,
+# which trixie's 2.26 lacks). Both packages need only libc6 >= 2.34: no libc upgrade.
+NEWER_SOURCES=/etc/apt/sources.list.d/termigen-newer.sources
+PIN=/etc/apt/preferences.d/termigen-newer
+ensure_newer_sources() {
   local uri
   uri=$(awk '/^URIs:/ && /debian\/?$/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
   [ -n "$uri" ] || uri=$(awk '$1=="deb" && $2 ~ /debian\/?$/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
   [ -n "$uri" ] || uri=http://deb.debian.org/debian
   local want
-  want=$(printf 'Types: deb deb-src\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri")
+  want=$(printf 'Types: deb deb-src\nURIs: %s\nSuites: trixie forky\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri")
   local pin
-  pin=$(printf 'Package: *\nPin: release n=trixie\nPin-Priority: -1\n\nPackage: docker.io docker-compose docker-cli docker-buildx\nPin: release n=trixie\nPin-Priority: 990\n')
-  if [ "$(cat "$TRIXIE_SOURCES" 2>/dev/null)" != "$want" ] || [ "$(cat "$PIN" 2>/dev/null)" != "$pin" ]; then
-    say "adding Debian trixie as a pinned apt source (only docker.io, docker-compose, docker-cli, docker-buildx come from it)"
-    printf '%s\n' "$want" > "$TRIXIE_SOURCES"
+  pin=$(printf 'Package: *\nPin: release n=trixie\nPin-Priority: -1\n\nPackage: *\nPin: release n=forky\nPin-Priority: -1\n\nPackage: docker.io docker-cli docker-buildx\nPin: release n=trixie\nPin-Priority: 990\n\nPackage: docker-compose\nPin: release n=forky\nPin-Priority: 990\n')
+  if [ "$(cat "$NEWER_SOURCES" 2>/dev/null)" != "$want" ] || [ "$(cat "$PIN" 2>/dev/null)" != "$pin" ]; then
+    say "adding Debian trixie and forky as pinned apt sources (only Docker's packages come from them)"
+    rm -f /etc/apt/sources.list.d/termigen-trixie.sources /etc/apt/preferences.d/termigen-trixie  # an earlier layout
+    printf '%s\n' "$want" > "$NEWER_SOURCES"
     printf '%s\n' "$pin" > "$PIN"
     APT_UPDATED=0
   fi
@@ -75,7 +86,7 @@ build_python() {
   is_debian_root || die "no Python >= 3.12 found, and building one needs root on Debian. Install Python 3.12+ and put it on PATH."
   local t0=$(date +%s) src=$CACHE/src/python3.13
   say "no Python >= 3.12 found: building CPython 3.13 from Debian trixie's source package (about 4-5 min)"
-  ensure_trixie_source
+  ensure_newer_sources
   apt_update_once
   apt-get install -y -qq --no-install-recommends dpkg-dev xz-utils build-essential libssl-dev libffi-dev zlib1g-dev \
     libbz2-dev libsqlite3-dev liblzma-dev libreadline-dev uuid-dev libgdbm-dev libncurses-dev >/dev/null \
@@ -103,22 +114,33 @@ if [ -z "$PY" ] || [ "${TERMIGEN_BUILD_PYTHON:-0}" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- 2. .venv with the package
-stamp=$VENV/.termigen-installed
-want_stamp=$( (cat "$REPO/pyproject.toml"; "$PY" -c 'import sys; print(sys.version)') | sha256sum | cut -d' ' -f1)
-if [ ! -x "$VENV/bin/python" ] || ! python_ok "$VENV/bin/python"; then
-  say "creating .venv with $PY"
+# Exactly the versions in uv.lock (every direct and transitive dependency, with hashes), installed
+# by a hash-pinned uv. `uv sync --locked` refuses a lock that no longer matches pyproject.toml and
+# removes anything the lock does not list, so a fresh machine gets what CI tested.
+# To upgrade on purpose: bash scripts/upgrade-deps.sh (re-resolves the lock, then runs the tests).
+UV_VERSION=$(sed -n 's/^uv==\([0-9.]*\).*/\1/p' "$REPO/scripts/uv-requirements.txt")
+UV=$CACHE/uv-$UV_VERSION/bin/uv
+if ! "$UV" --version >/dev/null 2>&1; then
+  say "installing uv $UV_VERSION (hash-pinned) into $CACHE/uv-$UV_VERSION"
+  rm -rf "$CACHE/uv-$UV_VERSION"
+  "$PY" -m venv "$CACHE/uv-$UV_VERSION"
+  "$CACHE/uv-$UV_VERSION/bin/pip" install -q --require-hashes -r "$REPO/scripts/uv-requirements.txt" \
+    || die "could not install uv $UV_VERSION from PyPI"
+fi
+export UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=${UV_SYSTEM_CERTS:-1} UV_PROJECT_ENVIRONMENT=$VENV
+if [ -x "$VENV/bin/python" ] && ! python_ok "$VENV/bin/python"; then
   rm -rf "$VENV"
-  "$PY" -m venv "$VENV"
 fi
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want_stamp" ]; then
-  t0=$(date +%s)
-  say "installing termigen-harbor into .venv (editable, dev + local extras; llama-cpp-python builds once, 5-7 min)"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" "$VENV/bin/python" -m pip install -q -e "$REPO[dev,local]" \
-    || die "pip install of the package failed (see above)"
-  echo "$want_stamp" > "$stamp"
-  say "installed in $(elapsed "$t0")"
+if [ ${#RELOCK[@]} -gt 0 ]; then
+  say "re-resolving uv.lock: uv lock ${RELOCK[*]}"
+  "$UV" lock --project "$REPO" "${RELOCK[@]}" || die "uv lock failed"
 fi
+t0=$(date +%s)
+# llama-cpp-python is an sdist: its native build (5-7 min on 2 cores) happens once, then uv's cache has it.
+say "syncing .venv with uv.lock (the first time builds llama-cpp-python: 5-7 min)"
+CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" "$UV" sync --locked --python "$PY" --extra dev --extra local \
+  --project "$REPO" -q || die "uv sync from uv.lock failed (see above). If you changed pyproject.toml, run scripts/upgrade-deps.sh."
+say "environment matches uv.lock ($(elapsed "$t0"))"
 
 # ---------------------------------------------------------------- 2b. local model weights
 # The embedded default (Qwen2.5-Coder-1.5B) and its faster 0.5B sibling, which the tests use.
@@ -126,17 +148,28 @@ fi
 
 # ---------------------------------------------------------------- 3. Docker engine + compose v2
 engine_ok() { timeout 20 docker info >/dev/null 2>&1; }
-compose_ok() { timeout 20 docker compose version >/dev/null 2>&1; }
+# compose v2, new enough for Harbor: its lint runs `docker compose config --no-env-resolution`.
+compose_ok() { timeout 20 docker compose config --help 2>/dev/null | grep -q -- --no-env-resolution; }
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
+    || die "apt-get install $* failed"
+}
 
-if ! { command -v docker >/dev/null && compose_ok && command -v dockerd >/dev/null; } && ! { engine_ok && compose_ok; }; then
-  is_debian_root || die "no Docker engine with the compose v2 plugin answers, and installing one needs root on Debian. Install Docker Engine and the compose plugin."
+if ! engine_ok && ! { command -v docker >/dev/null && command -v dockerd >/dev/null; }; then
+  is_debian_root || die "no Docker engine answers, and installing one needs root on Debian. Install Docker Engine and the compose plugin."
   t0=$(date +%s)
-  say "installing docker.io and docker-compose v2 from Debian trixie (pinned; no libc upgrade)"
-  ensure_trixie_source
+  say "installing docker.io from Debian trixie (pinned; no libc upgrade)"
+  ensure_newer_sources
   apt_update_once
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io docker-compose docker-cli \
-    >/dev/null || die "apt-get install docker.io docker-compose failed"
+  apt_install docker.io docker-cli
   say "installed Docker in $(elapsed "$t0")"
+fi
+if ! compose_ok; then
+  is_debian_root || die "docker compose v2 (2.27 or newer) is missing, and installing it needs root on Debian. Install the docker compose plugin."
+  say "installing docker-compose 2.40 from Debian forky (pinned; no libc upgrade)"
+  ensure_newer_sources
+  apt_update_once
+  apt_install docker-compose
 fi
 if ! engine_ok; then
   command -v dockerd >/dev/null || die "the docker CLI cannot reach an engine and there is no dockerd to start. Start your Docker engine."
@@ -146,7 +179,7 @@ if ! engine_ok; then
   for _ in $(seq 1 60); do engine_ok && break; sleep 1; done
   engine_ok || die "dockerd did not answer within 60 s; see $CACHE/dockerd.log"
 fi
-compose_ok || die "docker compose v2 is missing: install the docker compose plugin"
+compose_ok || die "docker compose v2 (2.27 or newer) is missing: install the docker compose plugin"
 
 # ---------------------------------------------------------------- 4. base images
 if [ "${TERMIGEN_SKIP_IMAGES:-0}" != 1 ]; then

@@ -6,28 +6,30 @@ Harbor would silently skip is reported with the reason, never dropped.
 
 from __future__ import annotations
 
-import functools
+import os
 import re
-import subprocess
-import sys
 import tomllib
-import types
-import typing
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from harbor.models.task.config import TaskConfig
+from harbor.lint import LintFinding, LintRule, lint_task
+from harbor.lint.compose import ComposeLoadError
+from harbor.lint.models import DEFAULT_RULES, LintConfig
+from harbor.models.dataset.paths import DatasetPaths
 from harbor.models.task.task import Task
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from termigen_harbor.bundle import CONFIG, BundleError, TaskBundle, harbor_accepts
 from termigen_harbor.runner import JobOutcome, RunSpec, TrialOutcome, run_job
+from termigen_harbor.verifier_sandbox import LINT_REASONS
 
 TASK_MARKERS = (CONFIG, "instruction.md", "environment", "tests", "solution")
 # Absolute paths a test may check. Our verifier's own paths are not outputs of the task.
 PATH_RE = re.compile(r"(?<![\w.])(/(?:app|srv|etc|var|opt|home|root|tmp|data|usr/local|workspace)/[A-Za-z0-9_.\-/]*[A-Za-z0-9_])")
 NOT_OUTPUTS = ("/tests", "/logs", "/opt/termigen", "/solution", "/tmp/termigen-verifier")
+# What Harbor's agent-image-test-leak rule already reports in a Dockerfile COPY/ADD.
+HARBOR_LEAK_RE = re.compile(r"(?:^|/)(?:solution/solve\.sh|tests/(?:test\.sh|test_[^/]+\.py))$")
 
 
 class Finding(BaseModel):
@@ -87,8 +89,6 @@ def static_findings(task_dir: Path) -> list[Finding]:
     findings: list[Finding] = []
     if not harbor_accepts(task_dir):
         findings.append(Finding(check="harbor", severity="error", message=f"Harbor would silently skip this task: {_harbor_reason(task_dir)}"))
-    for key in unknown_config_keys(tomllib.loads((task_dir / CONFIG).read_text())):
-        findings.append(Finding(check="config-keys", severity="error", message=f"task.toml: unknown key {key} (Harbor ignores it silently: misspelt?)"))
     config = bundle.config
     if config.agent.timeout_sec is None:
         findings.append(Finding(check="agent-timeout", severity="error", message="task.toml: [agent].timeout_sec is not set, so an agent may run forever"))
@@ -112,44 +112,19 @@ def _harbor_reason(task_dir: Path) -> str:
     return "Task.is_valid_dir returned False"
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType, list):
-        for arg in typing.get_args(annotation):
-            found = _model_of(arg)
-            if found:
-                return found
-    return None
-
-
-def unknown_config_keys(data: dict[str, Any], model: type[BaseModel] = TaskConfig, prefix: str = "") -> list[str]:
-    """Keys of a task.toml that Harbor's TaskConfig has no field for (it ignores them silently)."""
-    known_aliases = {"version"} if model is TaskConfig else set()  # legacy name of schema_version
-    unknown: list[str] = []
-    for key, value in data.items():
-        field = model.model_fields.get(key)
-        if field is None:
-            if key not in known_aliases:
-                unknown.append(f"[{prefix.rstrip('.')}].{key}" if prefix else key)
-            continue
-        sub = _model_of(field.annotation)
-        if sub is None:
-            continue
-        items = value if isinstance(value, list) else [value]
-        for item in items:
-            if isinstance(item, dict):
-                unknown += unknown_config_keys(item, sub, f"{prefix}{key}.")
-    return unknown
-
-
 def _leak_findings(bundle: TaskBundle) -> list[Finding]:
-    """Tests or the solution must never be baked into the image the agent works in."""
+    """Tests or the solution must never be baked into the image the agent works in. Harbor's
+    `agent-image-test-leak` rule catches COPY of its conventional file names; this catches the
+    rest: whole tests/ or solution/ folders copied, and copies of their content under other names."""
     findings = []
     dockerfile = bundle.environment.get("Dockerfile")
     if dockerfile is not None:
         for n, line in enumerate(dockerfile.content.decode(errors="replace").splitlines(), 1):
-            if re.match(r"\s*(COPY|ADD)\b", line, re.I) and re.search(r"(^|[\s/])(tests|solution)(/|\s|$)", line):
+            words = line.split()
+            if not words or words[0].upper() not in ("COPY", "ADD"):
+                continue
+            sources = [w for w in words[1:-1] if not w.startswith("--")]
+            if any(re.fullmatch(r"(\./)?(tests|solution)(/.*)?", src) and not HARBOR_LEAK_RE.search(src) for src in sources):
                 findings.append(Finding(check="tests-in-image", severity="error", message=f"environment/Dockerfile line {n} copies tests or the solution into the image: {line.strip()}"))
     secret = {f.content for f in (*bundle.tests.values(), *bundle.solution.values()) if len(f.content) > 64}
     for rel, file in bundle.environment.items():
@@ -173,26 +148,48 @@ def _instruction_findings(bundle: TaskBundle) -> list[Finding]:
     return findings
 
 
-@functools.cache
-def _harbor_lint_command() -> str | None:
-    """The installed Harbor's CLI when it has a `lint` command (harbor 0.24 does not)."""
-    harbor = Path(sys.executable).with_name("harbor")
-    if not harbor.exists():
-        return None
-    probe = subprocess.run([str(harbor), "lint", "--help"], capture_output=True, text=True)
-    return str(harbor) if probe.returncode == 0 else None
+def lint_rules(task_dir: Path, task_lint: LintConfig) -> set[LintRule]:
+    """The rules `harbor lint` applies to a task: its defaults, as the dataset manifest
+    (dataset.toml in a parent folder) and then the task's `[metadata.harbor.lint]` tune them."""
+    rules = set(DEFAULT_RULES)
+    for parent in Path(task_dir).resolve().parents:
+        manifest = parent / DatasetPaths.MANIFEST_FILENAME
+        if manifest.is_file():
+            rules = lint_config(tomllib.loads(manifest.read_text())).apply(rules)
+            break
+    return task_lint.apply(rules)
+
+
+def lint_config(data: dict[str, Any]) -> LintConfig:
+    """The `[metadata.harbor.lint]` table of a task.toml or dataset.toml (Harbor's LintConfig)."""
+    table = ((data.get("metadata") or {}).get("harbor") or {}).get("lint") or {}
+    return LintConfig.model_validate(table)
 
 
 def harbor_lint_findings(task_dir: Path) -> list[Finding]:
-    """Harbor's own static lint, where the installed Harbor has it."""
-    harbor = _harbor_lint_command()
-    if harbor is None:
-        return []
-    proc = subprocess.run([harbor, "lint", str(task_dir)], capture_output=True, text=True)
-    if proc.returncode == 0:
-        return []
-    tail = " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
-    return [Finding(check="harbor-lint", severity="error", message=f"harbor lint: {tail}")]
+    """Harbor's own lint (`harbor.lint.lint_task`) with the rules `harbor lint` would apply, and
+    our rule on top: a task that turns a Harbor rule off says why in [metadata.lint_ignore_reasons]."""
+    data = tomllib.loads((task_dir / CONFIG).read_text())
+    try:
+        task_lint = lint_config(data)
+        found = lint_task(task_dir, selected_rules=lint_rules(task_dir, task_lint))
+    except (ValidationError, tomllib.TOMLDecodeError) as exc:
+        detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        return [Finding(check="harbor-lint", severity="error", message=f"invalid lint configuration ([metadata.harbor.lint], or a dataset.toml above the task): {detail}")]
+    except ComposeLoadError as exc:  # its message is meant for users
+        return [Finding(check="harbor-lint", severity="error", message=f"environment/docker-compose.yaml: {exc}")]
+    findings = [_lint_finding(task_dir, f) for f in found]
+    reasons = (data.get("metadata") or {}).get(LINT_REASONS) or {}
+    for rule in task_lint.ignore:
+        if not str(reasons.get(rule.value, "")).strip():
+            message = f'task.toml turns off Harbor\'s `{rule.value}` rule without saying why: add [metadata.{LINT_REASONS}] "{rule.value}" = "..."'
+            findings.append(Finding(check="harbor-lint", severity="error", message=message))
+    return findings
+
+
+def _lint_finding(task_dir: Path, finding: LintFinding) -> Finding:
+    where = os.path.relpath(finding.path, Path(task_dir).resolve()) + (f":{finding.line}" if finding.line else "")
+    return Finding(check="harbor-lint", severity="error", message=f"[{finding.rule.value}] {where}: {finding.message}")
 
 
 # ---------------------------------------------------------------------- dynamic checks

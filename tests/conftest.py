@@ -31,8 +31,9 @@ def make_bundle(
         "def test_input_untouched():\n    assert Path('/app/input.txt').read_text() == 'a b c\\nd e\\n'\n"
     )
     cfg = config or {
+        "artifacts": ["/app/count.txt"],
         "agent": {"timeout_sec": 120},
-        "verifier": {"timeout_sec": 120},
+        "verifier": {"timeout_sec": 120, "environment_mode": "separate"},
         "environment": {"cpus": 1, "memory_mb": 1024},
         "metadata": {"category": "data_etl", "tier": 2, "difficulty": "easy", "tags": ["wc"]},
     }

@@ -1,4 +1,4 @@
-from termigen_harbor.validate import discover, static_findings, unknown_config_keys
+from termigen_harbor.validate import discover, static_findings
 
 from conftest import TEMPLATES, make_bundle
 
@@ -13,11 +13,38 @@ def test_a_good_task_has_no_findings(tmp_path):
 
 def test_misspelt_keys_are_errors_because_harbor_ignores_them(tmp_path):
     root = make_bundle().write(tmp_path)
-    (root / "task.toml").write_text("[agent]\ntimeout_sec = 60\n\n[enviroment]\ncpus = 1\n\n[verifier]\ntimeout = 60\n")
-    findings = static_findings(root)
-    messages = " ".join(f.message for f in findings if f.check == "config-keys")
-    assert "unknown key enviroment" in messages and "unknown key [verifier].timeout" in messages
-    assert unknown_config_keys({"version": "1.0", "metadata": {"anything": 1}, "steps": [{"name": "a", "agnt": {}}]}) == ["[steps].agnt"]
+    (root / "task.toml").write_text(
+        'artifacts = ["/app/count.txt"]\n[agent]\ntimeout_sec = 60\n\n[enviroment]\ncpus = 1\n\n[verifier]\ntimeout = 60\nenvironment_mode = "separate"\n'
+    )
+    messages = " ".join(f.message for f in static_findings(root) if f.check == "harbor-lint")
+    assert "[unknown-config-field]" in messages
+    assert "'enviroment'" in messages and "'verifier.timeout'" in messages
+
+
+def test_harbor_lint_runs_on_every_task_with_the_rules_harbor_lint_would_apply(tmp_path):
+    shared = make_bundle(config={"agent": {"timeout_sec": 60}, "environment": {"cpus": 1, "memory_mb": 512}}).write(tmp_path / "a")
+    assert [f.message for f in static_findings(shared) if f.check == "harbor-lint"] == [
+        '[shared-verifier] task.toml: Verifier shares the agent sandbox; set verifier.environment_mode = "separate", including shared step overrides.'
+    ]
+    unpinned = make_bundle(dockerfile="FROM termigen/base:bookworm\nRUN pip install requests\n").write(tmp_path / "b")
+    assert any(f.message.startswith("[unpinned-python-dependency] environment/Dockerfile:2") for f in static_findings(unpinned))
+    # A dataset manifest above the task tunes the rules for all its tasks, as in `harbor lint`.
+    (tmp_path / "b" / "dataset.toml").write_text('[metadata.harbor.lint]\nignore = ["unpinned-python-dependency"]\n')
+    assert not any(f.check == "harbor-lint" for f in static_findings(unpinned))
+
+
+def test_a_harbor_rule_turned_off_needs_a_reason(tmp_path):
+    config = {"agent": {"timeout_sec": 60}, "environment": {"cpus": 1, "memory_mb": 512},
+              "metadata": {"harbor": {"lint": {"ignore": ["shared-verifier"]}}}}  # fmt: skip
+    root = make_bundle(config=config).write(tmp_path / "a")
+    assert [f.message for f in static_findings(root) if f.check == "harbor-lint"] == [
+        'task.toml turns off Harbor\'s `shared-verifier` rule without saying why: add [metadata.lint_ignore_reasons] "shared-verifier" = "..."'
+    ]
+    config["metadata"]["lint_ignore_reasons"] = {"shared-verifier": "the tests talk to the server the agent started"}
+    assert static_findings(make_bundle(config=config).write(tmp_path / "b")) == []
+    config["metadata"]["harbor"]["lint"]["ignore"] = ["no-such-rule"]
+    messages = [f.message for f in static_findings(make_bundle(config=config).write(tmp_path / "c"))]
+    assert len(messages) == 1 and messages[0].startswith("invalid lint configuration")
 
 
 def test_missing_agent_timeout_and_solution_are_errors(tmp_path):
@@ -30,6 +57,10 @@ def test_missing_agent_timeout_and_solution_are_errors(tmp_path):
 def test_tests_or_solution_copied_into_the_image_are_errors(tmp_path):
     bundle = make_bundle(dockerfile="FROM termigen/base:bookworm\nCOPY tests/ /tests/\n")
     assert "tests-in-image" in checks(static_findings(bundle.write(tmp_path / "a")))
+    # Harbor's own rule reports its conventional file names; we do not report them twice.
+    bundle = make_bundle(dockerfile="FROM termigen/base:bookworm\nCOPY solution/solve.sh /opt/\n")
+    findings = static_findings(bundle.write(tmp_path / "c"))
+    assert [f.message.split("]")[0] for f in findings if f.severity == "error"] == ["[agent-image-test-leak"]
     bundle = make_bundle()
     bundle.environment["hidden/test_outputs.py"] = bundle.tests["test_outputs.py"]
     findings = static_findings(bundle.write(tmp_path / "b"))

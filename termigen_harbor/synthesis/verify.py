@@ -22,6 +22,7 @@ from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
 from termigen_harbor.synthesis.stage1 import TaskSpec
 from termigen_harbor.synthesis.stage2 import FileContent
+from termigen_harbor.verifier_sandbox import describe, sandbox_for_outputs
 
 STANDARD_TEST_SH = resources.files("termigen_harbor.bundle_data").joinpath("test.sh").read_text()
 FILE_PREVIEW = 2000  # characters of each environment file shown to the writers
@@ -72,7 +73,8 @@ async def generate_tests(llm: LLM, spec: TaskSpec, environment: str, judge: LLM 
     rounds: list[dict] = []
     tests = previous or ""
     for _ in range(max_rounds):
-        tests = (await llm.structured(render("test_generator", spec=spec.as_text(), environment=environment, feedback=feedback, previous=previous), FileContent, purpose="test_generator")).content
+        prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=describe(sandbox_for_outputs(TaskConfig(), spec.outputs)), feedback=feedback, previous=previous)
+        tests = (await llm.structured(prompt, FileContent, purpose="test_generator")).content
         verdict = await (judge or llm).structured(render("judge", spec=spec.as_text(), tests=tests), Verdict, purpose="judge")
         rounds.append({"tests": tests, "approved": verdict.approve, "problems": verdict.problems})
         if verdict.approve:
@@ -143,7 +145,7 @@ def assemble(spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, test
     return TaskBundle(
         name=spec.title,
         instruction=spec.objective + "\n\nOutputs:\n" + "\n".join(f"- {o}" for o in spec.outputs) + "\n",
-        config=TaskConfig.model_validate(config),
+        config=sandbox_for_outputs(TaskConfig.model_validate(config), spec.outputs),
         environment={**files, "Dockerfile": BundleFile.text(dockerfile)},
         solution={"solve.sh": BundleFile.text(solution, executable=True)},
         tests={"test.sh": BundleFile.text(STANDARD_TEST_SH, executable=True), "test_outputs.py": BundleFile.text(tests)},
