@@ -51,14 +51,19 @@ def version() -> None:
 
 @images_app.command("ensure")
 def images_ensure(
-    force: bool = typer.Option(False, "--force", help="Remove and rebuild every base image."),
-    terminal_bench: bool = typer.Option(False, "--terminal-bench", help="Also the offline stand-ins for Terminal-Bench 1.x base images."),
+    names: list[str] = typer.Argument(None, help="Images tasks name (e.g. python:3.10-slim-bookworm): the real ones when a registry serves them, else offline stand-ins."),
+    force: bool = typer.Option(False, "--force", help="Remove and rebuild our base image."),
 ) -> None:
-    """Create (or bring up to date) the base images: pulled when a registry answers, else debootstrapped."""
+    """Create (or bring up to date) our base image, and any image named: pulled when a registry answers, else built offline."""
     from termigen_harbor.images import ImageError, ensure_images
+    from termigen_harbor.standins import provide
 
+    say = lambda m: console.print(f"[dim]images:[/] {m}")  # noqa: E731
     try:
-        done = ensure_images(say=lambda m: console.print(f"[dim]images:[/] {m}"), force=force, terminal_bench=terminal_bench)
+        done = ensure_images(say=say, force=force)
+        for name in names or []:
+            provided = provide(name, say=say)
+            done[name] = provided.how + "".join(f"\n    differs: {d}" for d in provided.differences)
     except ImageError as exc:
         fail(str(exc))
     for name, how in done.items():
@@ -314,13 +319,15 @@ def evaluate(
     folder = downloaded or Path(dataset)
     runnable: list[Path] = []
     left_out: dict[str, list[str]] = {}
+    standins: dict[str, list[str]] = {}
     registry: list[str] = []
     coverage = None
     if folder.exists():
         try:
-            runnable, left_out = resolve_dataset(folder, jobs_dir / "converted" / folder.resolve().name, say=lambda m: console.print(f"[dim]{m}[/]"))
+            resolved = resolve_dataset(folder, jobs_dir / "converted" / folder.resolve().name, say=lambda m: console.print(f"[dim]{m}[/]"))
         except (OSError, ValueError) as exc:
             fail(f"cannot read the dataset: {exc}")
+        runnable, left_out, standins = resolved.tasks, resolved.left_out, resolved.standins
         for name, reasons in sorted(left_out.items()):
             console.print(f"[yellow]not runnable here, left out of the denominator:[/] {name}: {'; '.join(reasons)}")
         if not runnable:
@@ -339,7 +346,7 @@ def evaluate(
     console.print(f"[dim]evaluating {agent} / {chosen} on {len(runnable) or dataset} tasks x {runs} runs (job {spec.job_name()}: the same command resumes it)[/]")
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            report = run_evaluate(spec, left_out, coverage)
+            report = run_evaluate(spec, left_out, coverage, standins)
     except RunnerError as exc:
         manifest = tb1.core_manifest()
         if registry and registry[0].startswith(manifest.name):

@@ -26,43 +26,55 @@ from termigen_harbor.runner import JobOutcome, RunSpec, TrialOutcome, run_job
 from termigen_harbor.tb1 import Coverage
 
 
-def resolve_dataset(path: Path, work_dir: Path, say: Callable[[str], None] = print) -> tuple[list[Path], dict[str, list[str]]]:
+class ResolvedDataset(BaseModel):
+    tasks: list[Path]  # runnable Harbor task directories
+    left_out: dict[str, list[str]] = Field(default_factory=dict)  # task -> why it cannot run here
+    standins: dict[str, list[str]] = Field(default_factory=dict)  # image -> what differs from the real one
+
+
+def resolve_dataset(path: Path, work_dir: Path, say: Callable[[str], None] = print) -> ResolvedDataset:
     """Runnable Harbor task directories for `path`, and the tasks left out with their reasons.
 
-    A directory of Terminal-Bench 1.x tasks is scanned, its runnable tasks converted once into
-    `work_dir` (Harbor's migrate plus our fixes) and the offline stand-in base images built."""
-    from termigen_harbor import tb1
+    A directory of Terminal-Bench 1.x tasks is scanned (hosts and registries probed), the images
+    its runnable tasks need are made (the real ones where a registry serves them, else offline
+    stand-ins, whose differences are recorded), and those tasks converted once into `work_dir`."""
+    from termigen_harbor import tb1, tb_scan
     from termigen_harbor.bundle import harbor_accepts
-    from termigen_harbor.images import ensure_images
+    from termigen_harbor.images import ImageError
+    from termigen_harbor.standins import provide
     from termigen_harbor.validate import discover
 
     path = Path(path)
-    left_out: dict[str, list[str]] = {}
     tb_tasks = tb1.tb_task_dirs(path)
     if not tb_tasks:
         found = discover([path])
-        for task in found:
-            if not harbor_accepts(task):
-                left_out[task.name] = ["Harbor would skip it (`termigen validate --static` says why)"]
-        return [t for t in found if t.name not in left_out], left_out
-    images = tb1.available_images()
-    runnable = []
-    for task in tb_tasks:
-        result = tb1.scan_task(task, images)
-        if result.runnable:
-            runnable.append(task)
-        else:
-            left_out[task.name] = result.reasons
-    say(f"Terminal-Bench 1.x: {len(runnable)} of {len(tb_tasks)} tasks can run here; building the offline stand-in base images")
-    ensure_images(say=say, terminal_bench=True)
-    converted = []
-    for task in runnable:
-        conversion = tb1.convert_task(task, Path(work_dir) / task.name)
+        left_out = {task.name: ["Harbor would skip it (`termigen validate --static` says why)"] for task in found if not harbor_accepts(task)}
+        return ResolvedDataset(tasks=[t for t in found if t.name not in left_out], left_out=left_out)
+    sources = {task.name: task for task in tb_tasks}
+    scanned = tb_scan.scan(path)
+    resolved = ResolvedDataset(tasks=[], left_out={r.task: r.reasons for r in scanned if not r.runnable})
+    runnable = [r for r in scanned if r.runnable]
+    say(f"Terminal-Bench 1.x: {len(runnable)} of {len(scanned)} tasks can run here; making the images they start FROM")
+    problems: dict[str, str] = {}
+    for image in dict.fromkeys(image for r in runnable for image in r.images):
+        try:
+            provided = provide(image, say=say)
+        except ImageError as exc:
+            problems[image] = str(exc).splitlines()[0]
+            continue
+        say(f"{image}: {provided.how}" + (" (an offline stand-in)" if provided.differences else ""))
+        if provided.differences:
+            resolved.standins[image] = provided.differences
+    for result in runnable:
+        if failed := [f"{image}: {problems[image]}" for image in result.images if image in problems]:
+            resolved.left_out[result.task] = failed
+            continue
+        conversion = tb1.convert_task(sources[result.task], Path(work_dir) / result.task)
         if conversion.status == "converted" and conversion.target is not None:
-            converted.append(conversion.target)
+            resolved.tasks.append(conversion.target)
         else:
-            left_out[task.name] = [f"conversion {conversion.status}: {conversion.reason}"]
-    return converted, left_out
+            resolved.left_out[result.task] = [f"conversion {conversion.status}: {conversion.reason}"]
+    return resolved
 
 
 class EvalSpec(BaseModel):
@@ -109,6 +121,7 @@ class EvalReport(BaseModel):
     agent_seconds: float
     job_dir: Path
     not_runnable: dict[str, list[str]] = Field(default_factory=dict)  # left out of the denominator
+    standins: dict[str, list[str]] = Field(default_factory=dict)  # offline stand-in images used: what differs from the real ones
     coverage: Coverage | None = None  # how much of TerminalBench 1.0 the tasks are, when they are some of it
 
 
@@ -172,7 +185,7 @@ def harbor_model(agent: str, model: str | None) -> Iterator[str | None]:
             yield litellm_model
 
 
-def evaluate(spec: EvalSpec, not_runnable: dict[str, list[str]] | None = None, coverage: Coverage | None = None) -> EvalReport:
+def evaluate(spec: EvalSpec, not_runnable: dict[str, list[str]] | None = None, coverage: Coverage | None = None, standins: dict[str, list[str]] | None = None) -> EvalReport:
     with harbor_model(spec.agent, spec.model) as model:
         outcome = run_job(
             RunSpec(
@@ -182,6 +195,7 @@ def evaluate(spec: EvalSpec, not_runnable: dict[str, list[str]] | None = None, c
         )  # fmt: skip
     report = build_report(spec, outcome)
     report.not_runnable = not_runnable or {}
+    report.standins = standins or {}
     report.coverage = coverage
     return report
 
@@ -233,6 +247,9 @@ def markdown(report: EvalReport) -> str:
     if report.not_runnable:
         lines += ["", f"Not runnable here, left out of the denominator ({len(report.not_runnable)}):"]
         lines += [f"- {task}: {'; '.join(reasons)}" for task, reasons in sorted(report.not_runnable.items())]
+    if report.standins:
+        lines += ["", f"Offline stand-ins for images no registry served here ({len(report.standins)}), and what differs from the real ones:"]
+        lines += [f"- `{image}`: {'; '.join(differences)}" for image, differences in sorted(report.standins.items())]
     lines += ["", f"Tokens in {report.input_tokens}, out {report.output_tokens}; cost ${report.cost_usd:.4f}; agent time {report.agent_seconds:.0f} s.", f"Job: `{report.job_dir}`"]
     return "\n".join(lines) + "\n"
 

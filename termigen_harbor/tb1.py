@@ -5,8 +5,7 @@
   types into an interactive program is reported unsupported, never mis-converted), and a compose
   file migrate leaves with `${CPUS}`, `${MEMORY}` or `${TEST_DIR}` unset is fixed (Harbor sets
   resource limits itself; TEST_DIR is /tests).
-- `scan`: before running, which tasks cannot run here and why (a base image we cannot provide, a
-  download from a host other than the package mirrors), so a score always has its denominator.
+- `termigen_harbor.tb_scan` says, before running, which tasks cannot run here and why.
 - `core_manifest` / `coverage`: the 80 task ids of TerminalBench 1.0 (`terminal-bench-core`
   0.1.1), and how much of it a folder of tasks holds, so a subset's score is never taken for it.
 """
@@ -22,20 +21,31 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from harbor.lint import LintRule, lint_task
+from harbor.lint.models import DEFAULT_RULES
 from harbor.mappers.terminal_bench import TerminalBenchMapper
 from pydantic import BaseModel, Field
 
-from termigen_harbor.images import BASE_IMAGE, TB_BASE_NAMES
+from termigen_harbor.bundle import read_config
+from termigen_harbor.verifier_sandbox import LINT_REASONS, ignore_lint_rule, shared_verifier
 
-SCREEN_PROGRAMS = {"vim", "vi", "nano", "emacs", "less", "more", "top", "htop", "man", "tmux", "screen"}  # always interactive
-REPLS = {"python", "python3", "ipython", "node", "irb", "mysql", "psql", "sqlite3", "redis-cli", "gdb", "bash", "sh", "ssh", "telnet", "ftp"}  # interactive with at most one argument
+SCREEN_PROGRAMS = {"vim", "vi", "nano", "emacs", "less", "more", "top", "htop", "man", "tmux", "screen"}  # interactive unless paged to cat
+SCRIPT_RUNNERS = {"python", "python3", "ipython", "node", "irb", "ruby", "perl", "bash", "sh"}  # interactive without a script or -c
+CLIENTS = {"mysql", "psql", "sqlite3", "redis-cli", "gdb", "ssh", "telnet", "ftp"}  # interactive with at most one argument
+NON_INTERACTIVE_RE = re.compile(r"(\s-P\s*cat\b|--pager[= ]cat\b|\|\s*(cat|head|tail|grep|wc)\b|^(PAGER|MANPAGER)=cat\s)")
 KEYSTROKE_RE = re.compile(r"^(C-|M-|Escape$|Enter$|Tab$|BSpace$|Up$|Down$|Left$|Right$)|\x1b")
-# Hosts the machine reaches (package mirrors). Anything else is a download that cannot work here.
-REACHABLE_HOSTS = ("pypi.org", "files.pythonhosted.org", "deb.debian.org", "security.debian.org", "registry.npmjs.org")
-UV_INSTALLER_RE = re.compile(r"curl[^\n|]*astral\.sh/uv/[^\n|]*install\.sh\s*\|\s*sh")
-URL_RE = re.compile(r"https?://([A-Za-z0-9.-]+)")
-DOWNLOAD_RE = re.compile(r"\b(curl|wget|git\s+clone|pip\s+download|huggingface-cli|hf_hub_download|from_pretrained|load_dataset)\b")
-FROM_RE = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", re.I | re.M)
+TB_SHARED_REASON = (
+    "Terminal-Bench 1.x runs a task's tests in the container the agent worked in: they check files anywhere, "
+    "running processes and services. Kept, so that scores compare with the benchmark's."
+)
+# Harbor rules about a task's own content (its Dockerfile, scripts, compose file), which a converted
+# task keeps exactly as upstream ships it. Rules about the conversion itself stay on.
+UPSTREAM_RULES = {
+    LintRule.UNPINNED_PYTHON_DEPENDENCY, LintRule.UNPINNED_IMAGE, LintRule.VERIFIER_RUNTIME_INSTALL, LintRule.VERIFIER_NETWORK_DOWNLOAD,
+    LintRule.COMPOSE_PRIVILEGED, LintRule.COMPOSE_ADDITIONAL_CAPABILITIES, LintRule.COMPOSE_WRITABLE_BIND_MOUNT,
+    LintRule.COMPOSE_EXTERNAL_BIND_MOUNT, LintRule.COMPOSE_SYMLINK_BIND_MOUNT, LintRule.AGENT_IMAGE_TEST_LEAK,
+}  # fmt: skip
+UPSTREAM_REASON = "Kept as Terminal-Bench 1.0 ships the task, so that it is the benchmark's task"
 
 
 class Conversion(BaseModel):
@@ -43,12 +53,6 @@ class Conversion(BaseModel):
     status: Literal["converted", "unsupported", "failed"]
     reason: str | None = None
     target: Path | None = None
-
-
-class ScanResult(BaseModel):
-    task: str
-    runnable: bool
-    reasons: list[str]
 
 
 # ---------------------------------------------------------------------- solution.yaml
@@ -66,7 +70,12 @@ def solution_yaml_to_script(text: str) -> str:
         program = Path(words[0]).name if words else ""
         if step.get("append_enter") is False or KEYSTROKE_RE.search(command.strip()):
             raise ValueError(f"step {i} sends keystrokes ({command.strip()[:40]!r}) to an interactive program")
-        if program in SCREEN_PROGRAMS or (program in REPLS and len(words) <= 2):
+        positional = [w for w in words[1:] if not w.startswith("-")]
+        if (
+            (program in SCREEN_PROGRAMS and not NON_INTERACTIVE_RE.search(command))
+            or (program in SCRIPT_RUNNERS and not positional and not {"-c", "-m", "-e"} & set(words))
+            or (program in CLIENTS and len(words) <= 2)
+        ):
             raise ValueError(f"step {i} starts the interactive program {program!r} and types into it")
         lines.append(command.rstrip())
     return "\n".join(lines) + "\n"
@@ -142,68 +151,27 @@ def convert_task(source: Path, target: Path) -> Conversion:
     compose = target / "environment" / "docker-compose.yaml"
     if compose.exists():
         fix_compose(compose)
+    settle_lint(target)
     return Conversion(task=name, status="converted", target=target)
+
+
+def settle_lint(task: Path) -> None:
+    """The converted task keeps TB's protocol, the verifier in the agent's container, and its
+    upstream files as they are; task.toml says so where Harbor's lint would object."""
+    config_path = task / "task.toml"
+    config = shared_verifier(read_config(config_path), TB_SHARED_REASON)
+    config_path.write_text(config.model_dump_toml())
+    for finding in lint_task(task, selected_rules=set(DEFAULT_RULES) & UPSTREAM_RULES):
+        if finding.rule.value not in config.metadata.get(LINT_REASONS, {}):
+            where = Path(finding.path).resolve().relative_to(task.resolve()).as_posix()
+            config = ignore_lint_rule(config, finding.rule, f"{UPSTREAM_REASON} (first seen in {where})")
+    config_path.write_text(config.model_dump_toml())
 
 
 def convert(source_dir: Path, target_dir: Path) -> list[Conversion]:
     sources = tb_task_dirs(source_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
     return [convert_task(src, target_dir / src.name) for src in sources]
-
-
-# ---------------------------------------------------------------------- scan
-def available_images() -> set[str]:
-    """Base images a converted task may start FROM here: our stand-ins, our base, local images."""
-    names = set(TB_BASE_NAMES) | {BASE_IMAGE}
-    try:
-        import docker
-
-        for image in docker.from_env(timeout=10).images.list():
-            names.update(image.tags)
-    except Exception:  # no engine: only the images we build count
-        pass
-    return names
-
-
-def _local_or_reachable(host: str) -> bool:
-    """A package mirror, or a host inside the task: a compose service name (one label), loopback."""
-    return host.endswith(REACHABLE_HOSTS) or "." not in host or host == "localhost" or host.startswith("127.")
-
-
-def scan_task(task: Path, images: set[str]) -> ScanResult:
-    reasons: list[str] = []
-    texts: dict[str, str] = {}
-    for pattern in ("Dockerfile", "*.Dockerfile", "docker-compose.yaml", "run-tests.sh", "solution.sh", "solution.yaml", "tests/*.sh", "tests/*.py"):
-        for file in task.glob(pattern):
-            texts[file.relative_to(task).as_posix()] = file.read_text(errors="replace")
-    for name, text in texts.items():
-        if name.endswith("Dockerfile"):
-            stages: set[str] = set()  # FROM x AS name: later stages may start FROM name
-            for image, alias in FROM_RE.findall(text):
-                if image not in stages and image != "scratch" and not image.startswith("$") and image not in images:
-                    reasons.append(f"{name}: base image {image} cannot be provided offline")
-                if alias:
-                    stages.add(alias)
-        for line in UV_INSTALLER_RE.sub("", text).splitlines():
-            if not DOWNLOAD_RE.search(line):
-                continue
-            hosts = [h for h in URL_RE.findall(line) if not _local_or_reachable(h)]
-            for host in hosts:
-                reasons.append(f"{name}: downloads from {host} (not reachable here)")
-            if re.search(r"from_pretrained|load_dataset|hf_hub_download|huggingface-cli", line):
-                reasons.append(f"{name}: fetches a model or data set from the Hugging Face Hub (not reachable here)")
-    if (task / "solution.yaml").exists():
-        try:
-            solution_yaml_to_script((task / "solution.yaml").read_text())
-        except ValueError as exc:
-            reasons.append(f"solution.yaml: {exc} (unsupported)")
-    return ScanResult(task=task.name, runnable=not reasons, reasons=sorted(set(reasons)))
-
-
-def scan(source_dir: Path) -> list[ScanResult]:
-    images = available_images()
-    sources = tb_task_dirs(source_dir)
-    return [scan_task(src, images) for src in sources]
 
 
 # ---------------------------------------------------------------------- the benchmark's manifest

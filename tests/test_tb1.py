@@ -5,13 +5,20 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
-from termigen_harbor import tb1
+from termigen_harbor import reach, tb1, tb_scan
 from termigen_harbor.bundle import harbor_accepts
+from termigen_harbor.validate import harbor_lint_findings
+
+from loopback import LoopbackServer, respond
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tb1"
 
@@ -23,6 +30,8 @@ def test_plain_solution_yaml_becomes_solve_sh_and_interactive_is_refused():
         with pytest.raises(ValueError):
             tb1.solution_yaml_to_script(steps)
     assert tb1.solution_yaml_to_script("- command: python3 script.py --fast\n").endswith("python3 script.py --fast\n")
+    # a program that runs a script, or a pager sent to cat, is not interactive
+    assert tb1.solution_yaml_to_script("- command: python solution.py\n- command: man -P cat rencrypt\n").endswith("man -P cat rencrypt\n")
 
 
 def test_conversion_uses_harbor_migrate_and_fixes_what_it_leaves(tmp_path):
@@ -37,17 +46,85 @@ def test_conversion_uses_harbor_migrate_and_fixes_what_it_leaves(tmp_path):
     assert "${" not in json.dumps({k: v for k, v in main.items() if k not in ("build", "image")})
     assert (tmp_path / "out" / "count-csv-rows" / "solution" / "solve.sh").read_text().startswith("#!/bin/bash")
     assert "reward.txt" in (tmp_path / "out" / "hello-file" / "tests" / "test.sh").read_text()
+    # Converted tasks pass Harbor's own lint: TB's protocol keeps the verifier in the agent's
+    # container, and task.toml says why, as Harbor's lint accepts.
+    for name in ("hello-file", "count-csv-rows", "fetch-from-server"):
+        assert harbor_lint_findings(results[name].target) == [], name
+        config = tomllib.loads((results[name].target / "task.toml").read_text())
+        assert config["verifier"]["environment_mode"] == "shared"
+        assert "Terminal-Bench" in config["metadata"]["lint_ignore_reasons"]["shared-verifier"]
+
+
+# This machine's network, as the tests see it: the package index answers, nothing else does.
+OFFLINE = {"pypi.org"}.__contains__
 
 
 def test_the_scan_says_what_cannot_run_here_and_why():
-    results = {r.task: r for r in tb1.scan(FIXTURES)}
-    assert [name for name, r in sorted(results.items()) if r.runnable] == ["count-csv-rows", "fetch-from-server", "hello-file"]
-    assert results["download-model"].reasons == ["Dockerfile: downloads from models.example.com (not reachable here)"]
+    results = {r.task: r for r in tb_scan.scan(FIXTURES, answers=OFFLINE, resolves=OFFLINE)}
+    assert results["download-model"].reasons == ["Dockerfile: downloads from models.example.invalid (not reachable here)"]
+    # a script the Dockerfile runs is read too, not only the Dockerfile
+    assert results["clone-in-setup"].reasons == ["setup.sh: downloads from git.example.invalid (not reachable here)"]
+    # an image a compose service pulls is needed too
+    assert results["sidecar-image"].reasons == [
+        "base image registry.example.invalid/tb/keyvalue-db:1.4: no registry serves it here, and there is no offline stand-in for it"
+    ]
     assert "unsupported" in results["vim-edit-config"].reasons[0]
-    images = {"ghcr.io/laude-institute/t-bench/ubuntu-24-04:20250624"}
-    task = FIXTURES / "hello-file"
-    assert tb1.scan_task(task, images).runnable
-    assert not tb1.scan_task(task, set()).runnable
+    assert {"count-csv-rows", "hello-file"} <= {name for name, r in results.items() if r.runnable}
+    assert results["fetch-from-server"].images == ["ghcr.io/laude-institute/t-bench/ubuntu-24-04:20250624", "python:3.13-slim-bookworm"]
+
+
+def test_the_scan_probes_hosts_it_does_not_assume_them():
+    """Where the internet answers, the same tasks run: nothing is left out by a fixed list."""
+    online = {r.task: r for r in tb_scan.scan(FIXTURES, answers=lambda _host: True, resolves=lambda _host: True)}
+    assert online["download-model"].runnable and online["clone-in-setup"].runnable
+    no_pypi = {r.task: r for r in tb_scan.scan(FIXTURES, answers=lambda _host: False, resolves=lambda _host: False)}
+    assert "run-tests.sh: downloads from pypi.org (not reachable here)" in no_pypi["count-csv-rows"].reasons
+
+
+class StubProxy(BaseHTTPRequestHandler):
+    """An HTTP proxy on loopback that stands in for the internet: it reaches models.example.invalid only."""
+
+    def do_GET(self):
+        host = urlsplit(self.path).hostname
+        respond(self, 200 if host == "models.example.invalid" else 502, b"stub")
+
+    do_HEAD = do_GET
+
+    def do_CONNECT(self):  # HTTPS: no tunnel anywhere
+        respond(self, 502, b"")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_probe_asks_the_network_through_its_proxy(monkeypatch):
+    with LoopbackServer(StubProxy) as proxy:
+        for var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+            monkeypatch.setenv(var, proxy.url)
+        for var in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(var, raising=False)
+        reach.url_answers.cache_clear()
+        try:
+            assert reach.host_answers("models.example.invalid") and not reach.host_answers("git.example.invalid")
+            in_engine = {"ghcr.io/laude-institute/t-bench/python-3-13:20250620"}  # the image is no question here
+            result = tb_scan.scan_task(FIXTURES / "download-model", in_engine, answers=reach.host_answers)
+            assert "models.example.invalid" not in " ".join(result.reasons)
+            result = tb_scan.scan_task(FIXTURES / "clone-in-setup", in_engine, answers=reach.host_answers)
+            assert "setup.sh: downloads from git.example.invalid (not reachable here)" in result.reasons
+        finally:
+            reach.url_answers.cache_clear()
+
+
+def test_hosts_are_found_where_scripts_reach_them():
+    text = (
+        "curl -fsSL example.com > /app/page.html\n"
+        "# wget https://commented.example.org/x\n"
+        'RPC_ENDPOINT = f"https://api.{NETWORK}.solana.com"\n'
+        'CHECK = "https://www.iana.org/domains/example"  # a string the tests compare, not a download\n'
+        "curl http://localhost:8000/ http://server:8000/\n"
+        "pip install requests==2.32.4\n"
+    )
+    assert tb_scan.contacted_hosts(text) == ["example.com", "solana.com", "pypi.org"]
 
 
 ISSUE_VARIANTS = ["blind-maze-explorer-algorithm.easy", "blind-maze-explorer-algorithm.hard", "crack-7z-hash.easy", "crack-7z-hash.hard", "eval-mteb.hard",
@@ -95,11 +172,14 @@ def test_evaluate_runs_the_runnable_tb_tasks_offline(docker_engine, tmp_path, ag
                           capture_output=True, text=True, timeout=1200)  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads((tmp_path / "report" / "report.json").read_text())
-    assert sorted(report["not_runnable"]) == ["download-model", "vim-edit-config"]
+    assert sorted(report["not_runnable"]) == ["clone-in-setup", "download-model", "sidecar-image", "vim-edit-config"]
     assert {row["task"]: row["rewards"][0] for row in report["tasks"]} == {t: expected for t in ("count-csv-rows", "fetch-from-server", "hello-world")}
     assert report["n_errors"] == 0 and report["average_pass_at_1"] == expected
     md = (tmp_path / "report" / "report.md").read_text()
-    assert "left out of the denominator (2)" in md
+    assert "left out of the denominator (4)" in md
+    # no registry serves TB's images here: the report says which stand-ins ran and how they differ
+    standin = report["standins"]["ghcr.io/laude-institute/t-bench/python-3-13:20250620"]
+    assert any("CPython 3.13" in d for d in standin) and "Offline stand-ins for images no registry served here" in md
     assert report["coverage"]["present"] == ["hello-world"] and len(report["coverage"]["missing"]) == 79
-    assert report["coverage"]["extra"] == ["count-csv-rows", "download-model", "fetch-from-server", "vim-edit-config"]
+    assert report["coverage"]["extra"] == ["clone-in-setup", "count-csv-rows", "download-model", "fetch-from-server", "sidecar-image", "vim-edit-config"]
     assert "holds 1 of the 80 tasks of terminal-bench-core@0.1.1; this is not a terminal-bench-core@0.1.1 score" in md
