@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from datetime import datetime
@@ -169,10 +170,28 @@ def job_config(spec: RunSpec) -> JobConfig:
     return JobConfig(**fields)
 
 
+def keep_started_concurrency(config: JobConfig) -> None:
+    """Harbor resumes a job only with an identical config (and lock). How many trials run at once
+    changes no result, so a job of this name resumes with the concurrency it was started with."""
+    path = Path(config.jobs_dir) / config.job_name / "config.json"
+    if not path.is_file():
+        return
+    started = JobConfig.model_validate_json(path.read_text()).n_concurrent_trials
+    if started != config.n_concurrent_trials:
+        print(f"resuming {path.parent} with the concurrency it was started with ({started}), not {config.n_concurrent_trials}", file=sys.stderr)
+        config.n_concurrent_trials = started
+
+
 async def run_job_async(spec: RunSpec) -> JobOutcome:
     config = job_config(spec)
+    keep_started_concurrency(config)
     try:
         job = await Job.create(config)
+    except FileExistsError as exc:
+        raise RunnerError(
+            f"{Path(config.jobs_dir) / config.job_name} holds a job started with other settings, which Harbor will not resume: "
+            "remove that folder, or pass another --jobs-dir"
+        ) from exc
     except (ValueError, ValidationError) as exc:
         if spec.datasets and "dataset" in str(exc).lower():
             raise RunnerError(

@@ -63,3 +63,20 @@ def test_registry_datasets_are_passed_to_harbor_and_a_failed_lookup_says_what_to
     assert [(d.name, d.version) for d in config.datasets] == [("terminal-bench-core", "0.1.1"), ("other", None)] and config.tasks == []
     with pytest.raises(RunnerError, match="registry lookup of termigen-no-such-dataset@0.0.0 failed.*local folder"):
         run_job(RunSpec(datasets=["termigen-no-such-dataset@0.0.0"], agent="oracle", jobs_dir=tmp_path))
+
+
+def test_a_job_resumes_with_the_concurrency_it_started_with_and_another_config_is_a_clear_error(tmp_path, capsys):
+    """Harbor resumes only an identical job; concurrency changes no result, so it is not a reason to refuse."""
+    from termigen_harbor.runner import keep_started_concurrency, run_job
+
+    from conftest import make_bundle
+
+    task = make_bundle().write(tmp_path / "tasks")
+    started = job_config(RunSpec(tasks=[task], agent="nop", n_concurrent=2, jobs_dir=tmp_path / "jobs", job_name="eval-x"))
+    (tmp_path / "jobs" / "eval-x").mkdir(parents=True)
+    (tmp_path / "jobs" / "eval-x" / "config.json").write_text(started.model_dump_json(indent=4, exclude_defaults=True))
+    again = job_config(RunSpec(tasks=[task], agent="nop", n_concurrent=1, jobs_dir=tmp_path / "jobs", job_name="eval-x"))
+    keep_started_concurrency(again)
+    assert again.n_concurrent_trials == 2 and "with the concurrency it was started with (2)" in capsys.readouterr().err
+    with pytest.raises(RunnerError, match="holds a job started with other settings.*another --jobs-dir"):
+        run_job(RunSpec(tasks=[task], agent="oracle", jobs_dir=tmp_path / "jobs", job_name="eval-x"))
