@@ -1,7 +1,7 @@
 # Stand-in for {name}: CPython {version} built from source under /usr/local on {base}, laid
-# out as the official python image does (python, pip, python-config on PATH; setuptools and wheel
-# for 3.11 and older). The source is the CPython tarball in {source_archive}'s python{version}
-# source package (apt checks its signature and checksums).
+# out as the official python image does (python, pip, python-config on PATH; for 3.11 and older,
+# setuptools 65.5.1, wheel, and pip 23.0.1 where ensurepip's is older). The source is the CPython
+# tarball in {source_archive}'s python{version} source package (apt checks its signature and checksums).
 FROM {base} AS build
 COPY keyrings/ /etc/apt/termigen-keyrings/
 RUN apt-get update \
@@ -26,7 +26,9 @@ RUN ./configure --build="$(dpkg-architecture --query DEB_BUILD_GNU_TYPE)" --enab
  && for src in idle3 pydoc3 python3 python3-config pip3; do ln -svfT "$src" "/usr/local/bin/${src%3}"; done \
  && export PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
  && if python3 -c 'import sys; sys.exit(sys.version_info >= (3, 12))'; then \
-      python3 -m pip install --disable-pip-version-check --no-cache-dir --no-compile "setuptools==65.5.1" "wheel<0.46"; fi \
+      python3 -m pip install --disable-pip-version-check --no-cache-dir --no-compile "setuptools==65.5.1" "wheel<0.46" \
+      && if python3 -c 'import pip, sys; sys.exit(tuple(map(int, pip.__version__.split(".")[:2])) >= (23, 0))'; then \
+           python3 -m pip install --disable-pip-version-check --no-cache-dir --no-compile "pip==23.0.1"; fi; fi \
  && python3 -m pip --version
 
 FROM {base}
