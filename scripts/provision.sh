@@ -136,10 +136,15 @@ if [ ${#RELOCK[@]} -gt 0 ]; then
   "$UV" lock --project "$REPO" "${RELOCK[@]}" || die "uv lock failed"
 fi
 t0=$(date +%s)
-# llama-cpp-python is an sdist: its native build (5-7 min on 2 cores) happens once, then uv's cache has it.
-say "syncing .venv with uv.lock (the first time builds llama-cpp-python: 5-7 min)"
-CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" "$UV" sync --locked --python "$PY" --extra dev --extra local \
-  --project "$REPO" -q || die "uv sync from uv.lock failed (see above). If you changed pyproject.toml, run scripts/upgrade-deps.sh."
+sync() { "$UV" sync --locked --python "$PY" --extra dev --extra local --project "$REPO" -q "$@"; }
+# From uv's cache first: llama-cpp-python is an sdist whose native build (5-7 min on 2 cores) uv
+# keeps, but a proxy that strips caching headers makes uv fetch the sdist again online and
+# rebuild it. Online only for what the cache does not hold (a fresh machine, a new lock).
+if ! sync --offline 2>/dev/null; then
+  say "syncing .venv with uv.lock (the first time builds llama-cpp-python: 5-7 min)"
+  CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" sync \
+    || die "uv sync from uv.lock failed (see above). If you changed pyproject.toml, run scripts/upgrade-deps.sh."
+fi
 say "environment matches uv.lock ($(elapsed "$t0"))"
 
 # ---------------------------------------------------------------- 2b. local model weights
