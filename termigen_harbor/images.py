@@ -17,6 +17,7 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -26,6 +27,7 @@ from typing import Literal
 
 import docker
 import docker.errors
+import docker.utils
 from pydantic import BaseModel
 
 from termigen_harbor.reach import url_answers
@@ -156,8 +158,9 @@ def debian_mirror() -> str:
 
 def try_pull(name: str) -> bool:
     """Pulls `name` when a registry serves it (a probe: fails fast when none answers)."""
-    try:
-        docker.from_env(timeout=PULL_TIMEOUT_SEC).images.pull(name)
+    repository, tag = docker.utils.parse_repository_tag(name)
+    try:  # a name without a tag means :latest (the SDK would pull every tag)
+        docker.from_env(timeout=PULL_TIMEOUT_SEC).images.pull(repository, tag=tag or "latest")
     except Exception:  # no registry, unknown image, timeout: all mean "not from a registry"
         return False
     return True
@@ -169,8 +172,6 @@ def ubuntu_keyring(cache_dir: Path = Path.home() / ".cache" / "termigen") -> Pat
     target = cache_dir / "ubuntu-archive-keyring.gpg"
     if target.is_file():
         return target
-    import urllib.request
-
     path, sha256 = UBUNTU_KEYRING_DEB
     try:
         data = urllib.request.urlopen(f"{UBUNTU_ARCHIVE}/{path}", timeout=60).read()
