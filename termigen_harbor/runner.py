@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sys
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -182,9 +183,29 @@ def keep_started_concurrency(config: JobConfig) -> None:
         config.n_concurrent_trials = started
 
 
+INTERRUPTED = ("CancelledError", "KeyboardInterrupt")  # a trial stopped by Ctrl-C or SIGTERM, not by itself
+
+
+def forget_interrupted_trials(job_dir: Path) -> list[str]:
+    """Harbor records a trial that was running when the job was stopped (Ctrl-C, SIGTERM) with its
+    CancelledError, and a resumed job would keep that as the trial's outcome. It says nothing about
+    the task or the agent: such trials are removed so that the resumed job runs them again."""
+    forgotten = []
+    for result in sorted(Path(job_dir).glob("*/result.json")):
+        try:
+            exception = (json.loads(result.read_text()).get("exception_info") or {}).get("exception_type")
+        except (OSError, ValueError):
+            continue
+        if exception in INTERRUPTED:
+            shutil.rmtree(result.parent)
+            forgotten.append(result.parent.name)
+    return forgotten
+
+
 async def run_job_async(spec: RunSpec) -> JobOutcome:
     config = job_config(spec)
     keep_started_concurrency(config)
+    forget_interrupted_trials(Path(config.jobs_dir) / config.job_name)
     try:
         job = await Job.create(config)
     except FileExistsError as exc:

@@ -80,3 +80,16 @@ def test_a_job_resumes_with_the_concurrency_it_started_with_and_another_config_i
     assert again.n_concurrent_trials == 2 and "with the concurrency it was started with (2)" in capsys.readouterr().err
     with pytest.raises(RunnerError, match="holds a job started with other settings.*another --jobs-dir"):
         run_job(RunSpec(tasks=[task], agent="oracle", jobs_dir=tmp_path / "jobs", job_name="eval-x"))
+
+
+def test_trials_stopped_by_an_interrupt_run_again_when_the_job_resumes(tmp_path):
+    from termigen_harbor.runner import forget_interrupted_trials
+
+    for name, exception in (("a__1", "CancelledError"), ("b__2", "AgentTimeoutError"), ("c__3", None)):
+        (tmp_path / name).mkdir()
+        info = {"exception_type": exception, "exception_message": ""} if exception else None
+        (tmp_path / name / "result.json").write_text(json.dumps({"task_name": name, "exception_info": info}))
+    (tmp_path / "d__4").mkdir()  # still running when stopped: no result.json, Harbor reruns it itself
+    assert forget_interrupted_trials(tmp_path) == ["a__1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b__2", "c__3", "d__4"]  # real outcomes are kept
+    assert forget_interrupted_trials(tmp_path / "no-such-job") == []
