@@ -183,3 +183,61 @@ def test_evaluate_runs_the_runnable_tb_tasks_offline(docker_engine, tmp_path, ag
     assert report["coverage"]["present"] == ["hello-world"] and len(report["coverage"]["missing"]) == 79
     assert report["coverage"]["extra"] == ["clone-in-setup", "count-csv-rows", "download-model", "fetch-from-server", "sidecar-image", "vim-edit-config"]
     assert "holds 1 of the 80 tasks of terminal-bench-core@0.1.1; this is not a terminal-bench-core@0.1.1 score" in md
+
+
+class StubRegistry(BaseHTTPRequestHandler):
+    """A Docker registry (distribution API v2) on loopback serving one image from an OCI layout:
+    it stands in for a registry that answers."""
+
+    layout: Path
+
+    def do_GET(self):
+        parts = self.path.strip("/").split("/")
+        if parts == ["v2"]:
+            return respond(self, 200, b"{}")
+        index = json.loads((self.layout / "index.json").read_text())
+        manifest = index["manifests"][0]
+        if len(parts) >= 4 and parts[-2] == "manifests":
+            body = (self.layout / "blobs" / "sha256" / manifest["digest"].split(":")[1]).read_bytes()
+            return respond(self, 200, body, manifest["mediaType"], {"Docker-Content-Digest": manifest["digest"]})
+        if len(parts) >= 4 and parts[-2] == "blobs":
+            blob = self.layout / "blobs" / "sha256" / parts[-1].split(":")[1]
+            return respond(self, 200, blob.read_bytes(), "application/octet-stream") if blob.is_file() else respond(self, 404, b"")
+        respond(self, 404, b"")
+
+    do_HEAD = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.docker
+def test_an_image_a_registry_serves_is_pulled_and_the_task_runs(docker_engine, tmp_path):
+    """The scan probes registries too: an image nobody makes here is fine when a registry serves it."""
+    import docker
+
+    client = docker.from_env()
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "db.txt").write_text("a key-value database stand-in\n")
+    subprocess.run(["tar", "-C", str(tmp_path / "root"), "-cf", str(tmp_path / "image.tar"), "."], check=True)
+    client.api.import_image_from_file(str(tmp_path / "image.tar"), repository="termigen-test/keyvalue-db", tag="1.4")
+    (tmp_path / "saved.tar").write_bytes(b"".join(client.images.get("termigen-test/keyvalue-db:1.4").save()))
+    client.images.remove("termigen-test/keyvalue-db:1.4", force=True)
+    (tmp_path / "layout").mkdir()
+    subprocess.run(["tar", "-C", str(tmp_path / "layout"), "-xf", str(tmp_path / "saved.tar")], check=True)
+    StubRegistry.layout = tmp_path / "layout"
+    with LoopbackServer(StubRegistry) as registry:
+        image = f"{registry.url.removeprefix('http://')}/tb/keyvalue-db:1.4"
+        task = tmp_path / "sidecar-image"
+        shutil.copytree(FIXTURES / "sidecar-image", task)
+        compose = task / "docker-compose.yaml"
+        compose.write_text(compose.read_text().replace("registry.example.invalid/tb/keyvalue-db:1.4", image))
+        in_engine = {"ghcr.io/laude-institute/t-bench/python-3-13:20250620"}
+        try:
+            result = tb_scan.scan_task(task, in_engine, answers=OFFLINE, resolves=OFFLINE)
+            assert result.runnable, result.reasons
+            assert client.images.get(image)  # pulled from the registry that answered
+        finally:
+            client.images.remove(image, force=True)
+    result = tb_scan.scan_task(task, in_engine, answers=OFFLINE, resolves=OFFLINE)  # the registry is gone
+    assert result.reasons == [f"base image {image}: no registry serves it here, and there is no offline stand-in for it"]
