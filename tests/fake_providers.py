@@ -47,7 +47,7 @@ class FakeProvider(LoopbackServer):
 
 
 # ---------------------------------------------------------------- Anthropic Messages API
-def anthropic_message(text: str, input_tokens: int = 10, output_tokens: int = 5, cache_read: int = 0, cache_write: int = 0, model: str = "claude-sonnet-4-5-20250929") -> Answer:
+def anthropic_message(text: str, input_tokens: int = 10, output_tokens: int = 5, cache_read: int = 0, cache_write: int = 0, model: str = "claude-sonnet-4-6") -> Answer:
     return Answer(200, {
         "id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant", "model": model,
         "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 from termigen_harbor.llm import LLM, Budget, BudgetExceeded, Completion, FatalError, RetryableError, RetryPolicy, ScriptedBackend, StructuredOutputError, Usage
 from termigen_harbor.llm.registry import make_backend
+from termigen_harbor.llm.fenced import blocks, fence_for, file_text
 from termigen_harbor.llm.structured import extract_json
 
 FAST = RetryPolicy(max_retries=2, base_delay_s=0.001, max_delay_s=0.01)
@@ -71,6 +72,19 @@ async def test_usd_budget_and_unknown_costs():
     assert (Usage(cost_usd=None) + Usage(cost_usd=None)).cost_usd is None
 
 
+async def test_a_usd_budget_stops_a_model_whose_price_is_unknown_and_a_token_budget_stops_any():
+    unpriced = Completion(text="x", model="hosted_vllm/my-finetune", usage=Usage(input_tokens=10, output_tokens=10, cost_usd=None))
+    llm = LLM(ScriptedBackend([unpriced, unpriced]), budget=Budget(max_usd=5.0))
+    await llm.chat("a")
+    with pytest.raises(BudgetExceeded, match="price of hosted_vllm/my-finetune is unknown; use a token budget"):
+        await llm.chat("b")
+    llm = LLM(ScriptedBackend([unpriced] * 3), budget=Budget(max_tokens=40))
+    await llm.chat("a")
+    await llm.chat("b")
+    with pytest.raises(BudgetExceeded, match="token budget spent: 40 of 40"):
+        await llm.chat("c")
+
+
 @pytest.mark.parametrize("text, expected", [
     ('{"a": 1}', {"a": 1}),
     ('Here it is:\n```json\n{"a": [1, 2]}\n```\nDone.', {"a": [1, 2]}),
@@ -101,7 +115,7 @@ def test_model_strings_choose_the_backend(monkeypatch):
     assert (critic.key, critic.instance) == ("qwen2.5-coder-1.5b", "critic")
     assert isinstance(make_backend("hosted_vllm/my-ft-model", api_base="http://127.0.0.1:8000/v1"), LiteLLMBackend)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
-    assert default_model() == "claude-sonnet-4-5"
+    assert default_model() == "claude-sonnet-4-6"
     assert isinstance(make_backend(None), AnthropicBackend) and isinstance(make_backend("anthropic/claude-opus-4-1"), AnthropicBackend)
     monkeypatch.setenv("TERMIGEN_MODEL", "openai/gpt-4o")
     assert default_model() == "openai/gpt-4o"
@@ -120,3 +134,22 @@ def test_importing_the_package_makes_no_network_call():
     env = {k: v for k, v in __import__("os").environ.items() if k not in ("LITELLM_LOCAL_MODEL_COST_MAP", "HARBOR_TELEMETRY")}
     proc = subprocess.run([sys.executable, "-W", "ignore", "-c", probe], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "clean", proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ("```bash\necho hi\n```", "echo hi\n"),
+    ("Usage:\n```\nrun it\n```\nThe file:\n```python\nimport sys\nprint(sys.argv)\n```\nDone.", "import sys\nprint(sys.argv)\n"),
+    ("````markdown\n# Notes\n```\ncode\n```\n````", "# Notes\n```\ncode\n```\n"),  # a longer fence quotes a shorter one
+    ("~~~\nx = '```'\n~~~", "x = '```'\n"),
+])  # fmt: skip
+def test_a_file_is_the_raw_text_of_its_fenced_block(reply, expected):
+    assert file_text(reply) == expected
+
+
+def test_blocks_keep_the_note_above_them_and_a_fence_can_quote_any_text():
+    found = blocks("Idea: fake it\n```bash\necho 3\n```\nIdea: skip\n```bash\ntrue\n```")
+    assert [(b.note, b.body) for b in found] == [("Idea: fake it", "echo 3\n"), ("Idea: skip", "true\n")]
+    text = "a\n````\nb\n````\n"
+    assert file_text(f"{fence_for(text)}\n{text}{fence_for(text)}") == text
+    with pytest.raises(ValueError, match="never closed"):
+        blocks("```python\nprint(1)\n")

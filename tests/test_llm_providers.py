@@ -42,7 +42,7 @@ class Provider:
 
 
 PROVIDERS = [
-    Provider("anthropic", "claude-sonnet-4-5", lambda url: url,
+    Provider("anthropic", "claude-sonnet-4-6", lambda url: url,
              lambda text, n_in=10, n_out=5: anthropic_message(text, n_in, n_out),
              anthropic_error(429, "rate_limit_error", "Number of requests has exceeded your rate limit", {"retry-after": "0"}),
              anthropic_error(401, "authentication_error", "invalid x-api-key"), "/v1/messages"),
@@ -117,7 +117,7 @@ async def test_the_budget_stops_the_run_before_the_next_request(provider):
 async def test_anthropic_usage_counts_cache_and_prices_it():
     long_system = "You are a careful terminal expert. " * 200
     with FakeProvider([anthropic_message("ok", input_tokens=100, output_tokens=50, cache_read=2000, cache_write=0)]) as server:
-        llm = LLM(make_backend("claude-sonnet-4-5", api_base=server.url, api_key="k"), retry=FAST)
+        llm = LLM(make_backend("claude-sonnet-4-6", api_base=server.url, api_key="k"), retry=FAST)
         completion = await llm.chat([{"role": "system", "content": long_system}, {"role": "user", "content": "hi"}])
     usage = completion.usage
     assert (usage.input_tokens, usage.cache_read_tokens, usage.output_tokens) == (2100, 2000, 50)
@@ -128,4 +128,4 @@ async def test_anthropic_usage_counts_cache_and_prices_it():
 def test_anthropic_without_a_key_says_how_to_fix_it(monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     with pytest.raises(FatalError, match="ANTHROPIC_API_KEY"):
-        make_backend("claude-sonnet-4-5")
+        make_backend("claude-sonnet-4-6")

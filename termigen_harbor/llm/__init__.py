@@ -1,6 +1,6 @@
 """One async interface to every model: Claude, any litellm model, the embedded local model, scripts.
 
-    llm = make_llm("local")                      # or "claude-sonnet-4-5", "openai/gpt-4o", ...
+    llm = make_llm("local")                      # or "claude-sonnet-4-6", "openai/gpt-4o", ...
     completion = await llm.chat("Count the lines of /etc/passwd")
     spec = await llm.structured(messages, TaskSpec)  # validated pydantic object
 """

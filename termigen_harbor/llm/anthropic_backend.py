@@ -13,6 +13,7 @@ from termigen_harbor.llm.types import ChatRequest, Completion, FatalError, Messa
 PRICES: dict[str, tuple[float, float, float, float]] = {
     "claude-opus-4-1": (15.0, 75.0, 18.75, 1.50),
     "claude-opus-4": (15.0, 75.0, 18.75, 1.50),
+    "claude-sonnet-4-6": (3.0, 15.0, 3.75, 0.30),
     "claude-sonnet-4-5": (3.0, 15.0, 3.75, 0.30),
     "claude-sonnet-4": (3.0, 15.0, 3.75, 0.30),
     "claude-3-7-sonnet": (3.0, 15.0, 3.75, 0.30),
@@ -45,7 +46,7 @@ def payload(messages: list[Message], cache: bool = True) -> tuple[list[dict[str,
 
 
 class AnthropicBackend:
-    def __init__(self, model: str = "claude-sonnet-4-5", api_key: str | None = None, base_url: str | None = None, timeout_s: float = 600, cache: bool = True):
+    def __init__(self, model: str = "claude-sonnet-4-6", api_key: str | None = None, base_url: str | None = None, timeout_s: float = 600, cache: bool = True):
         key = api_key or os.environ.get("ANTHROPIC_API_KEY")
         if not key:
             raise FatalError(f"{model} needs an Anthropic API key: set ANTHROPIC_API_KEY, or use --model local for the embedded model")

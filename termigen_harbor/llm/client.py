@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from termigen_harbor.llm.budget import Budget
-from termigen_harbor.llm.structured import parse_reply, repair_message, schema_instruction
+from termigen_harbor.llm.fenced import file_text
+from termigen_harbor.llm.structured import file_repair_message, parse_reply, repair_message, schema_instruction
 from termigen_harbor.llm.types import (
     CallRecord,
     ChatRequest,
@@ -25,6 +26,7 @@ from termigen_harbor.llm.types import (
 )
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
 
 
 class Backend(Protocol):
@@ -114,6 +116,35 @@ class LLM:
             f"{self.model} gave no valid {schema.__name__} in {self.structured_attempts} attempts: {error}", raw_text=text
         )
 
+    async def parsed(self, messages: Sequence[Message | dict[str, str]] | str, parse: Callable[[str], R], *, purpose: str | None = None, **options: Any) -> R:
+        """Asks until `parse` accepts the reply text. `parse` raises ValueError saying what is wrong;
+        that goes back to the model, up to `structured_attempts` times."""
+        history = as_messages(messages)
+        text = error = ""
+        for _ in range(self.structured_attempts):
+            text = (await self.chat(history, purpose=purpose, **options)).text
+            try:
+                return parse(text)
+            except ValueError as exc:
+                error = str(exc)
+            history += [Message(role="assistant", content=text), Message(role="user", content=file_repair_message(error))]
+        raise StructuredOutputError(f"{self.model} gave no usable reply in {self.structured_attempts} attempts: {error}", raw_text=text)
+
+    async def file(self, messages: Sequence[Message | dict[str, str]] | str, *, purpose: str | None = None,
+                   check: Callable[[str], str | None] | None = None, **options: Any) -> str:  # fmt: skip
+        """Asks for a file as the raw text of a fenced block (the prompt says so). A reply without a
+        usable block, or whose file `check` finds a problem in (it returns the problem, or None),
+        goes back to the model with the problem."""
+
+        def parse(text: str) -> str:
+            content = file_text(text)
+            problem = check(content) if check else None
+            if problem:
+                raise ValueError(problem)
+            return content
+
+        return await self.parsed(messages, parse, purpose=purpose, **options)
+
     async def _complete(self, request: ChatRequest, purpose: str | None) -> Completion:
         attempt = 0
         while True:
@@ -132,7 +163,7 @@ class LLM:
                 self.records.append(CallRecord(model=self.model, ok=False, attempt=attempt, latency_s=time.perf_counter() - started, error=str(exc), purpose=purpose))
                 raise
             completion.latency_s = completion.latency_s or time.perf_counter() - started
-            self.budget.charge(completion.usage)
+            self.budget.charge(completion.usage, completion.model)
             self.records.append(
                 CallRecord(model=completion.model, ok=True, attempt=attempt, usage=completion.usage, latency_s=completion.latency_s, purpose=purpose)
             )

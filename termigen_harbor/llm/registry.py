@@ -11,7 +11,7 @@ from termigen_harbor.llm.client import LLM, Backend
 from termigen_harbor.llm.local_model import DEFAULT_MODEL
 from termigen_harbor.llm.scripted import ScriptedBackend
 
-DEFAULT_SYNTHESIS_MODEL = "claude-sonnet-4-5"
+DEFAULT_SYNTHESIS_MODEL = "claude-sonnet-4-6"
 
 
 def default_model() -> str:

@@ -77,3 +77,7 @@ def parse_reply(text: str, schema: type[T]) -> T:
 
 def repair_message(error: str) -> str:
     return f"Your reply could not be used: {error}. Reply again with only the corrected JSON object."
+
+
+def file_repair_message(error: str) -> str:
+    return f"Your reply could not be used: {error}\n\nReply again in full, corrected, in the form asked for: code in fenced blocks (```)."

@@ -1,0 +1,61 @@
+"""Files in a model's reply: the raw text of fenced code blocks, never code escaped inside JSON
+(pure functions).
+
+A block opens with a line of three or more backticks (or tildes) and an optional info string,
+and closes with a line of the same character, at least as long. Text between blocks is kept as
+the block's `note`: the line a model writes above a block ("Idea: hard-code the count")."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+
+OPEN_RE = re.compile(r"^[ \t]{0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*)$")
+
+
+class Block(BaseModel):
+    info: str  # the info string after the opening fence ("python", "bash", ...)
+    body: str
+    note: str  # the prose between the previous block (or the start) and this one
+
+
+def fence_for(text: str) -> str:
+    """A backtick fence longer than any backtick run in `text`, so it can quote it."""
+    longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)
+    return "`" * max(3, longest + 1)
+
+
+def blocks(text: str) -> list[Block]:
+    """Every closed block, in order. Raises ValueError for a block that is opened but never closed
+    (a reply cut off by the token limit, most often)."""
+    found: list[Block] = []
+    lines = text.splitlines()
+    note: list[str] = []
+    i = 0
+    while i < len(lines):
+        opening = OPEN_RE.match(lines[i])
+        if not opening:
+            note.append(lines[i])
+            i += 1
+            continue
+        fence = opening["fence"]
+        close = re.compile(rf"^[ \t]{{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
+        end = next((j for j in range(i + 1, len(lines)) if close.match(lines[j])), None)
+        if end is None:
+            raise ValueError(f"the code block opened on line {i + 1} is never closed (was the reply cut off?)")
+        body = "\n".join(lines[i + 1 : end])
+        found.append(Block(info=opening["info"].strip(), body=body + "\n" if body else "", note="\n".join(note).strip()))
+        note = []
+        i = end + 1
+    return found
+
+
+def file_text(reply: str) -> str:
+    """The file a reply holds: its one fenced block, or the longest when the model added
+    examples around it. Raises ValueError, with a message fit to show the model, when there is
+    no usable block."""
+    found = [b for b in blocks(reply) if b.body.strip()]
+    if not found:
+        raise ValueError("no fenced code block with the file's content was found in the reply")
+    return max(found, key=lambda b: len(b.body)).body
