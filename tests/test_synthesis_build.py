@@ -1,5 +1,3 @@
-import json
-
 import pytest
 
 from termigen_harbor.bundle import BundleFile
@@ -16,7 +14,7 @@ SPEC = TaskSpec(title="count-lines", objective="Count the lines of /app/data.txt
 async def test_a_dockerfile_that_fails_to_build_is_repaired_from_the_build_output(docker_engine, tmp_path):
     broken = "FROM termigen/base:bookworm\nRUN apt-get update -qq && apt-get install -y -qq no-such-package-xyz\nCOPY data.txt /app/data.txt\n"
     fixed = "FROM termigen/base:bookworm\nCOPY data.txt /app/data.txt\n"
-    backend = ScriptedBackend([json.dumps({"dockerfile": broken}), json.dumps({"dockerfile": fixed})])
+    backend = ScriptedBackend([f"```dockerfile\n{broken}```", f"```dockerfile\n{fixed}```"])
     files = {"data.txt": BundleFile.text("a\nb\nc\n")}
     outcome = await build_until_ok(LLM(backend), SPEC, [PlannedFile(path="data.txt", purpose="input")], files, tmp_path / "jobs")
     assert outcome.ok and outcome.dockerfile == fixed and [a.ok for a in outcome.attempts] == [False, True]
@@ -26,13 +24,13 @@ async def test_a_dockerfile_that_fails_to_build_is_repaired_from_the_build_outpu
 
 
 async def test_a_dockerfile_not_from_the_base_goes_back_without_a_build(docker_engine, tmp_path):
-    backend = ScriptedBackend([json.dumps({"dockerfile": "RUN echo no from line\n"}), json.dumps({"dockerfile": "FROM termigen/base:bookworm\n"})])
+    backend = ScriptedBackend(["```dockerfile\nRUN echo no from line\n```", "```dockerfile\nFROM termigen/base:bookworm\n```"])
     outcome = await build_until_ok(LLM(backend), SPEC, [], {}, tmp_path / "jobs")
-    assert outcome.ok and [a.ok for a in outcome.attempts] == [False, True] and outcome.attempts[0].seconds is None
+    assert outcome.ok and [a.ok for a in outcome.attempts] == [True] and len(backend.requests) == 2
     assert "must start with `FROM termigen/base:bookworm`" in backend.requests[1].messages[-1].content
 
 
 async def test_a_build_that_never_succeeds_stops_after_the_bound(docker_engine, tmp_path):
-    broken = json.dumps({"dockerfile": "FROM termigen/base:bookworm\nRUN exit 7\n"})
+    broken = "```dockerfile\nFROM termigen/base:bookworm\nRUN exit 7\n```"
     outcome = await build_until_ok(LLM(ScriptedBackend([broken, broken])), SPEC, [], {}, tmp_path / "jobs", max_iterations=2)
     assert not outcome.ok and len(outcome.attempts) == 2 and "exit code: 7" in outcome.attempts[1].error

@@ -2,9 +2,10 @@ import json
 
 import pytest
 
-from termigen_harbor.llm import LLM, ScriptedBackend
+from termigen_harbor.llm import LLM, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.stage1 import TaskSpec
-from termigen_harbor.synthesis.stage2 import StageError, construct_files, dockerfile_problem, plan_files, write_dockerfile
+from termigen_harbor.synthesis.checks import dockerfile_problem
+from termigen_harbor.synthesis.stage2 import PlannedFile, StageError, construct_files, plan_files, write_dockerfile
 
 SPEC = TaskSpec(title="fix-cron-env", objective="Make the backup cron job run.", inputs=["/etc/cron.d/backup"], outputs=["/var/backups/db.tar.gz"],
                 success_criteria=["cron line valid", "script executable", "backup exists"], difficulty="easy")  # fmt: skip
@@ -22,7 +23,7 @@ async def test_the_blueprint_refuses_paths_outside_and_drops_what_must_not_be_in
 
 async def test_each_file_is_written_separately_with_the_whole_blueprint_in_view():
     plan = {"files": [{"path": "cron/backup", "purpose": "broken cron file"}, {"path": "gen_data.py", "purpose": "generates the db"}]}
-    backend = ScriptedBackend([json.dumps(plan), json.dumps({"content": "* * * * root /usr/local/bin/backup\n"}), json.dumps({"content": "print('x')\n"})])
+    backend = ScriptedBackend([json.dumps(plan), "```\n* * * * root /usr/local/bin/backup\n```", "Here it is:\n```python\nprint('x')\n```\n"])
     llm = LLM(backend)
     files = await construct_files(llm, SPEC, await plan_files(llm, SPEC))
     assert files["cron/backup"].content.startswith(b"* * * *") and files["gen_data.py"].executable
@@ -33,6 +34,35 @@ async def test_the_dockerfile_must_start_from_the_configured_base_and_sees_the_b
     assert "its first FROM is ubuntu:24.04" in dockerfile_problem("FROM ubuntu:24.04\n", "termigen/base:bookworm")
     assert "missing" in dockerfile_problem("RUN echo hi\n", "termigen/base:bookworm")
     assert dockerfile_problem("# comment\nFROM termigen/base:bookworm\n", "termigen/base:bookworm") is None
-    backend = ScriptedBackend([json.dumps({"dockerfile": "FROM termigen/base:bookworm\nRUN apt-get install -y cron"})])
+    backend = ScriptedBackend(["```dockerfile\nFROM termigen/base:bookworm\nRUN apt-get install -y cron\n```"])
     text = await write_dockerfile(LLM(backend), SPEC, [], build_error="E: Unable to locate package cronie", previous="FROM termigen/base:bookworm\nRUN apt-get install -y cronie\n")
     assert text.endswith("\n") and "Unable to locate package cronie" in backend.requests[0].messages[-1].content
+
+
+async def test_a_file_comes_back_as_raw_text_and_a_broken_one_goes_back_with_the_checkers_output():
+    source = 'import json\nprint(json.dumps({"path": "C:\\\\data", "quote": "\\"x\\""}))\n'  # backslashes and quotes, unescaped
+    backend = ScriptedBackend([
+        "```python\ndef main(:\n    pass\n```",  # a syntax error: py_compile's message goes back
+        f"```python\n{source}```",
+    ])  # fmt: skip
+    files = await construct_files(LLM(backend), SPEC, [PlannedFile(path="gen.py", purpose="generator")])
+    assert files["gen.py"].content.decode() == source
+    repair = backend.requests[1].messages[-1].content
+    assert "py_compile gen.py" in repair and "line 1" in repair and "def main(:" in repair
+
+
+async def test_a_shell_script_must_pass_bash_n_and_a_dockerfile_must_start_from_the_base():
+    backend = ScriptedBackend(["```bash\nif true; then echo x\n```", "```bash\nif true; then echo x; fi\n```"])
+    files = await construct_files(LLM(backend), SPEC, [PlannedFile(path="setup.sh", purpose="setup")])
+    assert files["setup.sh"].executable and "bash -n" in backend.requests[1].messages[-1].content
+    backend = ScriptedBackend(["```dockerfile\nFROM ubuntu:24.04\n```", "```dockerfile\nFROM termigen/base:bookworm\n```"])
+    assert await write_dockerfile(LLM(backend), SPEC, []) == "FROM termigen/base:bookworm\n"
+    assert "must start with `FROM termigen/base:bookworm`" in backend.requests[1].messages[-1].content
+
+
+async def test_a_reply_with_no_file_or_a_cut_off_one_is_asked_again_then_given_up_with_the_reason():
+    backend = ScriptedBackend(["Sure! The file sets up cron.", "```\n* * * * root backup\n", "{\"content\": \"x\"}"])
+    with pytest.raises(StructuredOutputError, match="no fenced code block") as err:
+        await construct_files(LLM(backend), SPEC, [PlannedFile(path="cron/backup", purpose="cron")])
+    assert "never closed (was the reply cut off?)" in backend.requests[2].messages[-1].content
+    assert err.value.raw_text == "{\"content\": \"x\"}"

@@ -18,7 +18,7 @@ from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM
 from termigen_harbor.runner import RunSpec, run_job
 from termigen_harbor.synthesis.stage1 import TaskSpec
-from termigen_harbor.synthesis.stage2 import PlannedFile, dockerfile_problem, write_dockerfile
+from termigen_harbor.synthesis.stage2 import PlannedFile, write_dockerfile
 
 ERROR_TAIL = 3000  # characters of build output shown to the Environment agent
 PLACEHOLDER_TEST = "#!/bin/bash\nmkdir -p /logs/verifier && echo 0 > /logs/verifier/reward.txt\n"
@@ -58,16 +58,12 @@ def build_once(spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, jo
 
 async def build_until_ok(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile], files: dict[str, BundleFile], jobs_dir: Path,
                          max_iterations: int = 5, base_image: str = BASE_IMAGE, env: str = "docker") -> BuildOutcome:  # fmt: skip
-    """Environment agent writes the Dockerfile; each failed build (or a Dockerfile not FROM the
-    base image) goes back to it with the output, up to max_iterations."""
+    """Environment agent writes the Dockerfile (one not FROM the base image goes back to it before
+    any build); each failed build goes back to it with the output, up to max_iterations."""
     attempts: list[BuildAttempt] = []
     dockerfile = await write_dockerfile(llm, spec, blueprint, base_image)
     for iteration in range(max_iterations):
-        problem = dockerfile_problem(dockerfile, base_image)  # not worth a build: goes straight back
-        if problem:
-            attempt = BuildAttempt(dockerfile=dockerfile, ok=False, error=problem)
-        else:
-            attempt = await asyncio.to_thread(build_once, spec, files, dockerfile, jobs_dir, env)
+        attempt = await asyncio.to_thread(build_once, spec, files, dockerfile, jobs_dir, env)
         attempts.append(attempt)
         if attempt.ok:
             return BuildOutcome(ok=True, dockerfile=dockerfile, attempts=attempts)

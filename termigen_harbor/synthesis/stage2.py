@@ -10,6 +10,7 @@ from termigen_harbor.bundle import BundleError, BundleFile, safe_relpath
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
+from termigen_harbor.synthesis.checks import dockerfile_problem, file_problem
 from termigen_harbor.synthesis.stage1 import TaskSpec
 
 
@@ -20,14 +21,6 @@ class PlannedFile(BaseModel):
 
 class Blueprint(BaseModel):
     files: list[PlannedFile] = Field(default_factory=list)
-
-
-class FileContent(BaseModel):
-    content: str
-
-
-class Dockerfile(BaseModel):
-    dockerfile: str
 
 
 class StageError(RuntimeError):
@@ -56,21 +49,13 @@ async def construct_files(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile]
     files = {}
     for planned in blueprint:
         prompt = render("constructor", spec=spec.as_text(), blueprint=blueprint, path=planned.path, purpose=planned.purpose)
-        reply = await llm.structured(prompt, FileContent, purpose="constructor")
-        files[planned.path] = BundleFile.text(reply.content, executable=planned.path.endswith((".sh", ".py")))
+        content = await llm.file(prompt, purpose="constructor", check=lambda text, path=planned.path: file_problem(path, text))
+        files[planned.path] = BundleFile.text(content, executable=planned.path.endswith((".sh", ".py")))
     return files
 
 
 async def write_dockerfile(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile], base_image: str = BASE_IMAGE,
                            build_error: str | None = None, previous: str | None = None) -> str:  # fmt: skip
     prompt = render("environment_agent", spec=spec.as_text(), blueprint=blueprint, base_image=base_image, build_error=build_error, previous=previous)
-    dockerfile = (await llm.structured(prompt, Dockerfile, purpose="environment_agent")).dockerfile
+    dockerfile = await llm.file(prompt, purpose="environment_agent", check=lambda text: dockerfile_problem(text, base_image))
     return dockerfile if dockerfile.endswith("\n") else dockerfile + "\n"
-
-
-def dockerfile_problem(dockerfile: str, base_image: str) -> str | None:
-    """Why a Dockerfile must not be built (it has to start FROM the configured base), or None."""
-    first = next((line.split()[1] for line in dockerfile.splitlines() if line.strip().upper().startswith("FROM ") and len(line.split()) > 1), None)
-    if first != base_image:
-        return f"the Dockerfile must start with `FROM {base_image}`; its first FROM is {first or 'missing'}"
-    return None
