@@ -51,14 +51,14 @@ async def main() -> None:
             started = time.perf_counter()
             manifest = await Pipeline(LLM(ScriptedBackend(Model())), load_taxonomy("termigen"), config).run()
             wall = time.perf_counter() - started
-            item = manifest["items"][0]
-            state = json.loads((out / ".work" / item["id"] / "state.json").read_text())
+            item = manifest.items[0]
+            state = json.loads((out / ".work" / item.id / "state.json").read_text())
             final = state["build"]["attempts"][-1]
             plain = plain_build_seconds(final["dockerfile"], {"input.txt": "a b c\nd e\n"})
-            rows.append({"category": category, "accepted": item["stage"] == "accepted", "wall_s": round(wall, 1),
-                         "stages_s": {k: v["seconds"] for k, v in item["usage"].items()},
-                         "build_stage_s": item["usage"]["build"]["seconds"], "successful_build_attempt_s": final["seconds"],
-                         "plain_docker_build_s": round(plain, 2), "build_stage_over_plain": round(item["usage"]["build"]["seconds"] / plain, 1),
+            rows.append({"category": category, "accepted": item.stage == "accepted", "wall_s": round(wall, 1),
+                         "stages_s": {k: v.seconds for k, v in item.usage.items()},
+                         "build_stage_s": item.usage["build"].seconds, "successful_build_attempt_s": final["seconds"],
+                         "plain_docker_build_s": round(plain, 2), "build_stage_over_plain": round(item.usage["build"].seconds / plain, 1),
                          "successful_attempt_over_plain": round((final["seconds"] or 0) / plain, 1)})  # fmt: skip
     for row in rows:
         print(json.dumps(row))

@@ -130,7 +130,7 @@ def _print_reports(reports, static_only: bool) -> None:
     Console().print(f"{n_ok}/{len(reports)} tasks passed validation")
 
 
-MODEL_HELP = "local (embedded Qwen2.5-Coder-1.5B), local/qwen2.5-coder-0.5b, claude-sonnet-4-5, or any litellm model string (openai/..., hosted_vllm/...). Default: $TERMIGEN_MODEL, else Claude when ANTHROPIC_API_KEY is set, else local."
+MODEL_HELP = "local (embedded Qwen2.5-Coder-1.5B), local/qwen2.5-coder-0.5b, claude-sonnet-4-6, or any litellm model string (openai/..., hosted_vllm/...). Default: $TERMIGEN_MODEL, else Claude when ANTHROPIC_API_KEY is set, else local."
 
 
 @llm_app.command("chat")
@@ -437,6 +437,29 @@ def taxonomy_show(name: str = typer.Argument("termigen", help="termigen, litecod
     Console().print(table)
 
 
+def show_synthesis(manifest, out: Path) -> None:
+    """The console summary of a synthesis run: the funnel, where the time and tokens went, and why
+    each task that did not make it stopped."""
+    from rich.table import Table
+
+    console.print(f"funnel: {manifest.funnel.line()}")
+    table = Table("stage", "tokens in", "tokens out", "seconds", title="spent per stage (all tasks)", title_justify="left")
+    for stage, usage in [*manifest.usage_by_stage.items(), ("total", manifest.usage_total), ("per accepted task", manifest.per_accepted_task)]:
+        if usage is not None:
+            table.add_row(stage, f"{usage.input_tokens:,}", f"{usage.output_tokens:,}", f"{usage.seconds:,.0f}")
+    console.print(table)
+    for item in manifest.items:
+        if item.stage == "accepted":
+            console.print(f"[green]accepted[/] {item.id}: {item.title} -> {item.bundle}")
+        elif item.stage in ("rejected", "errored"):
+            console.print(f"[yellow]{item.stage}[/] {item.id} ({item.seed}): {item.reason}")
+    console.print(f"accepted {manifest.accepted} of {manifest.tasks} (yield {manifest.yield_}); manifest: {out / 'manifest.json'}")
+    if manifest.errored:
+        console.print(f"[bold yellow]{manifest.errored} task(s) errored in the gate[/] (no verdict): run the same command to try them again")
+    if manifest.stopped:
+        console.print(f"[bold yellow]stopped early:[/] {manifest.stopped} (run the same command to continue)")
+
+
 @app.command()
 def synthesize(
     out: Path = typer.Option(..., "--out", "-o", help="Where accepted bundles, the manifest and the work state go."),
@@ -446,7 +469,9 @@ def synthesize(
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     concurrency: int = typer.Option(1, "--concurrency", "-n", min=1, help="Tasks synthesized at once."),
     env: str = typer.Option("docker", "--env", "-e", help="Harbor environment type for builds and gates."),
-    budget_usd: float | None = typer.Option(None, "--budget-usd", help="Stop cleanly when the model cost reaches this."),
+    api_base: str | None = typer.Option(None, "--api-base", help="The provider's base URL (e.g. a vLLM server's http://host:8000/v1)."),
+    budget_tokens: int | None = typer.Option(None, "--budget-tokens", min=1, help="Stop cleanly when this many tokens (in + out) are used; works for every model."),
+    budget_usd: float | None = typer.Option(None, "--budget-usd", min=0, help="Stop cleanly when the model cost reaches this (models with a known price only)."),
     k_lazy: int = typer.Option(2, "--lazy", help="Lazy solutions that must fail the tests."),
 ) -> None:
     """Synthesize verified Harbor tasks from a taxonomy. Run it again with the same arguments to resume."""
@@ -462,7 +487,7 @@ def synthesize(
         fail(str(exc))
     config = SynthesisConfig(out=out, categories=categories.split(",") if categories else None, per_category=per_category,
                              concurrency=concurrency, env=env, k_lazy=k_lazy)  # fmt: skip
-    llm = make_llm(model, budget=Budget(max_usd=budget_usd))
+    llm = make_llm(model, api_base=api_base, budget=Budget(max_tokens=budget_tokens, max_usd=budget_usd))
     last: dict = {}
 
     def report(counts: dict) -> None:
@@ -475,9 +500,4 @@ def synthesize(
         manifest = asyncio.run(Pipeline(llm, tax, config, Progress(report)).run())
     except ValueError as exc:
         fail(str(exc))
-    console.print(f"accepted {manifest['accepted']} of {manifest['tasks']} (yield {manifest['yield']}); manifest: {out / 'manifest.json'}")
-    for item in manifest["items"]:
-        if item["stage"] == "rejected":
-            console.print(f"[yellow]rejected[/] {item['id']} ({item['seed']}): {item['reason']}")
-    if manifest["stopped"]:
-        console.print(f"[bold yellow]stopped early:[/] {manifest['stopped']} (run the same command to continue)")
+    show_synthesis(manifest, out)

@@ -1,5 +1,7 @@
-"""The gate on the real engine, driven by a scripted model: weak tests are caught by the no-op
-agent and by a lazy solution, and are sent back until they are strong enough."""
+"""The gate on the real engine, driven by scripted roles: weak tests are caught by the no-op agent
+and by a lazy solution that read them, and are strengthened; a wrong independent solution is
+found wrong by the Judge and rewritten while correct tests are kept; an errored trial is an error,
+not a 0; tests the Judge never approves reject the task before any trial."""
 
 import json
 
@@ -8,53 +10,107 @@ import pytest
 from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.stage1 import TaskSpec
-from termigen_harbor.synthesis.verify import verify_task
+from termigen_harbor.synthesis.verify import generate_tests, verify_task
 
-pytestmark = pytest.mark.docker
 SPEC = TaskSpec(title="count-words", objective="Write the number of words in /app/input.txt to /app/count.txt.", inputs=["/app/input.txt"],
                 outputs=["/app/count.txt"], success_criteria=["count.txt exists", "it holds the word count", "input.txt is unchanged"], difficulty="easy")  # fmt: skip
 FILES = {"input.txt": BundleFile.text("a b c\nd e\n")}
 DOCKERFILE = "FROM termigen/base:bookworm\nCOPY input.txt /app/input.txt\n"
+CONFIG = {"agent": {"timeout_sec": 120}, "verifier": {"timeout_sec": 120}}
 WEAK = "from pathlib import Path\n\ndef test_input_present():\n    assert Path('/app/input.txt').exists()\n"
 STRONG = (
     "from pathlib import Path\n\n"
     "def test_count():\n    assert Path('/app/count.txt').read_text().strip() == str(len(Path('/app/input.txt').read_text().split()))\n\n"
     "def test_input_unchanged():\n    assert Path('/app/input.txt').read_text() == 'a b c\\nd e\\n'\n"
 )
+REFERENCE = "#!/bin/bash\nwc -w < /app/input.txt > /app/count.txt\n"
+ALTERNATIVE = "#!/bin/bash\npython3 -c \"print(len(open('/app/input.txt').read().split()))\" > /app/count.txt\n"
+LINES_NOT_WORDS = "#!/bin/bash\nwc -l < /app/input.txt > /app/count.txt\n"
+
+
+def fenced(text: str, lang: str = "") -> str:
+    return f"Here you are.\n```{lang}\n{text}```\n"
 
 
 class Model:
-    """Scripted roles, told apart by their prompts."""
+    """Scripted roles, told apart by their prompts; each role's replies are consumed in order."""
 
-    def __init__(self):
-        self.tests = [WEAK, STRONG]
-        self.test_prompts: list[str] = []
+    def __init__(self, tests=(WEAK, STRONG), alternatives=(ALTERNATIVE,), verdicts=(), judge=None):
+        self.tests, self.alternatives, self.verdicts = list(tests), list(alternatives), list(verdicts)
+        self.judge = judge or (lambda tests: {"approve": True, "problems": []})
+        self.prompts: dict[str, list[str]] = {}
 
     def __call__(self, request: ChatRequest) -> str:
-        prompt = request.messages[-1].content
-        if "You write the verifier" in prompt:
-            self.test_prompts.append(prompt)
-            return json.dumps({"content": self.tests.pop(0)})
-        if "You review the tests" in prompt:
-            return json.dumps({"approve": True, "problems": []})
-        if "reference solution" in prompt:
-            return json.dumps({"content": "#!/bin/bash\nwc -w < /app/input.txt > /app/count.txt\n"})
-        if "lazy, plausible-looking" in prompt:
-            return json.dumps({"solutions": [{"idea": "hard-code a count", "script": "#!/bin/bash\necho 3 > /app/count.txt\n"}]})
-        if "solve a terminal task independently" in prompt:
-            return json.dumps({"content": "#!/bin/bash\npython3 -c \"print(len(open('/app/input.txt').read().split()))\" > /app/count.txt\n"})
-        raise AssertionError(f"unexpected prompt: {prompt[:200]}")
+        prompt = request.messages[0].content  # a repair request follows the role's own prompt
+        role = next(r for key, r in [
+            ("You settle a disagreement", "gate_judge"), ("You write the verifier", "tests"), ("You review the tests", "judge"), ("reference solution", "solution"),
+            ("You attack a terminal task's verifier", "lazy"), ("solve a terminal task independently", "alternative")] if key in prompt)  # fmt: skip
+        self.prompts.setdefault(role, []).append(prompt)
+        if role == "tests":
+            return fenced(self.tests.pop(0), "python")
+        if role == "judge":
+            return json.dumps(self.judge(prompt))
+        if role == "solution":
+            return fenced(REFERENCE, "bash")
+        if role == "lazy":
+            return "Idea: hard-code the count the tests read\n```bash\n#!/bin/bash\necho 3 > /app/count.txt\n```\n"
+        if role == "alternative":
+            return fenced(self.alternatives.pop(0), "bash")
+        return json.dumps(self.verdicts.pop(0))
 
 
-async def test_weak_tests_are_caught_by_nop_and_a_lazy_solution_and_sent_back(docker_engine, tmp_path):
+async def test_a_judge_that_never_approves_rejects_the_task_before_any_trial(tmp_path):
+    model = Model(tests=[WEAK] * 3, judge=lambda _p: {"approve": False, "problems": ["nothing checks count.txt"]})
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, collect=None)
+    assert not outcome.accepted and not outcome.rounds and not (tmp_path / "jobs").exists()
+    assert outcome.reason == "the tests were never approved (judge): nothing checks count.txt"
+    assert len(outcome.test_rounds) == 3 and "nothing checks count.txt" in model.prompts["tests"][1]
+
+
+async def test_a_rejection_without_a_reason_is_asked_again():
+    verdicts = iter([{"approve": False, "problems": []}, {"approve": True, "problems": []}])
+    model = Model(tests=[STRONG], judge=lambda _p: next(verdicts))
+    tests, rounds, approved = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
+    assert approved and tests == STRONG and len(model.prompts["judge"]) == 2
+
+
+@pytest.mark.docker
+async def test_weak_tests_are_beaten_by_a_lazy_solution_that_read_them_and_are_strengthened(docker_engine, tmp_path):
     model = Model()
-    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, {"agent": {"timeout_sec": 120}, "verifier": {"timeout_sec": 120}},
-                                tmp_path / "jobs", k_lazy=1, max_rounds=2)  # fmt: skip
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, max_rounds=2)
     first, second = outcome.rounds
-    reasons = " | ".join(p["reason"] for p in first["problems"])
-    assert first["nop"] == 1.0 and "pass on the untouched container" in reasons
-    assert first["lazy"] == [("hard-code a count", 1.0)] and "a lazy solution passes (hard-code a count)" in reasons
-    assert "pass on the untouched container" in model.test_prompts[1] and "echo 3 > /app/count.txt" in model.test_prompts[1]
-    assert second["problems"] == [] and second["oracle"] == 1.0 and second["nop"] == 0.0
-    assert second["lazy"] == [("hard-code a count", 0.0)] and second["alternative"] == 1.0
+    reasons = " | ".join(p.reason for p in first.problems)
+    assert "def test_input_present" in model.prompts["lazy"][0] and "Write the number of words" in model.prompts["lazy"][0]
+    assert first.nop == 1.0 and "pass on the untouched container" in reasons
+    assert first.lazy == [("hard-code the count the tests read", 1.0)] and "a lazy solution passes (hard-code the count" in reasons
+    assert "pass on the untouched container" in model.prompts["tests"][1] and "echo 3 > /app/count.txt" in model.prompts["tests"][1]
+    assert "def test_count" in model.prompts["lazy"][1] and "hard-code the count the tests read" in model.prompts["lazy"][1]  # the new tests are attacked too
+    assert second.problems == [] and second.oracle == 1.0 and second.nop == 0.0 and second.alternative == 1.0
+    assert [score for _idea, score in second.lazy] == [0.0, 0.0]
     assert outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == STRONG
+
+
+@pytest.mark.docker
+async def test_a_wrong_independent_solution_is_judged_wrong_and_rewritten_and_correct_tests_are_kept(docker_engine, tmp_path):
+    model = Model(tests=[STRONG], alternatives=[LINES_NOT_WORDS, ALTERNATIVE], verdicts=[{"wrong": "solution", "reason": "it counts lines, not words"}])
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2)
+    first, second = outcome.rounds
+    assert first.oracle == 1.0 and first.alternative == 0.0 and [p.stage for p in first.problems] == ["alternative"]
+    assert "test_count" in model.prompts["gate_judge"][0] and "wc -l" in model.prompts["gate_judge"][0]
+    assert "it counts lines, not words" in model.prompts["alternative"][1] and "test_count" in model.prompts["alternative"][1]
+    assert len(model.prompts["tests"]) == 1 and outcome.disputes[0].verdict.wrong == "solution"
+    assert second.passed and outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == STRONG
+
+
+@pytest.mark.docker
+async def test_tests_that_pytest_cannot_collect_in_the_image_go_back_and_an_errored_trial_is_an_error(docker_engine, tmp_path):
+    needs_numpy = "import numpy\n\ndef test_x():\n    assert numpy.zeros(1)[0] == 0\n"
+    hangs = "import time\nfrom pathlib import Path\n\ndef test_count():\n    time.sleep(60)\n    assert Path('/app/count.txt').exists()\n"
+    model = Model(tests=[needs_numpy, hangs])
+    config = {"agent": {"timeout_sec": 60}, "verifier": {"timeout_sec": 5}}
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, config, tmp_path / "jobs", k_lazy=0, max_rounds=2)
+    assert outcome.test_rounds[0].by == "pytest" and "No module named 'numpy'" in outcome.test_rounds[0].problems[0]
+    assert "No module named 'numpy'" in model.prompts["tests"][1] and len(model.prompts["judge"]) == 1
+    assert outcome.errored and not outcome.accepted and len(outcome.rounds) == 1
+    gate = outcome.rounds[0]
+    assert gate.oracle is None and gate.nop is None and "VerifierTimeoutError" in outcome.reason

@@ -11,7 +11,7 @@ from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.pipeline import Pipeline, SynthesisConfig
 from termigen_harbor.taxonomy import load_taxonomy
 
-from test_synthesis_gate import STRONG, WEAK
+from test_synthesis_gate import ALTERNATIVE, REFERENCE, STRONG, WEAK, fenced
 
 pytestmark = pytest.mark.docker
 SPEC = {"title": "count-words", "objective": "Write the number of words in /app/input.txt to /app/count.txt.", "inputs": ["/app/input.txt: text"],
@@ -29,16 +29,16 @@ class Model:
         self.calls: list[str] = []
         self.dockerfiles = ["FROM termigen/base:bookworm\nRUN apt-get install -y -qq no-such-package-xyz\nCOPY input.txt /app/input.txt\n",
                             "FROM termigen/base:bookworm\nCOPY input.txt /app/input.txt\n"]  # fmt: skip
-        self.evaluations = [(3, 5, 5, "too simple an environment: add a realistic input"), (4, 5, 5, "")]
+        self.evaluations = [(3, 5, 5, "too simple an environment: add a realistic input"), (4, 5, 5, "the environment could hold more than one file")]
         self.tests = [WEAK, STRONG]
 
     def __call__(self, request: ChatRequest) -> str:
-        prompt = request.messages[-1].content
+        prompt = request.messages[0].content  # a repair request follows the role's own prompt
         role = next(r for key, r in [
             ("distinct task seeds", "seeds"), ("review a proposed terminal task", "evaluator"), ("turn a task seed into", "proposer"),
             ("plan the files", "planner"), ("write one file", "constructor"), ("write the Dockerfile", "environment"),
             ("You write the verifier", "tests"), ("You review the tests", "judge"), ("reference solution", "solution"),
-            ("lazy, plausible-looking", "lazy"), ("solve a terminal task independently", "alternative")] if key in prompt)  # fmt: skip
+            ("You attack a terminal task's verifier", "lazy"), ("solve a terminal task independently", "alternative")] if key in prompt)  # fmt: skip
         self.calls.append(role)
         if role == self.crash_at:
             raise Crash(role)
@@ -48,15 +48,16 @@ class Model:
             "proposer": lambda: SPEC,
             "evaluator": lambda: {"environment_complexity": self.evaluations.pop(0)[0], "data_generatability": data, "verification_determinism": verify, "feedback": feedback},
             "planner": lambda: {"files": [{"path": "input.txt", "purpose": "the text to count"}]},
-            "constructor": lambda: {"content": "a b c\nd e\n"},
-            "environment": lambda: {"dockerfile": self.dockerfiles.pop(0)},
-            "tests": lambda: {"content": self.tests.pop(0)},
+            "constructor": lambda: fenced("a b c\nd e\n"),
+            "environment": lambda: fenced(self.dockerfiles.pop(0), "dockerfile"),
+            "tests": lambda: fenced(self.tests.pop(0), "python"),
             "judge": lambda: {"approve": True, "problems": []},
-            "solution": lambda: {"content": "#!/bin/bash\nwc -w < /app/input.txt > /app/count.txt\n"},
-            "lazy": lambda: {"solutions": [{"idea": "hard-code", "script": "#!/bin/bash\necho 3 > /app/count.txt\n"}]},
-            "alternative": lambda: {"content": "#!/bin/bash\npython3 -c \"print(len(open('/app/input.txt').read().split()))\" > /app/count.txt\n"},
+            "solution": lambda: fenced(REFERENCE, "bash"),
+            "lazy": lambda: "Idea: hard-code\n" + fenced("#!/bin/bash\necho 3 > /app/count.txt\n", "bash"),
+            "alternative": lambda: fenced(ALTERNATIVE, "bash"),
         }
-        return json.dumps(replies[role]())
+        reply = replies[role]()
+        return reply if isinstance(reply, str) else json.dumps(reply)
 
 
 def pipeline(model: Model, out: Path) -> Pipeline:
@@ -77,8 +78,12 @@ async def test_a_scripted_run_is_interrupted_resumed_and_yields_a_valid_bundle(d
     second = Model()  # the verify stage starts over as a whole: weak tests first, then strong ones
     manifest = await pipeline(second, out).run()
     assert not {"seeds", "proposer", "evaluator", "planner", "constructor", "environment"} & set(second.calls), second.calls
-    assert manifest["accepted"] == 1 and manifest["yield"] == 1.0 and manifest["items"][0]["stage"] == "accepted"
-    bundle = Path(manifest["items"][0]["bundle"])
+    assert manifest.accepted == 1 and manifest.yield_ == 1.0 and manifest.items[0].stage == "accepted"
+    assert manifest.funnel.model_dump() == {"seeds": 1, "spec_passed": 1, "built": 1, "tests_approved": 1, "gate_passed": 1}
+    assert set(manifest.usage_by_stage) == {"spec", "plan", "construct", "build", "verify"} and manifest.per_accepted_task.input_tokens > 0
+    written = json.loads((out / "manifest.json").read_text())
+    assert written["yield"] == 1.0 and written["funnel"]["gate_passed"] == 1 and written["items"][0]["title"] == "count-words"
+    bundle = Path(manifest.items[0].bundle)
     provenance = json.loads((bundle / "provenance.json").read_text())
     assert provenance["source"] == "synthesized" and provenance["seed"] == "Count words in a text file"
     gate_rounds = next(s for s in provenance["stages"] if s["stage"] == "verify")["gate_rounds"]
@@ -89,4 +94,4 @@ async def test_a_scripted_run_is_interrupted_resumed_and_yields_a_valid_bundle(d
     assert check.returncode == 0, check.stdout[-2000:]
     assert json.loads(check.stdout)[0]["ok"]
     again = await pipeline(Model(), out).run()  # nothing left to do
-    assert again["accepted"] == 1
+    assert again.accepted == 1

@@ -29,16 +29,20 @@ async def test_seeds_are_written_and_deduplicated():
     assert kept == ["Fix makefile missing separator", "CMake cannot find zlib"] and dropped == ["fix the makefile missing separator"]
     prompt = backend.requests[0].messages[-1].content
     assert "Software Build & Compilation" in prompt and "gcc_cannot_find_library" in prompt
+    assert "no internet while the task is solved or checked" in prompt and "generated inside the image" in prompt
+    assert "The C project in `/app` builds `numstat`" in prompt  # a few-shot example from task_templates, same category first
 
 
 async def test_a_low_scoring_spec_is_revised_with_the_feedback_then_accepted():
     revised = {**SPEC, "success_criteria": SPEC["success_criteria"] + ["bin/calc exits 1 on bad input"]}
     backend = ScriptedBackend([json.dumps(SPEC), evaluation(5, 5, 2, "tests cannot check 'links' without running the binary"),
-                               json.dumps(revised), evaluation(4, 5, 4)])  # fmt: skip
+                               json.dumps(revised), evaluation(4, 5, 4), evaluation(4, 5, 4, "bad input handling is loosely specified")])  # fmt: skip
     outcome = await refine_spec(LLM(backend), "static lib link order", CATEGORY)
     assert outcome.accepted and outcome.spec.success_criteria[-1] == "bin/calc exits 1 on bad input" and len(outcome.rounds) == 2
     second_proposal = backend.requests[2].messages[-1].content
     assert "tests cannot check 'links'" in second_proposal and "fix-static-lib-link-order" in second_proposal
+    assert "explain every score below 5" in backend.requests[4].messages[-1].content  # low scores without a reason go back
+    assert outcome.rounds[-1].evaluation.feedback == "bad input handling is loosely specified"
 
 
 async def test_a_spec_that_never_reaches_the_threshold_is_rejected_with_scores_and_reasons():

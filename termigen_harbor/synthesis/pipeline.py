@@ -5,7 +5,8 @@ same command again after an interruption and finished stages are not redone and 
 are not lost. Seeds are kept per category in `<out>/.work/seeds-<category>.json`. Accepted tasks
 are written as bundles in `<out>/<title>/` with their provenance (every prompt and reply per
 stage, scores, rounds, build logs, gate results); `<out>/manifest.json` lists every task,
-accepted or rejected with its reason, with tokens, cost and wall time per stage, and the yield.
+accepted or rejected with its reason, with tokens, cost and wall time per stage, the yield and
+the funnel (seeds -> spec passed -> built -> tests approved -> gate passed).
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from termigen_harbor.bundle import BundleError, BundleFile, Provenance, Taxonomy
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM, BudgetExceeded, LLMError
 from termigen_harbor.synthesis.build import BuildOutcome, build_until_ok
+from termigen_harbor.synthesis.manifest import Manifest, ManifestItem, StageUsage, funnel, usage_by_stage
 from termigen_harbor.synthesis.stage1 import SpecOutcome, refine_spec, write_seeds
 from termigen_harbor.synthesis.stage2 import PlannedFile, StageError, construct_files, plan_files
 from termigen_harbor.synthesis.verify import VerifyOutcome, verify_task
 from termigen_harbor.taxonomy import Category, Taxonomy
 
-Stage = Literal["seeded", "specified", "environment", "built", "accepted", "rejected"]
+Stage = Literal["seeded", "specified", "environment", "built", "accepted", "rejected", "errored"]
 
 
 class SynthesisConfig(BaseModel):
@@ -63,7 +65,7 @@ class TaskState(BaseModel):
     verify: VerifyOutcome | None = None
     reason: str | None = None
     bundle_dir: Path | None = None
-    usage: dict[str, dict[str, float]] = Field(default_factory=dict)  # stage -> tokens in/out, cost, seconds
+    usage: dict[str, StageUsage] = Field(default_factory=dict)  # stage -> tokens in/out, cost, seconds
     transcript: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -101,7 +103,7 @@ class Pipeline:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(state.model_dump_json(indent=1))
-        tmp.replace(path)
+        tmp.replace(path)  # atomic: a crash leaves the old state or the new, never half of one
         self.progress.update(self.states)
 
     def _categories(self) -> list[Category]:
@@ -144,10 +146,8 @@ class Pipeline:
         started, marks = time.monotonic(), len(llm.records)
         result = await work
         usage = [r.usage for r in llm.records[marks:]]
-        state.usage[name] = {
-            "input_tokens": sum(u.input_tokens for u in usage), "output_tokens": sum(u.output_tokens for u in usage),
-            "cost_usd": sum(u.cost_usd or 0.0 for u in usage), "seconds": round(time.monotonic() - started, 1),
-        }  # fmt: skip
+        state.usage[name] = StageUsage(input_tokens=sum(u.input_tokens for u in usage), output_tokens=sum(u.output_tokens for u in usage),
+                                       cost_usd=sum(u.cost_usd or 0.0 for u in usage), seconds=round(time.monotonic() - started, 1))  # fmt: skip
         state.transcript = list(llm.transcript or [])
         return result
 
@@ -156,6 +156,8 @@ class Pipeline:
         llm = self.llm.fork()
         llm.transcript = list(state.transcript)
         jobs = self.work / state.id / "jobs"
+        if state.stage == "errored":  # a gate trial errored last time: no verdict yet, so verify again
+            state.stage, state.reason = "built", None
         try:
             if state.stage == "seeded":
                 state.spec_outcome = await self._stage(state, "spec", llm, refine_spec(llm, state.seed, category, self.config.threshold, self.config.max_spec_rounds))
@@ -173,10 +175,12 @@ class Pipeline:
                 self.save(state)
             if state.stage == "built":
                 config = {**self.config.task_config, "metadata": BundleTaxonomy(category=state.category, tier=state.tier, difficulty=spec.difficulty, tags=[state.category]).model_dump()}
-                state.verify = await self._stage(state, "verify", llm, verify_task(llm, spec, state.files, state.build.dockerfile, config, jobs, self.config.k_lazy, self.config.max_gate_rounds, self.config.env))
+                state.verify = await self._stage(state, "verify", llm, verify_task(llm, spec, state.files, state.build.dockerfile, config, jobs, self.config.k_lazy, self.config.max_gate_rounds, self.config.env, category=state.category))
                 if state.verify.accepted:
                     state.bundle_dir = self._write_bundle(state)
                     state.stage = "accepted"
+                elif state.verify.errored:
+                    state.stage, state.reason = "errored", f"gate: {state.verify.reason}"
                 else:
                     state.stage, state.reason = "rejected", f"gate: {state.verify.reason}"
                 self.save(state)
@@ -195,9 +199,10 @@ class Pipeline:
             stages=[{"stage": "spec", "rounds": [r.model_dump() for r in state.spec_outcome.rounds]},
                     {"stage": "environment", "blueprint": [f.model_dump() for f in state.blueprint]},
                     {"stage": "build", "attempts": [a.model_dump() for a in state.build.attempts]},
-                    {"stage": "verify", "test_rounds": state.verify.test_rounds, "gate_rounds": state.verify.rounds},
+                    {"stage": "verify", "test_rounds": [r.model_dump() for r in state.verify.test_rounds],
+                     "gate_rounds": [r.model_dump() for r in state.verify.rounds], "disputes": [d.model_dump() for d in state.verify.disputes]},
                     {"stage": "transcript", "calls": state.transcript}],
-            extra={"usage": state.usage},
+            extra={"usage": {stage: usage.model_dump() for stage, usage in state.usage.items()}},
         )  # fmt: skip
         name = bundle.name
         if (self.config.out / name).exists():
@@ -205,7 +210,7 @@ class Pipeline:
         return bundle.model_copy(update={"name": name, "provenance": provenance}).write(self.config.out)
 
     # ------------------------------------------------------------------ the run
-    async def run(self) -> dict[str, Any]:
+    async def run(self) -> Manifest:
         started = time.monotonic()
         self.config.out.mkdir(parents=True, exist_ok=True)
         try:
@@ -223,17 +228,27 @@ class Pipeline:
         await asyncio.gather(*(guarded(s) for s in self.states))
         return self.write_manifest(time.monotonic() - started)
 
-    def write_manifest(self, seconds: float) -> dict[str, Any]:
-        accepted = [s for s in self.states if s.stage == "accepted"]
-        manifest = {
-            "taxonomy": self.taxonomy.name, "model": self.llm.model, "wall_seconds_this_run": round(seconds, 1),
-            "stopped": self.stopped, "tasks": len(self.states), "accepted": len(accepted),
-            "yield": round(len(accepted) / len(self.states), 3) if self.states else None,
-            "by_stage": dict(self.progress.counts),
-            "items": [{"id": s.id, "category": s.category, "seed": s.seed, "stage": s.stage, "reason": s.reason,
-                       "bundle": str(s.bundle_dir) if s.bundle_dir else None, "usage": s.usage,
-                       "spec_scores": [r.evaluation.model_dump(exclude={"feedback"}) for r in s.spec_outcome.rounds] if s.spec_outcome else []}
-                      for s in self.states],
-        }  # fmt: skip
-        (self.config.out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    def write_manifest(self, seconds: float) -> Manifest:
+        items = [ManifestItem(id=s.id, category=s.category, seed=s.seed, stage=s.stage, reason=s.reason,
+                              title=s.spec_outcome.spec.title if s.spec_outcome and s.spec_outcome.spec else None,
+                              bundle=str(s.bundle_dir) if s.bundle_dir else None, usage=s.usage,
+                              spec_scores=[r.evaluation.model_dump(exclude={"feedback"}) for r in s.spec_outcome.rounds] if s.spec_outcome else [])
+                 for s in self.states]  # fmt: skip
+        reached = {
+            "spec_passed": {s.id for s in self.states if s.spec_outcome and s.spec_outcome.accepted},
+            "built": {s.id for s in self.states if s.build and s.build.ok},
+            "tests_approved": {s.id for s in self.states if s.verify and any(r.approved for r in s.verify.test_rounds)},
+            "gate_passed": {s.id for s in self.states if s.stage == "accepted"},
+        }
+        by_stage = usage_by_stage(items)
+        total = sum(by_stage.values(), StageUsage())
+        accepted = len(reached["gate_passed"])
+        manifest = Manifest(
+            taxonomy=self.taxonomy.name, model=self.llm.model, wall_seconds_this_run=round(seconds, 1), stopped=self.stopped,
+            tasks=len(self.states), accepted=accepted, errored=sum(s.stage == "errored" for s in self.states),
+            yield_=round(accepted / len(self.states), 3) if self.states else None, by_stage=dict(self.progress.counts),
+            funnel=funnel(items, reached), usage_by_stage=by_stage, usage_total=total,
+            per_accepted_task=total.per(accepted) if accepted else None, items=items,
+        )  # fmt: skip
+        manifest.write(self.config.out / "manifest.json")
         return manifest

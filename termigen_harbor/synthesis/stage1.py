@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
+from termigen_harbor.synthesis.examples import examples_for
 from termigen_harbor.taxonomy import Category
 
 WORD_RE = re.compile(r"[a-z0-9]+")
@@ -37,6 +38,12 @@ class Evaluation(BaseModel):
     data_generatability: int = Field(ge=1, le=5)
     verification_determinism: int = Field(ge=1, le=5)
     feedback: str = ""
+
+    @model_validator(mode="after")
+    def says_why(self) -> Evaluation:
+        if min(self.environment_complexity, self.data_generatability, self.verification_determinism) < 5 and not self.feedback.strip():
+            raise ValueError("explain every score below 5 in `feedback`: what is missing and how to fix it")
+        return self
 
     def passes(self, threshold: int) -> bool:
         return min(self.environment_complexity, self.data_generatability, self.verification_determinism) >= threshold
@@ -80,7 +87,8 @@ def dedupe(candidates: list[str], existing: list[str]) -> tuple[list[str], list[
 
 async def write_seeds(llm: LLM, category: Category, n: int, existing: list[str]) -> tuple[list[str], list[str]]:
     """`n` new seeds for `category` (fewer if the model keeps repeating), and the duplicates dropped."""
-    reply = await llm.structured(render("seed_writer", category=category, n=n, avoid=existing[-50:]), Seeds, purpose="seed_writer")
+    prompt = render("seed_writer", category=category, n=n, avoid=existing[-50:], examples=examples_for(category.id, 3))
+    reply = await llm.structured(prompt, Seeds, purpose="seed_writer")
     kept, dropped = dedupe(reply.seeds, existing)
     return kept[:n], dropped
 
@@ -89,8 +97,10 @@ async def refine_spec(llm: LLM, seed: str, category: Category, threshold: int = 
     """Proposer, then Evaluator; revised with the feedback until every score reaches `threshold`."""
     outcome = SpecOutcome(seed=seed, category=category.id, accepted=False)
     feedback = previous = None
+    example = next(iter(examples_for(category.id, 1)), None)
     for _ in range(max_rounds):
-        spec = await llm.structured(render("proposer", category=category, seed=seed, feedback=feedback, previous=previous), TaskSpec, purpose="proposer")
+        prompt = render("proposer", category=category, seed=seed, example=example, feedback=feedback, previous=previous)
+        spec = await llm.structured(prompt, TaskSpec, purpose="proposer")
         evaluation = await (evaluator or llm).structured(render("evaluator", category=category, spec=spec.as_text(), threshold=threshold), Evaluation, purpose="evaluator")
         outcome.rounds.append(Round(spec=spec, evaluation=evaluation))
         if evaluation.passes(threshold):

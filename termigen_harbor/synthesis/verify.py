@@ -1,36 +1,67 @@
-"""Stage 3b (validation): tests with a Judge, a reference solution, and the gate.
+"""Verification: tests with a Judge, a reference solution, and the gate.
 
-The gate, on the real engine through the runner: the reference solution scores 1 (oracle), the
-untouched container scores 0 (nop), K lazy shortcut solutions written by an adversary each score
-0, and one independently written solution scores 1. Each failure goes back, with its evidence,
-to the stage that must change (the tests or the solution), for a bounded number of rounds."""
+Tests come back as files; they must compile and pytest must collect them inside the task's image
+before the Judge sees them, and tests the Judge never approves reject the task. The gate, on the
+real engine through the runner: the reference solution scores 1 (oracle), the untouched container
+scores 0 (nop), K lazy solutions, written by an adversary that reads the tests and tries to pass
+them without doing the work, each score 0, and one independently written solution scores 1. When
+that independent solution fails, a Judge decides from the evidence whether the tests or that
+solution are wrong. Each failure goes back, with its evidence, to what must change, for a bounded
+number of rounds. A trial that errors is retried once, then reported as an error: never as a 0."""
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from harbor.models.task.config import TaskConfig
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.llm import LLM
+from termigen_harbor.llm.fenced import blocks
 from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
+from termigen_harbor.synthesis.checks import bash_problem, collect_problem, python_problem
+from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, examples_for
 from termigen_harbor.synthesis.stage1 import TaskSpec
-from termigen_harbor.synthesis.stage2 import FileContent
 from termigen_harbor.verifier_sandbox import describe, sandbox_for_outputs
 
 STANDARD_TEST_SH = resources.files("termigen_harbor.bundle_data").joinpath("test.sh").read_text()
 FILE_PREVIEW = 2000  # characters of each environment file shown to the writers
+GATE_RETRIES = 1  # an errored trial runs once more before it is reported as an error
+
+Collect = Callable[[dict[str, BundleFile], str, str], str | None]
 
 
 class Verdict(BaseModel):
     approve: bool
     problems: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def says_why(self) -> Verdict:
+        if not self.approve and not any(p.strip() for p in self.problems):
+            raise ValueError("a rejection must list at least one concrete problem in `problems`")
+        return self
+
+
+class GateVerdict(BaseModel):
+    """The Judge's call when the independent solution fails tests the reference passes."""
+
+    wrong: Literal["tests", "solution"]
+    reason: str = Field(min_length=1)
+
+
+class TestRound(BaseModel):
+    __test__ = False  # not a pytest test class
+    tests: str
+    approved: bool
+    problems: list[str] = Field(default_factory=list)
+    by: Literal["judge", "pytest"] = "judge"  # who sent the tests back
 
 
 class LazySolution(BaseModel):
@@ -38,13 +69,14 @@ class LazySolution(BaseModel):
     script: str
 
 
-class LazySolutions(BaseModel):
-    solutions: list[LazySolution] = Field(min_length=1)
-
-
 class Problem(BaseModel):
-    stage: Literal["tests", "solution"]
+    stage: Literal["tests", "solution", "alternative"]
     reason: str
+
+
+class Dispute(BaseModel):
+    evidence: str
+    verdict: GateVerdict
 
 
 class GateResult(BaseModel):
@@ -53,10 +85,15 @@ class GateResult(BaseModel):
     lazy: list[tuple[str, float | None]] = Field(default_factory=list)
     alternative: float | None = None
     problems: list[Problem] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)  # trials that errored twice: no verdict at all
 
     @property
     def passed(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.errors
+
+
+def instruction_text(spec: TaskSpec) -> str:
+    return spec.objective + "\n\nOutputs:\n" + "\n".join(f"- {o}" for o in spec.outputs) + "\n"
 
 
 def environment_text(files: dict[str, BundleFile], dockerfile: str) -> str:
@@ -67,32 +104,66 @@ def environment_text(files: dict[str, BundleFile], dockerfile: str) -> str:
     return "\n".join(parts)
 
 
-async def generate_tests(llm: LLM, spec: TaskSpec, environment: str, judge: LLM | None = None, max_rounds: int = 3,
-                         feedback: str | None = None, previous: str | None = None) -> tuple[str, list[dict]]:  # fmt: skip
-    """Test Generator, then Judge, until approved or out of rounds. Returns the last tests and every round."""
-    rounds: list[dict] = []
+async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, collect: Collect | None = collect_problem,
+                         judge: LLM | None = None, max_rounds: int = 3, feedback: str | None = None, previous: str | None = None,
+                         category: str = "") -> tuple[str, list[TestRound], bool]:  # fmt: skip
+    """Test Generator until its tests compile, pytest collects them in the task's image and the
+    Judge approves them, or out of rounds. Returns the last tests, every round, and the approval."""
+    environment = environment_text(files, dockerfile)
+    sandbox = describe(sandbox_for_outputs(TaskConfig(), spec.outputs))
+    example = next(iter(examples_for(category, 1, max_test_chars=MAX_TEST_EXAMPLE)), None)
+    rounds: list[TestRound] = []
     tests = previous or ""
     for _ in range(max_rounds):
-        prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=describe(sandbox_for_outputs(TaskConfig(), spec.outputs)), feedback=feedback, previous=previous)
-        tests = (await llm.structured(prompt, FileContent, purpose="test_generator")).content
-        verdict = await (judge or llm).structured(render("judge", spec=spec.as_text(), tests=tests), Verdict, purpose="judge")
-        rounds.append({"tests": tests, "approved": verdict.approve, "problems": verdict.problems})
-        if verdict.approve:
-            break
-        feedback, previous = "\n".join(f"- {p}" for p in verdict.problems) or "the judge did not approve", tests
-    return tests, rounds
+        prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=sandbox, example=example, feedback=feedback, previous=previous)
+        tests = await llm.file(prompt, purpose="test_generator", check=lambda text: python_problem(text, "test_outputs.py"))
+        problem = await asyncio.to_thread(collect, files, dockerfile, tests) if collect else None
+        if problem:
+            rounds.append(TestRound(tests=tests, approved=False, problems=[problem], by="pytest"))
+        else:
+            verdict = await (judge or llm).structured(render("judge", spec=spec.as_text(), tests=tests), Verdict, purpose="judge")
+            rounds.append(TestRound(tests=tests, approved=verdict.approve, problems=verdict.problems))
+            if verdict.approve:
+                return tests, rounds, True
+        feedback, previous = "\n".join(f"- {p}" for p in rounds[-1].problems), tests
+    return tests, rounds, False
 
 
 async def write_solution(llm: LLM, spec: TaskSpec, environment: str, feedback: str | None = None, previous: str | None = None) -> str:
-    return (await llm.structured(render("solution_writer", spec=spec.as_text(), environment=environment, feedback=feedback, previous=previous), FileContent, purpose="solution_writer")).content
+    prompt = render("solution_writer", spec=spec.as_text(), environment=environment, feedback=feedback, previous=previous)
+    return await llm.file(prompt, purpose="solution_writer", check=bash_problem)
 
 
-async def lazy_solutions(llm: LLM, spec: TaskSpec, environment: str, k: int) -> list[LazySolution]:
-    return (await llm.structured(render("lazy_solutions", spec=spec.as_text(), environment=environment, k=k), LazySolutions, purpose="adversary")).solutions[:k]
+def parse_lazy_solutions(text: str, k: int) -> list[LazySolution]:
+    """Up to k attacks: each a bash block, its idea the `Idea:` line (else the last line) above it."""
+    found = [b for b in blocks(text) if b.body.strip()][:k]
+    if not found:
+        raise ValueError("no attack found: each must be a bash script in a fenced code block, after a line `Idea: ...`")
+    solutions = []
+    for i, block in enumerate(found, 1):
+        problem = bash_problem(block.body)
+        if problem:
+            raise ValueError(f"attack {i}: {problem}")
+        lines = [line.strip() for line in block.note.splitlines() if line.strip()]
+        idea = next((line for line in reversed(lines) if line.lower().lstrip("*-# ").startswith("idea")), lines[-1] if lines else f"attack {i}")
+        idea = idea.lstrip("*-# ").removeprefix("Idea").removeprefix("idea").lstrip(":*  ").strip() or f"attack {i}"
+        solutions.append(LazySolution(idea=idea[:300], script=block.body))
+    return solutions
 
 
-async def alternative_solution(llm: LLM, spec: TaskSpec, environment: str) -> str:
-    return (await llm.structured(render("alternative_solution", spec=spec.as_text(), environment=environment), FileContent, purpose="alternative_solution")).content
+async def lazy_solutions(llm: LLM, spec: TaskSpec, environment: str, tests: str, k: int, known: list[str] | None = None) -> list[LazySolution]:
+    prompt = render("lazy_solutions", instruction=instruction_text(spec), environment=environment, tests=tests, k=k, known=known or [])
+    return await llm.parsed(prompt, lambda text: parse_lazy_solutions(text, k), purpose="adversary")
+
+
+async def alternative_solution(llm: LLM, spec: TaskSpec, environment: str, feedback: str | None = None, previous: str | None = None) -> str:
+    prompt = render("alternative_solution", spec=spec.as_text(), environment=environment, feedback=feedback, previous=previous)
+    return await llm.file(prompt, purpose="alternative_solution", check=bash_problem)
+
+
+async def judge_dispute(llm: LLM, spec: TaskSpec, tests: str, solution: str, evidence: str) -> GateVerdict:
+    prompt = render("gate_judge", spec=spec.as_text(), tests=tests, solution=solution, evidence=evidence)
+    return await llm.structured(prompt, GateVerdict, purpose="gate_judge")
 
 
 def with_solution(bundle: TaskBundle, name: str, script: str) -> TaskBundle:
@@ -111,40 +182,48 @@ def _evidence(trial: TrialOutcome | None) -> str:
 
 def run_gate(bundle: TaskBundle, lazies: list[LazySolution], alternative: str | None, jobs_dir: Path, env: str = "docker", n_concurrent: int = 2) -> GateResult:
     """Two jobs: the oracle over the reference, each lazy variant and the alternative; the nop
-    agent over the untouched task. Problems name the stage to send back to, with the evidence."""
+    agent over the untouched task. Problems name what to send back to, with the evidence; a trial
+    that errored on its retry too is an error, which no reward stands in for."""
     name = bundle.name
     variants = [bundle] + [with_solution(bundle, f"{name}--lazy-{i + 1}", lazy.script) for i, lazy in enumerate(lazies)]
     if alternative is not None:
         variants.append(with_solution(bundle, f"{name}--alternative", alternative))
     with tempfile.TemporaryDirectory(prefix="termigen-gate-") as tmp:
         tasks = [variant.write(Path(tmp)) for variant in variants]
-        oracle = {t.task: t for t in run_job(RunSpec(tasks=tasks, agent="oracle", env=env, jobs_dir=jobs_dir, n_concurrent=n_concurrent)).trials}
-        nop = run_job(RunSpec(tasks=tasks[:1], agent="nop", env=env, jobs_dir=jobs_dir)).trials
+        oracle = {t.task: t for t in run_job(RunSpec(tasks=tasks, agent="oracle", env=env, jobs_dir=jobs_dir, n_concurrent=n_concurrent, max_retries=GATE_RETRIES)).trials}
+        nop = {t.task: t for t in run_job(RunSpec(tasks=tasks[:1], agent="nop", env=env, jobs_dir=jobs_dir, max_retries=GATE_RETRIES)).trials}
     result = GateResult()
+
+    def reward(trial: TrialOutcome | None, label: str) -> float | None:
+        if trial is None or trial.reward is None:
+            result.errors.append(f"{label}: {_evidence(trial)}")
+            return None
+        return trial.reward
+
     reference = oracle.get(name)
-    result.oracle = reference.reward if reference else None
-    if not (reference and reference.passed):
+    result.oracle = reward(reference, "the reference solution")
+    if result.oracle is not None and result.oracle < 1:
         result.problems.append(Problem(stage="solution", reason=f"the reference solution does not pass the tests: {_evidence(reference)}"))
-    result.nop = nop[0].reward if nop else None
-    if nop and (nop[0].reward or 0) > 0:
-        result.problems.append(Problem(stage="tests", reason=f"the tests pass on the untouched container: {_evidence(nop[0])}"))
+    result.nop = reward(nop.get(name), "the untouched container (nop)")
+    if result.nop:
+        result.problems.append(Problem(stage="tests", reason=f"the tests pass on the untouched container: {_evidence(nop[name])}"))
     for i, lazy in enumerate(lazies):
-        trial = oracle.get(f"{name}--lazy-{i + 1}")
-        result.lazy.append((lazy.idea, trial.reward if trial else None))
-        if trial and (trial.reward or 0) > 0:
+        score = reward(oracle.get(f"{name}--lazy-{i + 1}"), f"lazy solution {i + 1}")
+        result.lazy.append((lazy.idea, score))
+        if score:
             result.problems.append(Problem(stage="tests", reason=f"a lazy solution passes ({lazy.idea}): make the tests reject it. Its script:\n{lazy.script}"))
     if alternative is not None:
         trial = oracle.get(f"{name}--alternative")
-        result.alternative = trial.reward if trial else None
-        if not (trial and trial.passed) and reference and reference.passed:
-            result.problems.append(Problem(stage="tests", reason=f"an independent correct solution fails the tests (overfitted to the reference?): {_evidence(trial)}"))
+        result.alternative = reward(trial, "the independent solution")
+        if result.alternative is not None and result.alternative < 1 and result.oracle == 1:
+            result.problems.append(Problem(stage="alternative", reason=_evidence(trial)))
     return result
 
 
 def assemble(spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, tests: str, solution: str, config: dict) -> TaskBundle:
     return TaskBundle(
         name=spec.title,
-        instruction=spec.objective + "\n\nOutputs:\n" + "\n".join(f"- {o}" for o in spec.outputs) + "\n",
+        instruction=instruction_text(spec),
         config=sandbox_for_outputs(TaskConfig.model_validate(config), spec.outputs),
         environment={**files, "Dockerfile": BundleFile.text(dockerfile)},
         solution={"solve.sh": BundleFile.text(solution, executable=True)},
@@ -154,35 +233,63 @@ def assemble(spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, test
 
 class VerifyOutcome(BaseModel):
     accepted: bool
+    errored: bool = False  # a gate trial errored twice: the task has no verdict (a rerun tries again)
     bundle: TaskBundle | None = None
-    rounds: list[dict] = Field(default_factory=list)  # per round: the gate's rewards and problems
-    test_rounds: list[dict] = Field(default_factory=list)  # every test generator / judge exchange
+    rounds: list[GateResult] = Field(default_factory=list)
+    test_rounds: list[TestRound] = Field(default_factory=list)  # every test generator / judge exchange
+    disputes: list[Dispute] = Field(default_factory=list)  # the Judge's calls on a failing independent solution
     reason: str | None = None
 
 
 async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, config: dict, jobs_dir: Path,
-                      k_lazy: int = 2, max_rounds: int = 3, env: str = "docker") -> VerifyOutcome:  # fmt: skip
-    """Tests (with the Judge), solution, lazy and alternative solutions, then the gate; each
-    failure goes back to the tests or the solution with its evidence, for max_rounds rounds."""
+                      k_lazy: int = 2, max_rounds: int = 3, env: str = "docker",
+                      collect: Collect | None = collect_problem, category: str = "") -> VerifyOutcome:  # fmt: skip
+    """Tests (checked, then judged), solution, independent solution and lazy attacks on the tests,
+    then the gate; each failure goes back to what must change, for max_rounds rounds. `collect`
+    runs only on the docker environment (it builds the image locally)."""
+    collect = collect if env == "docker" else None
     environment = environment_text(files, dockerfile)
-    tests, test_rounds = await generate_tests(llm, spec, environment)
+    outcome = VerifyOutcome(accepted=False)
+
+    async def tests_for(feedback: str | None = None, previous: str | None = None) -> str | None:
+        tests, rounds, approved = await generate_tests(llm, spec, files, dockerfile, collect, feedback=feedback, previous=previous, category=category)
+        outcome.test_rounds += rounds
+        if not approved:
+            outcome.reason = f"the tests were never approved ({rounds[-1].by}): " + "; ".join(rounds[-1].problems)[:600]
+        return tests if approved else None
+
+    tests = await tests_for()
+    if tests is None:
+        return outcome
     solution = await write_solution(llm, spec, environment)
-    lazies = await lazy_solutions(llm, spec, environment, k_lazy) if k_lazy else []
     alternative = await alternative_solution(llm, spec, environment)
-    outcome = VerifyOutcome(accepted=False, test_rounds=test_rounds)
+    lazies = await lazy_solutions(llm, spec, environment, tests, k_lazy) if k_lazy else []
     for _ in range(max_rounds):
         bundle = assemble(spec, files, dockerfile, tests, solution, config)
         gate = await asyncio.to_thread(run_gate, bundle, lazies, alternative, jobs_dir, env)
-        outcome.rounds.append(gate.model_dump())
+        outcome.rounds.append(gate)
+        if gate.errors:
+            outcome.errored, outcome.reason = True, "a gate trial errored twice: " + "; ".join(gate.errors)[:600]
+            return outcome
         if gate.passed:
             outcome.accepted, outcome.bundle = True, bundle
             return outcome
-        for_tests = "\n".join(f"- {p.reason}" for p in gate.problems if p.stage == "tests")
-        for_solution = "\n".join(f"- {p.reason}" for p in gate.problems if p.stage == "solution")
+        for_tests = [p.reason for p in gate.problems if p.stage == "tests"]
+        for_solution = [p.reason for p in gate.problems if p.stage == "solution"]
+        for problem in (p for p in gate.problems if p.stage == "alternative"):
+            verdict = await judge_dispute(llm, spec, tests, alternative, problem.reason)
+            outcome.disputes.append(Dispute(evidence=problem.reason, verdict=verdict))
+            if verdict.wrong == "tests":
+                for_tests.append(f"an independent solution fails them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {problem.reason}")
+            else:
+                alternative = await alternative_solution(llm, spec, environment, feedback=f"{verdict.reason}\nEvidence: {problem.reason}", previous=alternative)
         if for_tests:
-            tests, more = await generate_tests(llm, spec, environment, feedback=for_tests, previous=tests)
-            outcome.test_rounds += more
-        if for_solution and not for_tests:  # the tests are trusted only once they pass the other checks
-            solution = await write_solution(llm, spec, environment, feedback=for_solution, previous=solution)
-    outcome.reason = "the gate never passed: " + "; ".join(p.reason.splitlines()[0] for p in GateResult.model_validate(outcome.rounds[-1]).problems)
+            tests = await tests_for("\n".join(f"- {r}" for r in for_tests), tests)
+            if tests is None:
+                return outcome
+            if k_lazy:  # attack the new tests too; the old attacks must still fail
+                lazies += await lazy_solutions(llm, spec, environment, tests, k_lazy, known=[lazy.idea for lazy in lazies])
+        elif for_solution:  # the reference is rewritten only against tests nothing else objects to
+            solution = await write_solution(llm, spec, environment, feedback="\n".join(f"- {r}" for r in for_solution), previous=solution)
+    outcome.reason = "the gate never passed: " + "; ".join(p.reason.splitlines()[0] for p in outcome.rounds[-1].problems)
     return outcome

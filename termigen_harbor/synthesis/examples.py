@@ -1,0 +1,56 @@
+"""Few-shot examples for the synthesis roles, drawn from our hand-written `task_templates`: what a
+good instruction and a good verifier look like, same category first."""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from termigen_harbor.bundle import TaskBundle
+
+TEST_EXCERPT = 1500  # characters of an example test file aimed for
+MAX_TEST_EXAMPLE = 3000  # an example test excerpt longer than this is not shown
+
+
+class Example(BaseModel):
+    name: str
+    category: str
+    summary: str  # the instruction's first sentence: a seed
+    instruction: str  # its first paragraph
+    tests: str  # the opening of its test file, cut at a test function's end
+
+
+@functools.cache
+def all_examples() -> tuple[Example, ...]:
+    root = Path(str(resources.files("termigen_harbor.task_templates")))
+    found = []
+    for folder in sorted(p for p in root.iterdir() if (p / "task.toml").is_file()):
+        bundle = TaskBundle.read(folder)
+        paragraph = bundle.instruction.strip().split("\n\n")[0].replace("\n", " ")
+        tests = bundle.tests["test_outputs.py"].content.decode() if "test_outputs.py" in bundle.tests else ""
+        found.append(Example(name=folder.name, category=str(bundle.config.metadata.get("category", "")),
+                             summary=re.split(r"(?<=[.!?])\s", paragraph, maxsplit=1)[0], instruction=paragraph, tests=_excerpt(tests)))  # fmt: skip
+    return tuple(found)
+
+
+def _excerpt(tests: str) -> str:
+    """The file's opening, with as many whole top-level blocks as fit in TEST_EXCERPT characters and
+    at least one test function."""
+    if len(tests) <= TEST_EXCERPT:
+        return tests
+    cut = [m.start() + 1 for m in re.finditer(r"\n\n(?=def |class |@)", tests)]  # where a top-level block begins
+    first_test = tests.find("\ndef test_")
+    ends = [c for c in cut if c > first_test] + [len(tests)]  # cuts after which one test is complete
+    end = max([c for c in ends if c <= TEST_EXCERPT], default=ends[0])
+    return tests[:end].rstrip() + "\n"
+
+
+def examples_for(category: str, n: int = 2, max_test_chars: int | None = None) -> list[Example]:
+    """n examples, those of `category` first; with max_test_chars, only those whose test excerpt
+    is that short (a small model's context is small)."""
+    fitting = [e for e in all_examples() if max_test_chars is None or len(e.tests) <= max_test_chars]
+    return sorted(fitting, key=lambda e: (e.category != category, len(e.tests)))[:n]
