@@ -4,7 +4,7 @@
 #   2. validate every task template (oracle must score 1, the no-op agent 0);
 #   3. collect error-injected rollouts with the BashAgent and the local Qwen2.5-Coder-1.5B on two
 #      templates, printing pass rate, injected errors by category, recoveries and trajectories.
-# Extra arguments go to `termigen rollout` (e.g. -m claude-sonnet-4-5 --max-steps 30).
+# Extra arguments go to `termigen rollout` (e.g. -m claude-sonnet-4-6 --max-steps 30).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$REPO/scripts/provision.sh"
