@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
+from termigen_harbor.llm import LLM, Budget, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.pipeline import Pipeline, SynthesisConfig
 from termigen_harbor.taxonomy import load_taxonomy
 
 from test_synthesis_gate import ALTERNATIVE, REFERENCE, STRONG, WEAK, fenced
 
-pytestmark = pytest.mark.docker
 SPEC = {"title": "count-words", "objective": "Write the number of words in /app/input.txt to /app/count.txt.", "inputs": ["/app/input.txt: text"],
         "outputs": ["/app/count.txt: the word count"], "success_criteria": ["count.txt exists", "it holds the word count", "input.txt is unchanged"],
         "difficulty": "easy"}  # fmt: skip
@@ -60,11 +59,12 @@ class Model:
         return reply if isinstance(reply, str) else json.dumps(reply)
 
 
-def pipeline(model: Model, out: Path) -> Pipeline:
+def pipeline(model: Model, out: Path, budget: Budget | None = None) -> Pipeline:
     config = SynthesisConfig(out=out, categories=["data_etl"], per_category=1, k_lazy=1, max_gate_rounds=2)
-    return Pipeline(LLM(ScriptedBackend(model)), load_taxonomy("termigen"), config)
+    return Pipeline(LLM(ScriptedBackend(model), budget=budget), load_taxonomy("termigen"), config)
 
 
+@pytest.mark.docker
 async def test_a_scripted_run_is_interrupted_resumed_and_yields_a_valid_bundle(docker_engine, tmp_path):
     out = tmp_path / "out"
     first = Model(crash_at="solution")
@@ -95,3 +95,14 @@ async def test_a_scripted_run_is_interrupted_resumed_and_yields_a_valid_bundle(d
     assert json.loads(check.stdout)[0]["ok"]
     again = await pipeline(Model(), out).run()  # nothing left to do
     assert again.accepted == 1
+
+
+async def test_a_token_budget_stops_the_run_cleanly_and_the_same_command_goes_on(tmp_path):
+    out = tmp_path / "out"
+    model = Model(crash_at="planner")  # a run that got past the budget would reach the planner
+    manifest = await pipeline(model, out, Budget(max_tokens=400)).run()
+    assert manifest.stopped.startswith("budget: token budget spent") and manifest.accepted == 0
+    assert "planner" not in model.calls and manifest.items[0].stage in ("seeded", "specified")
+    assert json.loads((out / "manifest.json").read_text())["stopped"] == manifest.stopped
+    state = json.loads((out / ".work" / "data_etl-001" / "state.json").read_text())
+    assert state["stage"] == manifest.items[0].stage  # the spent work is kept for the next run
