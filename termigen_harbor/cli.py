@@ -231,6 +231,7 @@ def rollout(
 
     from termigen_harbor.llm.registry import default_model
     from termigen_harbor.rollouts import run_rollouts
+    from termigen_harbor.agents.injection_stats import InjectionStats
     from termigen_harbor.runner import RunnerError
     from termigen_harbor.validate import discover
 
@@ -251,18 +252,22 @@ def rollout(
     from rich.table import Table
 
     table = Table(title="rollouts")
-    for column in ("task", "reward", "tests passed", "steps", "injected", "recoveries", "stop"):
+    for column in ("task", "reward", "tests passed", "steps", "injected", "realized rate", "silent", "recoveries", "Critic accepted", "stop"):
         table.add_column(column)
     for trial in outcome.trials:
         meta = trial.agent_metadata
         ratio = trial.test_pass_ratio
+        stats = InjectionStats.model_validate(meta.get("injection") or {})
         table.add_row(
             trial.task,
             "error: " + (trial.exception_type or "") if trial.errored else f"{trial.reward:g}",
             "-" if ratio is None else f"{ratio:.0%}",
             str(meta.get("steps", "-")),
             str(meta.get("n_injected_errors", 0)),
-            str(meta.get("recoveries", 0)),
+            "-" if stats.realized_rate is None else f"{stats.realized_rate:.0%}",
+            str(sum(stats.silent.values())),
+            f"{stats.recoveries}/{stats.recovery_steps}",
+            "-" if stats.critic_acceptance_rate is None else f"{stats.critic_acceptance_rate:.0%}",
             str(meta.get("stop_reason") or meta.get("agent_error") or "-"),
         )
     Console().print(table)
@@ -271,6 +276,7 @@ def rollout(
                     f"tokens in {summary.input_tokens} out {summary.output_tokens}")  # fmt: skip
     by_category = ", ".join(f"{k} {v}" for k, v in summary.injected_errors.items()) or "none"
     Console().print(f"injected errors: {sum(summary.injected_errors.values())} ({by_category}) | recoveries: {summary.recoveries}")
+    Console().print(summary.injection.line())
     if summary.injections_abandoned:
         Console().print(f"[yellow]{summary.injections_abandoned} sampled mistakes were abandoned[/]: the Critic accepted none of their attempts, "
                         "so a plain step was taken (a stronger --ak critic_model, or more --ak max_regenerations, helps)")  # fmt: skip

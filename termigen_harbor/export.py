@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
+from termigen_harbor.agents.injection_stats import InjectionStats
 from termigen_harbor.bundle import BundleError, read_config
 from termigen_harbor.runner import TrialOutcome, read_job
 from termigen_harbor.tb1 import downloaded_core
@@ -40,6 +41,7 @@ class SFTRow(BaseModel):
     injected_errors: dict[str, int] = Field(default_factory=dict)
     n_injected_errors: int = 0
     recoveries: int = 0
+    injection: InjectionStats | None = None  # what injection did in this rollout: realized rate, Critic acceptance, ...
     steps: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -104,6 +106,7 @@ def row_from_trial(trial: TrialOutcome) -> SFTRow | None:
         injected_errors=meta.get("injected_errors") or {},
         n_injected_errors=meta.get("n_injected_errors") or 0,
         recoveries=meta.get("recoveries") or 0,
+        injection=InjectionStats.model_validate(meta["injection"]) if meta.get("injection") else None,
         steps=sum(s["source"] == "agent" for s in trajectory["steps"]),
         input_tokens=trial.n_input_tokens or 0,
         output_tokens=trial.n_output_tokens or 0,
@@ -271,6 +274,7 @@ def dataset_card(rows: list[SFTRow], pairs: list[dict[str, Any]], dropped: list[
         f"- tasks: {len({r.task for r in rows})}; models: {', '.join(models) or '-'}",
         f"- by category: {', '.join(f'{k} {v}' for k, v in sorted(by_category.items())) or '-'}",
         f"- injected errors: {', '.join(f'{k} {v}' for k, v in sorted(injected.items())) or 'none'}; recoveries: {sum(r.recoveries for r in rows)}",
+        f"- error injection in the kept rows: {InjectionStats.total([r.injection for r in rows if r.injection]).line()}" if any(r.injection for r in rows) else "- error injection: no statistics recorded",
         f"- mean test pass ratio: {sum(r.score for r in rows) / len(rows):.2f}" if rows else "- mean test pass ratio: -",
         f"- dropped: {len(dropped)} ({'; '.join(f'{k}: {v}' for k, v in sorted(reasons.items())) or 'none'})",
         f"- kept when the test pass ratio is at least {min_ratio:g}; decontaminated against {benchmark or 'nothing (no benchmark given)'} with {NGRAM}-grams",

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from termigen_harbor.agents.injection_stats import InjectionStats
 from termigen_harbor.runner import JobOutcome, RunSpec, run_job
 
 BASH_AGENT = "termigen_harbor.agents:BashAgent"
@@ -22,6 +23,7 @@ class RolloutSummary(BaseModel):
     injected_errors: dict[str, int]
     injections_abandoned: int
     recoveries: int
+    injection: InjectionStats  # the realized rate, per category, the Critic's acceptance, over every trial
     steps: int
     input_tokens: int
     output_tokens: int
@@ -31,8 +33,10 @@ class RolloutSummary(BaseModel):
 def summarize(outcome: JobOutcome) -> RolloutSummary:
     injected: Counter[str] = Counter()
     recoveries = steps = abandoned = 0
+    stats = []
     for trial in outcome.trials:
         meta = trial.agent_metadata
+        stats.append(InjectionStats.model_validate(meta.get("injection") or {"steps": meta.get("steps") or 0}))
         abandoned += meta.get("n_injections_abandoned") or 0
         injected.update(meta.get("injected_errors") or {})
         recoveries += meta.get("recoveries") or 0
@@ -47,6 +51,7 @@ def summarize(outcome: JobOutcome) -> RolloutSummary:
         injected_errors=dict(sorted(injected.items())),
         injections_abandoned=abandoned,
         recoveries=recoveries,
+        injection=InjectionStats.total(stats),
         steps=steps,
         input_tokens=outcome.n_input_tokens,
         output_tokens=outcome.n_output_tokens,

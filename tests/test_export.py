@@ -28,7 +28,9 @@ def planted_trial(tmp_path: Path, name: str, task: str, passed: int, total: int,
     recorder.write(Usage(input_tokens=10, output_tokens=5), {})
     tests = [TestOutcome(name=f"t{i}", outcome="passed" if i < passed else "failed") for i in range(total)]
     return TrialOutcome(task=task, trial=name, attempt=0, agent="termigen-bash-agent", model="local/qwen", reward=1.0 if passed == total else 0.0,
-                        tests=tests, agent_metadata={"injected_errors": {"command_error": 1}, "n_injected_errors": 1, "recoveries": 1},
+                        tests=tests, agent_metadata={"injected_errors": {"command_error": 1}, "n_injected_errors": 1, "recoveries": 1,
+                                                     "injection": {"p": 0.2, "steps": 4, "sampled": {"command_error": 1}, "injected": {"command_error": 1},
+                                                                   "critic_accepted": 4, "critic_rejected": 1, "recovery_steps": 1, "recoveries": 1}},
                         n_input_tokens=10, n_output_tokens=5, trajectory_path=trial_dir / "agent" / "trajectory.json",
                         trial_dir=trial_dir, task_path=task_path)  # fmt: skip
 
@@ -116,3 +118,4 @@ def test_the_dataset_files_and_card(tmp_path):
     assert json.loads((tmp_path / "out" / "dataset_info.json").read_text()) == DATASET_INFO
     text = (tmp_path / "out" / "README.md").read_text()
     assert text.startswith("---\nlicense: apache-2.0") and "termigen export jobs/x -o out" in text and "SFT rows: 1" in text
+    assert "realized injection rate 25.0% (1 of 4 steps; p = 0.2)" in text and "Critic acceptance 80%" in text
