@@ -77,3 +77,77 @@ def test_old_steps_are_left_out_of_the_prompt_when_the_history_is_long():
     assert sum(len(m.content) for m in prompt) <= 2_500 + 200
     assert prompt[-2].content.startswith("step 9") and "earlier steps are omitted" in prompt[1].content
     assert [m.role for m in prompt[2:]] == ["assistant", "user"] * ((len(prompt) - 2) // 2)
+
+
+@pytest.mark.parametrize("pattern, text", [
+    ("deliberate", "I deliberately point at the wrong file."),
+    ("intentional", "This typo is intentional."),
+    ("on purpose", "I leave the flag out on purpose."),
+    ("inject", "Here the injected error is a bad path."),
+    ("hint", "Following the hint, I check the config."),
+    ("reviewer", "As the reviewer asked, I quote the error."),
+    ("instruction", "As instructed, I now diagnose the failure."),
+    ("fake mistake", "Now I make a mistake in the column name."),
+])  # fmt: skip
+def test_every_leak_pattern_is_caught_unless_the_task_itself_uses_the_word(pattern, text):
+    from termigen_harbor.agents.injection import LEAK_PATTERNS, leaked_words
+
+    assert pattern in LEAK_PATTERNS and leaked_words(text) == [pattern]
+    assert leaked_words(text, instruction=text) == []  # e.g. an SQL-injection task may say "injection"
+    assert leaked_words("The error says the file is missing, so I list /app.") == []
+
+
+@pytest.mark.parametrize("command, harmful", [
+    ("rm -rf /", True), ("rm -rf /*", True), ("sudo rm -rf --no-preserve-root /", True), ("rm -rf ~", True), ("rm -rf /etc", True),
+    ("mkfs.ext4 /dev/sda1", True), ("dd if=/dev/zero of=/dev/sda bs=1M", True), ("sleep 1; reboot", True), ("kill -9 -1", True),
+    (":(){ :|:& };:", True), ("chmod -R 777 /", True),
+    ("rm -rf /app/build", False), ("rm -rf ./dist /tmp/x", False), ("kill -9 1234", False), ("dd if=a.img of=b.img", False),
+    ("chmod -R 755 /app", False), ("grep -r shutdown /var/log", False), ("sudo shutdown -h now", True),
+])  # fmt: skip
+def test_destructive_commands_are_refused_before_the_critic(command, harmful):
+    from termigen_harbor.agents.step_checks import destructive
+
+    assert (destructive(command) is not None) == harmful, command
+
+
+def test_a_diagnosis_must_repeat_output_that_exists_and_bash_syntax_is_checked():
+    from termigen_harbor.agents.step_checks import bash_syntax_problem, quoted_evidence
+
+    observation = "exit code: 1\nstdout:\n\nstderr:\nKeyError: 'customer_id'"
+    assert quoted_evidence("The traceback ends in KeyError: 'customer_id', so the column is named differently.", observation) == "KeyError: 'customer_id'"
+    assert quoted_evidence("It failed with exit code: 1, so something is wrong.", observation) is None  # our own labels do not count
+    assert quoted_evidence("Something about customers failed.", observation) is None
+    assert "not valid bash" in bash_syntax_problem("if true; then echo") and bash_syntax_problem("echo 'a b' | wc -w") is None
+
+
+def test_injection_statistics_add_up_over_rollouts():
+    from termigen_harbor.agents.injection_stats import InjectionStats
+
+    a = InjectionStats(p=0.2, steps=10, sampled={"hallucination": 3}, injected={"hallucination": 2}, abandoned={"hallucination": 1}, critic_accepted=9, critic_rejected=3)
+    b = InjectionStats(p=0.2, steps=10, sampled={"command_error": 1}, injected={"command_error": 1}, silent={"command_error": 1}, critic_accepted=10, critic_unparsable=1)
+    total = InjectionStats.total([a, b])
+    assert total.steps == 20 and total.n_injected == 3 and total.realized_rate == 0.15 and total.p == 0.2
+    assert total.realized_by_category == {"command_error": 0.05, "hallucination": 0.1}
+    assert total.critic_acceptance_rate == round(19 / 23, 4)
+    assert "realized injection rate 15.0% (3 of 20 steps; p = 0.2), 1 silent, 1 abandoned of 4 sampled" in total.line()
+    assert InjectionStats.model_validate(total.model_dump()) == total  # computed fields do not break a round trip
+
+
+def test_a_saved_trajectory_whose_recovery_quotes_nothing_real_is_flagged():
+    from harbor.models.trajectories import Agent, Observation, ObservationResult, Step, Trajectory
+
+    from termigen_harbor.agents.trajectory import recovery_problems
+
+    def step(i, extra, output=None, message="m"):
+        observation = Observation(results=[ObservationResult(content=output)]) if output else None
+        return Step(step_id=i, source="agent", message=message, observation=observation, extra=extra)
+
+    mistake = step(1, {"intent": "error", "feedback_observed": True}, "exit code: 2\nstdout:\n\nstderr:\nls: cannot access '/data': No such file or directory")
+    grounded = step(2, {"intent": "correct", "recovery": True, "repaired": True, "evidence": "cannot access '/data'"},
+                    "exit code: 0", "It says \"cannot access '/data'\": the data is in /srv/data.")  # fmt: skip
+    invented = step(2, {"intent": "correct", "recovery": True, "repaired": True, "evidence": "permission denied on /data"}, "exit code: 0",
+                    "It says \"permission denied on /data\".")  # fmt: skip
+    agent = Agent(name="bash-agent", version="1")
+    assert recovery_problems(Trajectory(session_id="s", agent=agent, steps=[mistake, grounded])) == []
+    problems = recovery_problems(Trajectory(session_id="s", agent=agent, steps=[mistake, invented]))
+    assert len(problems) == 1 and "permission denied on /data" in problems[0]

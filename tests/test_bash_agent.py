@@ -11,6 +11,7 @@ from harbor.models.trajectories import Trajectory
 from termigen_harbor.agents import BashAgent
 from termigen_harbor.agents.injection import ErrorCategory, IntentSampler
 from termigen_harbor.agents.shell import start_script
+from termigen_harbor.agents.trajectory import recovery_problems
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 
 from container import Container
@@ -164,26 +165,30 @@ class Script:
         return self.steps.pop(0)
 
 
-async def test_a_critic_rejection_regenerates_and_the_history_stays_clean(container, tmp_path):
-    seed = first_seed([True, False], rate=0.5)
+async def test_a_rejected_step_is_regenerated_a_visible_mistake_is_repaired_and_the_history_stays_clean(container, tmp_path):
+    seed = first_seed([True, False, False], rate=0.5)
     script = Script(
         steps=[
-            bash("rm -rf /", "I will clean up."),  # rejected by the critic
+            bash("rm -rf /", "I will clean up."),  # destructive: refused before the Critic is asked
             bash("cat /etc/hostnme", "The hostname is in /etc/hostnme."),  # accepted mistake
-            bash("cat /etc/hostname", "The error says /etc/hostnme does not exist: the file is /etc/hostname."),
+            bash("cat /etc/hostname", 'The output "cat: /etc/hostnme: No such file or directory" shows a typo: the file is /etc/hostname.'),
             DONE,
         ],
-        verdicts=["destructive, not a plausible mistake", True, True, True],
+        verdicts=[True, True, True],
     )
     agent, requests, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=0.5, seed=seed)
     generator = [r for r in requests if CRITIC not in r.messages[-1].content]
-    assert "destructive, not a plausible mistake" in generator[1].messages[-1].content  # regeneration with the reasons
+    assert "destructive outside the task" in generator[1].messages[-1].content  # regeneration with the reason
     assert "Your previous step went wrong" in generator[2].messages[-1].content  # recovery instruction
     step1, step2 = [s for s in trajectory.steps if s.source == "agent"][:2]
     assert step1.extra["intent"] == "error" and step1.extra["regenerations"] == 1
-    assert step1.extra["critic_reasons"] == ["destructive, not a plausible mistake"] and step1.extra["feedback_observed"] is True
-    assert step2.extra["intent"] == "correct" and step2.extra["recovery"] is True
+    assert "removes the root" in step1.extra["critic_reasons"][0] and step1.extra["feedback_observed"] is True
+    assert step2.extra["recovery"] is True and step2.extra["repaired"] is True
+    assert step2.extra["evidence"] == "cat: /etc/hostnme: No such file or directory"
     assert context.metadata["recoveries"] == 1 and context.metadata["n_injected_errors"] == 1
+    stats = context.metadata["injection"]
+    assert stats["steps"] == 3 and stats["realized_rate"] == round(1 / 3, 4) and stats["critic_acceptance_rate"] == 1.0
+    assert recovery_problems(trajectory) == []
     # What the student sees holds the mistake and its output, never the hidden prompts.
     for message in agent.rollout.history:
         assert HIDDEN not in message.content and CRITIC not in message.content and "destructive" not in message.content
@@ -191,21 +196,76 @@ async def test_a_critic_rejection_regenerates_and_the_history_stays_clean(contai
     assert "No such file" in observations(trajectory)[0]
 
 
+async def test_a_mistake_with_no_visible_output_is_silent_and_the_next_step_is_an_ordinary_one(container, tmp_path):
+    seed = first_seed([True, False], rate=0.5)
+    script = Script(steps=[bash("echo 42 > /tmp/answer.txt", "The answer file goes in /tmp."), bash("echo next"), DONE], verdicts=[True, True, True])
+    _, requests, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=0.5, seed=seed, max_steps=2)
+    generator = [r for r in requests if CRITIC not in r.messages[-1].content]
+    assert all("Your previous step went wrong" not in r.messages[-1].content for r in generator)
+    step1, step2 = [s for s in trajectory.steps if s.source == "agent"][:2]
+    assert step1.extra["silent"] is True and step1.extra["feedback_observed"] is False and step2.extra["recovery"] is False
+    assert context.metadata["injection"]["silent"] == {step1.extra["category"]: 1} and context.metadata["recoveries"] == 0
+
+
+async def test_a_recovery_must_quote_the_output_and_counts_only_when_its_command_succeeds(container, tmp_path):
+    seed = first_seed([True, False, False], rate=0.4)
+    script = Script(
+        steps=[
+            bash("cat /etc/hostnme", "The hostname is in /etc/hostnme."),
+            bash("cat /etc/hostname", "Let me try again."),  # quotes nothing: sent back before the Critic
+            bash("cat /etc/hostnam", 'It said "No such file or directory" for /etc/hostnme; maybe /etc/hostnam.'),  # fails: not a recovery
+            bash("cat /etc/hostname", 'Again "No such file or directory": the right name is /etc/hostname.'),
+        ],
+        verdicts=[True, True, True],
+    )
+    _, requests, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=0.4, seed=seed, max_steps=3)
+    generator = [r for r in requests if CRITIC not in r.messages[-1].content]
+    assert "quotes nothing from the previous step's output" in generator[2].messages[-1].content
+    _, attempt, repair = [s for s in trajectory.steps if s.source == "agent"]
+    assert attempt.extra["recovery"] and attempt.extra["repaired"] is False and attempt.extra["exit_code"] == 1
+    assert repair.extra["recovery"] and repair.extra["repaired"] is True
+    assert context.metadata["injection"]["recovery_steps"] == 2 and context.metadata["recoveries"] == 1
+    assert recovery_problems(trajectory) == []
+
+
+async def test_a_critic_that_answers_garbage_lets_no_step_run(container, tmp_path):
+    def reply(request: ChatRequest) -> str:
+        return "}}} not a verdict" if CRITIC in request.messages[-1].content else bash("touch /tmp/ran-unvalidated")
+
+    agent, requests, trajectory, context = await run_agent(container, reply, tmp_path, injection_rate=0.3, seed=3, max_regenerations=2)
+    assert agent.rollout.stop_reason == "critic_rejected" and not [s for s in trajectory.steps if s.source == "agent"]
+    assert (await container.exec("test -e /tmp/ran-unvalidated; echo $?")).stdout.strip() == "1"
+    stats = context.metadata["injection"]
+    assert stats["critic_unparsable"] >= 3 and stats["critic_accepted"] == 0 and stats["critic_acceptance_rate"] == 0.0
+    assert context.metadata["rejected_step"]["reasons"][0] == "the Critic's verdict could not be read"
+
+
+async def test_a_step_that_gives_the_game_away_is_regenerated_even_when_it_is_a_correct_one(container, tmp_path):
+    seed = first_seed([False], rate=0.5)
+    script = Script(steps=[bash("ls /", "Following the reviewer's hint, I list the root."), bash("ls /", "First I look at the root."), DONE], verdicts=[True, True])
+    agent, requests, trajectory, _ = await run_agent(container, script, tmp_path, injection_rate=0.5, seed=seed, max_steps=1)
+    step = [s for s in trajectory.steps if s.source == "agent"][0]
+    assert step.extra["regenerations"] == 1 and "(hint, reviewer)" in step.extra["critic_reasons"][0]
+    assert all("reviewer" not in m.content for m in agent.rollout.history)
+
+
 async def test_a_mistake_that_admits_being_deliberate_is_regenerated_without_asking_the_critic(container, tmp_path):
     seed = first_seed([True], rate=1.0)
     script = Script(steps=[bash("ls /nope", "I will deliberately inject an error here."), bash("ls /nope", "The data should be in /nope."), DONE], verdicts=[True, True])
     agent, requests, trajectory, _ = await run_agent(container, script, tmp_path, injection_rate=1.0, seed=seed, max_steps=1)
     step = [s for s in trajectory.steps if s.source == "agent"][0]
-    assert step.extra["regenerations"] == 1 and "reveals that the mistake is deliberate" in step.extra["critic_reasons"][0]
+    assert step.extra["regenerations"] == 1 and "(deliberate, inject)" in step.extra["critic_reasons"][0]
     assert sum(CRITIC in r.messages[-1].content for r in requests) == 1
 
 
-async def test_a_mistake_the_critic_never_accepts_is_abandoned_and_counted(container, tmp_path):
+async def test_a_mistake_the_critic_never_accepts_is_abandoned_for_a_validated_correct_step(container, tmp_path):
     seed = first_seed([True], rate=1.0)
-    script = Script(steps=[bash("ls /a"), bash("ls /b"), bash("echo plain-step")], verdicts=["implausible", "still implausible"])
-    agent, _, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=1.0, seed=seed, max_steps=1, max_regenerations=1)
+    script = Script(steps=[bash("ls /a"), bash("ls /b"), bash("echo plain-step")], verdicts=["implausible", "still implausible", True])
+    agent, requests, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=1.0, seed=seed, max_steps=1, max_regenerations=1)
     step = [s for s in trajectory.steps if s.source == "agent"][0]
     assert step.extra["injection_abandoned"] is True and step.extra["intent"] == "correct" and step.tool_calls[0].arguments["command"] == "echo plain-step"
+    assert step.extra["critic"] == "accept" and step.extra["abandoned_reasons"] == ["implausible", "still implausible"]
+    assert sum(CRITIC in r.messages[-1].content for r in requests) == 3  # the plain step was checked too
     assert context.metadata["n_injected_errors"] == 0 and context.metadata["n_injections_abandoned"] == 1
 
 
@@ -235,11 +295,11 @@ def test_a_misspelt_option_is_an_error(tmp_path):
         BashAgent(logs_dir=tmp_path, injection_rate=1.5)
 
 
-async def test_a_malformed_regeneration_of_a_correct_step_falls_back_to_the_usable_attempt(container, tmp_path):
-    seed = first_seed([False], rate=0.5)
-    script = Script(steps=[bash("echo first-attempt"), "I refuse to run anything.", DONE], verdicts=["not useful", True])
+async def test_a_malformed_regeneration_of_a_rejected_step_is_a_format_error_and_nothing_unvalidated_runs(container, tmp_path):
+    seed = first_seed([False, False], rate=0.5)
+    script = Script(steps=[bash("touch /tmp/first-attempt"), "I refuse to run anything.", DONE], verdicts=["not useful", True])
     agent, requests, trajectory, _ = await run_agent(container, script, tmp_path, injection_rate=0.5, seed=seed, max_steps=2)
     step = [s for s in trajectory.steps if s.source == "agent"][0]
-    assert step.tool_calls[0].arguments["command"] == "echo first-attempt"
-    assert step.extra["critic"] == "reject" and step.extra["critic_reasons"] == ["not useful"]
+    assert step.extra.get("format_error") and step.tool_calls is None and step.extra["critic_reasons"] == ["not useful"]
+    assert (await container.exec("test -e /tmp/first-attempt; echo $?")).stdout.strip() == "1"
     assert "Hint for this step: not useful" in requests[2].messages[-1].content

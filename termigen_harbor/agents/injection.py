@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -58,10 +59,24 @@ class IntentSampler:
         return Intent(error=False)
 
 
-REVEALING_WORDS = ("deliberate", "intentional", "intentionally", "on purpose", "inject", "purposely", "purposefully")
+# Words in an assistant turn that give away how a step was produced: the hidden instruction, the
+# Critic, a deliberate mistake. Screened on every assistant turn of a rollout with p > 0 (a word the
+# task's own instruction uses, such as "injection" in an SQL task, is not screened).
+LEAK_PATTERNS: dict[str, re.Pattern[str]] = {
+    name: re.compile(pattern, re.I)
+    for name, pattern in {
+        "deliberate": r"\bdeliberate(ly)?\b",
+        "intentional": r"\b(un)?intentional(ly)?\b",
+        "on purpose": r"\bon purpose\b|\bpurpose(ly|fully)\b",
+        "inject": r"\binject(ed|ing|ion|s)?\b",
+        "hint": r"\bhints?\b",
+        "reviewer": r"\breview(er|ers)\b|\bcritic\b",
+        "instruction": r"\b(hidden|data generation|generation) instructions?\b|\bas instructed\b",
+        "fake mistake": r"\b(make|making|made) (a|the|this) mistake\b|\bsimulat(e|ed|ing) (an? )?(error|mistake)\b",
+    }.items()
+}
 
 
-def reveals_intent(text: str) -> bool:
-    """A cheap check before the critic: reasoning that admits the mistake is deliberate."""
-    lowered = text.lower()
-    return any(word in lowered for word in REVEALING_WORDS)
+def leaked_words(text: str, instruction: str = "") -> list[str]:
+    """The leak patterns `text` matches that the task's own instruction does not."""
+    return [name for name, pattern in LEAK_PATTERNS.items() if pattern.search(text) and not pattern.search(instruction)]

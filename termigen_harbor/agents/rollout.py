@@ -12,14 +12,15 @@ labels. With p = 0 no hidden instruction and no Critic prompt is ever sent.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from termigen_harbor.agents.injection import Intent, IntentSampler, reveals_intent
+from termigen_harbor.agents.injection import ErrorCategory, Intent, IntentSampler, leaked_words
+from termigen_harbor.agents.injection_stats import InjectionStats
+from termigen_harbor.agents.step_checks import bash_syntax_problem, destructive, quoted_evidence
 from termigen_harbor.agents.parsing import Action, parse_reply
 from termigen_harbor.agents.shell import ShellResult
 from termigen_harbor.agents.trajectory import TrajectoryRecorder
@@ -29,6 +30,9 @@ from termigen_harbor.prompts import render
 
 class Shell(Protocol):
     async def run(self, command: str, timeout_s: float) -> ShellResult: ...
+
+
+MAX_RECOVERY_STEPS = 3  # correct steps that may try to repair one visible mistake before it is left unrepaired
 
 
 class RolloutOptions(BaseModel):
@@ -55,6 +59,8 @@ class Proposal:
     critic_reasons: list[str] = field(default_factory=list)
     regenerations: int = 0
     injection_abandoned: bool = False
+    abandoned_reasons: list[str] = field(default_factory=list)  # why the sampled mistake was given up
+    rejected: bool = False  # a correct step the Critic accepted no attempt of: it is not run
 
     def labels(self) -> dict[str, Any]:
         return {
@@ -65,7 +71,18 @@ class Proposal:
             "critic_reasons": self.critic_reasons,
             "regenerations": self.regenerations,
             "injection_abandoned": self.injection_abandoned,
+            **({"abandoned_reasons": self.abandoned_reasons} if self.injection_abandoned else {}),
         }
+
+
+@dataclass
+class Pending:
+    """A mistake that left visible evidence, waiting for the step that repairs it."""
+
+    category: str
+    command: str
+    observation: str
+    attempts_left: int = MAX_RECOVERY_STEPS
 
 
 class Rollout:
@@ -87,9 +104,9 @@ class Rollout:
         self.on_step = on_step
         self.history: list[Message] = []
         self.instruction = ""
-        self.injected: Counter[str] = Counter()
-        self.abandoned: Counter[str] = Counter()  # sampled mistakes no attempt of which the Critic accepted
-        self.recoveries = 0
+        self.stats = InjectionStats(p=options.injection_rate)
+        self.pending: Pending | None = None
+        self.rejected_step: dict[str, Any] | None = None  # the correct step that ended the rollout, with the Critic's reasons
         self.steps = 0
         self.stop_reason: str | None = None
 
@@ -100,15 +117,18 @@ class Rollout:
         return total + self.critic_llm.usage if self.critic_llm is not self.llm else total
 
     def summary(self) -> dict[str, Any]:
+        stats = self.stats.model_copy(update={"steps": self.steps})
         return {
             "steps": self.steps,
             "injection_rate": self.options.injection_rate,
-            "injected_errors": dict(self.injected),
-            "n_injected_errors": sum(self.injected.values()),
-            "injections_abandoned": dict(self.abandoned),
-            "n_injections_abandoned": sum(self.abandoned.values()),
-            "recoveries": self.recoveries,
+            "injected_errors": dict(stats.injected),
+            "n_injected_errors": stats.n_injected,
+            "injections_abandoned": dict(stats.abandoned),
+            "n_injections_abandoned": sum(stats.abandoned.values()),
+            "recoveries": stats.recoveries,
+            "injection": stats.model_dump(),
             "stop_reason": self.stop_reason,
+            **({"rejected_step": self.rejected_step} if self.rejected_step else {}),
         }
 
     def _records_usage(self, marks: tuple[int, int]) -> Usage:
@@ -127,14 +147,18 @@ class Rollout:
         self.history = [Message(role="system", content=system), Message(role="user", content=instruction)]
         self.recorder.add_system(system)
         self.recorder.add_user(instruction)
-        recovering = False
         format_errors = 0
         while self.steps < self.options.max_steps:
             marks = (len(self.llm.records), len(self.critic_llm.records))
             intent = self.sampler.sample()
-            proposal = await self._propose(intent, recovering)
-            if proposal.injection_abandoned:
-                self.abandoned[intent.label] += 1
+            if intent.error:
+                self.stats.sampled[intent.label] = self.stats.sampled.get(intent.label, 0) + 1
+            proposal = await self._propose(intent)
+            if proposal.rejected:  # never validated, so never run: the rollout ends here, labelled
+                self.rejected_step = {"message": proposal.action.message, "reasons": proposal.critic_reasons, "recovery": proposal.recovery}
+                self.stop_reason = "critic_rejected"
+                await self._checkpoint()
+                return
             self.steps += 1
             step_usage = self._records_usage(marks)
             labels = proposal.labels() | {"llm_usage": step_usage.model_dump()}
@@ -160,17 +184,44 @@ class Rollout:
             result = await self.shell.run(action.command or "", self.options.command_timeout_sec)
             observation = result.observation()
             self._remember(action.message, observation)
-            labels |= {"exit_code": result.exit_code, "timed_out": result.timed_out}
-            if proposal.intent.error:
-                self.injected[proposal.intent.label] += 1
-                labels["feedback_observed"] = result.state != "done" or result.exit_code != 0 or bool(result.stderr)
-                recovering = True
-            elif recovering:
-                self.recoveries += 1
-                recovering = False
+            labels |= {"exit_code": result.exit_code, "timed_out": result.timed_out} | self._account(proposal, action, result, observation)
             self.recorder.add_agent(action.message, action.reasoning, action.command, observation, step_usage, self.llm.model, labels)
             await self._checkpoint()
         self.stop_reason = "max_steps"
+
+    def _account(self, proposal: Proposal, action: Action, result: ShellResult, observation: str) -> dict[str, Any]:
+        """Counts the step that ran and labels it: a mistake with visible evidence waits for its
+        repair; one without is silent (no recovery is asked for); a recovery step counts as a
+        recovery only when it repaired the mistake."""
+        labels: dict[str, Any] = {}
+        if proposal.intent.error:
+            label = proposal.intent.label
+            self.stats.injected[label] = self.stats.injected.get(label, 0) + 1
+            visible = result.state != "done" or result.exit_code != 0 or bool(result.stderr.strip())
+            labels["feedback_observed"] = visible
+            if visible:
+                self.pending = Pending(category=label, command=action.command or "", observation=observation)
+            else:
+                self.stats.silent[label] = self.stats.silent.get(label, 0) + 1
+                labels["silent"] = True
+        elif proposal.recovery and self.pending:
+            self.stats.recovery_steps += 1
+            repaired = self._repaired(proposal, result)
+            labels |= {"repaired": repaired, "repairs": self.pending.category, "evidence": quoted_evidence(action.reasoning, self.pending.observation)}
+            self.pending.attempts_left -= 1
+            if repaired:
+                self.stats.recoveries += 1
+            if repaired or not self.pending.attempts_left:
+                labels["unrepaired"] = not repaired
+                self.pending = None
+        return labels
+
+    @staticmethod
+    def _repaired(proposal: Proposal, result: ShellResult) -> bool:
+        """A recovery step repaired the mistake when the Critic accepted it as a diagnosis and
+        repair of that mistake (it quoted the mistake's output, checked before the Critic was
+        asked) and its own command then succeeded: finished in time with exit code 0."""
+        return proposal.critic == "accept" and result.state == "done" and result.exit_code == 0
 
     def _remember(self, reply: str, observation: str) -> None:
         self.history += [Message(role="assistant", content=reply), Message(role="user", content=observation)]
@@ -213,54 +264,70 @@ class Rollout:
         completion = await self.llm.chat(messages, purpose="error_step" if intent.error else "step")
         return parse_reply(completion.text)
 
-    async def _propose(self, intent: Intent, recovering: bool) -> Proposal:
-        recovery = recovering and not intent.error
+    async def _propose(self, intent: Intent) -> Proposal:
+        """One step that the Critic accepted (with p > 0), or a labelled outcome: a format slip (not
+        run; the model sees the format error), an abandoned mistake replaced by a validated correct
+        step, or a correct step rejected on every attempt (not run; the rollout ends)."""
+        recovery = self.pending is not None and not intent.error
         if self.sampler.rate == 0:  # evaluation: the plain ReAct agent, no hidden prompt, no critic
             return Proposal(await self._generate(intent, False, None), intent, recovery=False)
         feedback: str | None = None
         reasons: list[str] = []
-        well_formed: Proposal | None = None  # a correct step's last usable attempt
         for attempt in range(self.options.max_regenerations + 1):
             action = await self._generate(intent, recovery, feedback)
             proposal = Proposal(action, intent, recovery, critic_reasons=list(reasons), regenerations=attempt)
-            problem = self._cheap_check(intent, action)
-            if problem is None and action.problem and not intent.error:
-                if well_formed:  # a regeneration came out malformed: keep the usable attempt
-                    well_formed.critic, well_formed.critic_reasons = "reject", reasons
-                    return well_formed
-                return proposal  # the model's own format slip: recorded as such, not a critic matter
-            if not intent.error:
-                well_formed = proposal
+            if action.problem and not intent.error:
+                return proposal  # the model's own format slip: recorded as such and not run
+            problem = self._cheap_check(intent, action, recovery)
+            feedback = problem
             if problem is None:
                 verdict = await self._critique(intent, recovery, action)
                 if verdict is None:
-                    proposal.critic = "unparsable"
-                    return proposal
-                if verdict.accept:
+                    self.stats.critic_unparsable += 1
+                    problem, feedback = "the Critic's verdict could not be read", None  # ask again; nothing to tell the model
+                elif verdict.accept:
+                    self.stats.critic_accepted += 1
                     proposal.critic = "accept"
                     return proposal
-                problem = verdict.reasons or "rejected without reasons"
+                else:
+                    self.stats.critic_rejected += 1
+                    problem = feedback = verdict.reasons.strip() or "rejected without reasons"
             reasons.append(problem)
-            feedback = problem
-        if not intent.error:
-            proposal.critic, proposal.critic_reasons = "reject", reasons
-            return proposal
-        # No acceptable mistake could be made: take a plain correct step instead, and say so.
-        action = await self._generate(Intent(error=False), recovering, None)
-        return Proposal(action, Intent(error=False), recovering, critic="reject", critic_reasons=reasons,
-                        regenerations=self.options.max_regenerations + 1, injection_abandoned=True)  # fmt: skip
+        if intent.error:  # no acceptable mistake: a validated correct step instead, and say so
+            self.stats.abandoned[intent.label] = self.stats.abandoned.get(intent.label, 0) + 1
+            fallback = await self._propose(Intent(error=False))
+            fallback.injection_abandoned, fallback.abandoned_reasons = True, reasons
+            return fallback
+        proposal.critic, proposal.critic_reasons, proposal.rejected = "reject", reasons, True
+        return proposal
 
-    @staticmethod
-    def _cheap_check(intent: Intent, action: Action) -> str | None:
-        """Problems that need no model to see."""
-        if not intent.error:
+    def _cheap_check(self, intent: Intent, action: Action, recovery: bool) -> str | None:
+        """Problems that need no model to see: checked before the Critic is asked."""
+        text = action.reasoning + "\n" + (action.command or "")
+        leaked = leaked_words(text, self.instruction)
+        if leaked:
+            return (f"the reasoning or command gives away how this step was produced ({', '.join(leaked)}): write it as your own "
+                    "honest attempt, without mentioning instructions, reviewers, hints or deliberate mistakes")  # fmt: skip
+        if intent.error:
+            if action.problem:
+                return f"the reply was malformed: {action.problem}"
+            if action.complete:
+                return "the step declared the task complete; the mistake must be a command whose output shows it"
+            previous = self.history[-2].content if len(self.history) > 2 else ""
+            if action.message.strip() == previous.strip():
+                return "the step repeats the previous one verbatim; a mistake must be a new command"
+        if action.complete or action.command is None:
             return None
-        if action.problem:
-            return f"the reply was malformed: {action.problem}"
-        if action.complete:
-            return "the step declared the task complete; the mistake must be a command whose output shows it"
-        if reveals_intent(action.reasoning + "\n" + (action.command or "")):
-            return "the reasoning or command reveals that the mistake is deliberate; write it as an honest attempt"
+        danger = destructive(action.command)
+        if danger:
+            return f"the command is destructive outside the task ({danger}); no step may do that"
+        if intent.category != ErrorCategory.COMMAND:  # a command error may be a syntax error; nothing else may
+            problem = bash_syntax_problem(action.command)
+            if problem:
+                return problem
+        if recovery and self.pending and quoted_evidence(action.reasoning, self.pending.observation) is None:
+            return ("the diagnosis quotes nothing from the previous step's output: quote the telling part of that output "
+                    "verbatim, then explain its cause")  # fmt: skip
         return None
 
     async def _critique(self, intent: Intent, recovery: bool, action: Action) -> CriticVerdict | None:
@@ -275,10 +342,11 @@ class Rollout:
             command=action.command if action.command is not None else "(declares the task complete)",
             intent="error" if intent.error else "correct",
             recovery=recovery,
+            category=intent.label,
             category_name=intent.name,
             category_description=intent.description,
         )
-        try:
+        try:  # on the local backend llama.cpp constrains the verdict to CriticVerdict's schema
             return await self.critic_llm.structured(prompt, CriticVerdict, purpose="critic")
         except StructuredOutputError:
             return None

@@ -89,3 +89,27 @@ class TrajectoryRecorder:
         tmp = self.path.with_suffix(".json.tmp")
         tmp.write_text(trajectory.model_dump_json(indent=2, exclude_none=True))
         tmp.replace(self.path)
+
+
+def recovery_problems(trajectory: Trajectory) -> list[str]:
+    """Recovery steps of a saved trajectory whose diagnosis quotes nothing that exists in the
+    output of the mistake they repair (the last executed mistake before them): empty when every
+    recovery is grounded."""
+    from termigen_harbor.agents.step_checks import quoted_evidence
+
+    problems: list[str] = []
+    mistake_output: str | None = None
+    for step in trajectory.steps:
+        labels = step.extra or {}
+        output = step.observation.results[0].content if step.observation and step.observation.results else None
+        if labels.get("intent") == "error" and labels.get("feedback_observed"):
+            mistake_output = output
+        elif labels.get("recovery"):
+            quote = labels.get("evidence")
+            if mistake_output is None or not quote or quote not in mistake_output:
+                problems.append(f"step {step.step_id}: its diagnosis quotes {quote!r}, which is not in the mistake's output")
+            elif quoted_evidence(step.reasoning_content or step.message, mistake_output) is None:
+                problems.append(f"step {step.step_id}: its reasoning does not repeat the mistake's output")
+            if labels.get("repaired") or labels.get("unrepaired"):
+                mistake_output = None
+    return problems
