@@ -1,7 +1,8 @@
 """One persistent bash shell inside the task's container, driven through Harbor's exec.
 
 The shell lives in a tmux session, so its working directory, exported variables and background
-processes survive between steps. Each step is ONE `exec`: it writes the command to a script file,
+processes survive between steps. Each step is ONE exec (a direct `docker exec` into the main
+container on Harbor's local Docker environment, else Harbor's own exec): it writes the command to a script file,
 types `source <script> > out 2> err; echo $? > rc` into the shell, waits inside the container for
 the exit code (or the timeout, then interrupts the foreground job only), and prints the exit
 code and head+tail-truncated stdout and stderr. Sourcing a file means a syntax error cannot leave
@@ -10,13 +11,15 @@ the shell waiting at a continuation prompt.
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import secrets
 import shlex
+import shutil
 from dataclasses import dataclass
 from typing import Literal
 
 from harbor.environments.base import BaseEnvironment
+from harbor.environments.docker.docker import DockerEnvironment
 
 SESSION = "termigen"
 WORKDIR = "/tmp/.termigen"
@@ -70,22 +73,25 @@ tmux send-keys -t {SESSION} 'export PAGER=cat GIT_PAGER=cat HISTFILE=/dev/null D
 
 def step_script(command: str, n: int, timeout_s: float, limit: int, separator: str, token: str = "s") -> str:
     """The bash run by the one exec of step `n` (pure: tested without a container). `token`
-    names this shell's files, so a restarted shell never reads an earlier shell's results."""
-    payload = base64.b64encode(command.encode()).decode()
+    names this shell's files, so a restarted shell never reads an earlier shell's results.
+    Every step pays for what runs here, so it forks little: the command file is written by
+    `printf` (a builtin), the wait polls with `read -t` on a FIFO (a builtin sleep), the exit
+    code is read with `read`, and an empty output costs nothing."""
     half = limit // 2
     d = WORKDIR
     n = f"{token}-{n}"
-    typed = f"source {d}/cmd.{n}.sh > {d}/out.{n} 2> {d}/err.{n} < /dev/null; echo $? > {d}/rc.{n}.tmp; mv {d}/rc.{n}.tmp {d}/rc.{n}"
+    # One write of a few bytes: once rc is non-empty it is complete.
+    typed = f"source {d}/cmd.{n}.sh > {d}/out.{n} 2> {d}/err.{n} < /dev/null; echo $? > {d}/rc.{n}"
     return f"""
-d={d}; mkdir -p $d; rm -f $d/rc.{n} $d/out.{n} $d/err.{n}
-printf %s {payload} | base64 -d > $d/cmd.{n}.sh
-tmux send-keys -t {SESSION} -l {shlex.quote(typed)}
-tmux send-keys -t {SESSION} Enter
-end=$((SECONDS + {int(timeout_s) + 1})); state=timeout
+d={d}; [ -d $d ] || mkdir -p $d; [ -p $d/tick ] || mkfifo $d/tick
+printf '%s' {shlex.quote(command)} > $d/cmd.{n}.sh
+tmux send-keys -t {SESSION} -l {shlex.quote(typed)} \\; send-keys -t {SESSION} Enter
+end=$((SECONDS + {int(timeout_s) + 1})); state=timeout; i=0
 while [ $SECONDS -lt $end ]; do
-  if [ -f $d/rc.{n} ]; then state=done; break; fi
-  if ! tmux has-session -t {SESSION} 2>/dev/null; then state=died; break; fi
-  sleep 0.05
+  if [ -s $d/rc.{n} ]; then state=done; break; fi
+  i=$((i + 1))
+  if [ $((i % 20)) -eq 0 ] && ! tmux has-session -t {SESSION} 2>/dev/null; then state=died; break; fi
+  if [ $i -lt 200 ]; then read -t 0.005 <> $d/tick; else read -t 0.05 <> $d/tick; fi
 done
 if [ $state = timeout ]; then
   tmux send-keys -t {SESSION} C-c; sleep 0.5
@@ -94,11 +100,12 @@ if [ $state = timeout ]; then
   if [ -n "$fg" ] && [ "$fg" != "$pp" ] && [ "$fg" != "-1" ]; then kill -KILL -- -"$fg" 2>/dev/null; sleep 0.2; fi
 fi
 emit() {{
-  [ -f "$1" ] || return 0
+  [ -s "$1" ] || return 0
   s=$(wc -c < "$1")
   if [ "$s" -le {limit} ]; then cat "$1"; else head -c {half} "$1"; printf '\\n[... %d bytes omitted ...]\\n' $((s - {2 * half})); tail -c {half} "$1"; fi
 }}
-printf '%s %s\\n' "$state" "$(cat $d/rc.{n} 2>/dev/null)"
+rc=; [ -s $d/rc.{n} ] && read -r rc < $d/rc.{n}
+printf '%s %s\\n' "$state" "$rc"
 printf '%s\\n' {separator}; emit $d/out.{n}; printf '\\n%s\\n' {separator}; emit $d/err.{n}
 """
 
@@ -127,10 +134,47 @@ class PersistentShell:
         self.workdir: str | None = None
         self.n = 0
         self.token = secrets.token_hex(4)
+        self.container: tuple[str, str] | None = None  # (container, user) for direct `docker exec`
 
     async def _exec(self, script: str, timeout_s: float) -> str:
+        if self.container:
+            return await self._docker_exec(script, timeout_s)
         result = await self.environment.exec(script, timeout_sec=int(timeout_s))
         return (result.stdout or "") + ("" if result.return_code == 0 else (result.stderr or ""))
+
+    async def _docker_exec(self, script: str, timeout_s: float) -> str:
+        container, user = self.container
+        proc = await asyncio.create_subprocess_exec("docker", "exec", "-u", user, container, "bash", "-c", script,
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)  # fmt: skip
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
+        except asyncio.TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise ShellError(f"the container did not answer within {timeout_s:g} s") from None
+        return out.decode(errors="replace") + ("" if proc.returncode == 0 else err.decode(errors="replace"))
+
+    async def _find_container(self) -> tuple[str, str] | None:
+        """On Harbor's local Docker environment: the main container and the user Harbor runs
+        commands as, so that each step is one `docker exec` rather than a `docker compose exec`
+        (which loads the compose project every time). Found by a token written through Harbor's
+        own exec and read back; anything else (another environment, podman, a container that sets
+        its hostname) keeps Harbor's exec."""
+        if not isinstance(self.environment, DockerEnvironment) or shutil.which("docker") is None:
+            return None
+        token = secrets.token_hex(8)
+        probe = await self.environment.exec(f"mkdir -p {WORKDIR} && echo {token} > {WORKDIR}/id && hostname && id -u", timeout_sec=60)
+        lines = (probe.stdout or "").split()
+        if probe.return_code != 0 or len(lines) != 2:
+            return None
+        found = (lines[0], lines[1])
+        self.container = found
+        try:
+            answer = await self._docker_exec(f"cat {WORKDIR}/id", 30)
+        except ShellError:
+            answer = ""
+        self.container = None
+        return found if answer.strip() == token else None
 
     async def start(self) -> None:
         probe = await self.environment.exec("pwd; command -v tmux || echo NO-TMUX", timeout_sec=60)
@@ -145,6 +189,8 @@ class PersistentShell:
             if install.return_code != 0:
                 raise ShellError("the container has no tmux and it could not be installed: the agent needs it for a persistent shell")
         self.token = secrets.token_hex(4)
+        if self.container is None:
+            self.container = await self._find_container()
         started = await self.environment.exec(start_script(self.workdir), timeout_sec=60)
         if started.return_code != 0:
             raise ShellError(f"could not start the shell: {(started.stderr or started.stdout or '').strip()[:500]}")
