@@ -283,6 +283,30 @@ def rollout(
     Console().print(f"trajectories: {summary.job_dir}/*/agent/trajectory.json ({len(summary.trajectories)} files); browse with `harbor view {summary.job_dir.parent}`")
 
 
+def show_comparison(paths: list[Path], out: Path) -> None:
+    from termigen_harbor.compare import compare, compare_chart, compare_markdown
+    from termigen_harbor.evaluate import load_report, pct
+
+    if len(paths) < 2:
+        fail("--compare needs at least two reports: termigen evaluate --compare A B [C...]")
+    try:
+        reports = [load_report(p) for p in paths]
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read a report: {exc}")
+    comparison = compare(reports)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.md").write_text(compare_markdown(reports, comparison))
+    compare_chart(reports, comparison, out / "compare.png")
+    for system, r in zip(comparison.systems, reports):
+        std = f" ± {pct(r.std_pass_at_1)}" if r.std_pass_at_1 is not None else ""
+        console.print(f"{system:<50} pass@1 {pct(r.average_pass_at_1)}{std}  ({r.n_tasks} tasks, {r.n_errors} errors)")
+    for d in comparison.differences:
+        console.print(f"{d.system} minus {d.baseline}: {100 * d.mean:+.1f} points [{100 * d.low:+.1f}, {100 * d.high:+.1f}] over {d.n_tasks} paired tasks")
+    if comparison.only_in_some:
+        console.print(f"[bold yellow]warning:[/] {len(comparison.only_in_some)} tasks ran in only some of the systems; see compare.md")
+    console.print(f"[dim]wrote {out / 'compare.md'} and {out / 'compare.png'}[/]")
+
+
 @app.command()
 def evaluate(
     dataset: str = typer.Option("terminal-bench-core@0.1.1", "--dataset", "-d", help="A folder of Harbor or Terminal-Bench 1.x tasks, or a Harbor registry dataset NAME@VERSION (default: TerminalBench 1.0, from ~/.cache/terminal-bench when `tb datasets download` put it there, else the registry, where its name is unverified)."),
@@ -294,30 +318,23 @@ def evaluate(
     env: str = typer.Option("docker", "--env", "-e", help="Harbor environment type or module:Class."),
     out: Path = typer.Option(Path("eval-report"), "--out", "-o", help="Where report.json, report.md and pass_at_1.png go."),
     jobs_dir: Path = typer.Option(Path("jobs/eval"), "--jobs-dir"),
-    compare: list[Path] = typer.Option([], "--compare", help="Put these report.json files (or their folders) side by side instead of running."),
+    compare: bool = typer.Option(False, "--compare", help="Put the reports given as arguments side by side instead of running: --compare A B [C...] (report folders or report.json files); the first is the baseline."),
+    reports: list[Path] = typer.Argument(None, help="With --compare: the reports to compare.", show_default=False),
 ) -> None:
     """Evaluate a model: Average Pass@1 (mean ± std over runs), pass@k, per-task results; resumable."""
     import contextlib
     import sys
 
     from termigen_harbor import tb1
-    from termigen_harbor.evaluate import EvalSpec, chart, coverage_line, load_report, markdown, pct, resolve_dataset, write_report
+    from termigen_harbor.evaluate import EvalSpec, coverage_line, pct, resolve_dataset, write_report
     from termigen_harbor.evaluate import evaluate as run_evaluate
     from termigen_harbor.llm.registry import default_model
     from termigen_harbor.runner import RunnerError
 
+    if reports and not compare:
+        fail(f"unexpected argument(s) {' '.join(map(str, reports))}: report folders are compared with --compare A B [C...]")
     if compare:
-        try:
-            reports = [load_report(p) for p in compare]
-        except (OSError, ValueError) as exc:
-            fail(f"cannot read a report: {exc}")
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "compare.md").write_text("\n".join(markdown(r) for r in reports))
-        chart(reports, out / "compare.png")
-        for r in reports:
-            std = f" ± {pct(r.std_pass_at_1)}" if r.std_pass_at_1 is not None else ""
-            print(f"{r.agent:<40} {str(r.model):<28} {r.dataset:<24} pass@1 {pct(r.average_pass_at_1)}{std}  ({r.n_tasks} tasks, {r.n_errors} errors)")
-        console.print(f"[dim]wrote {out / 'compare.md'} and {out / 'compare.png'}[/]")
+        show_comparison(reports or [], out)
         return
     downloaded = tb1.local_copy(dataset)
     if downloaded:

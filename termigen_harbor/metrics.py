@@ -33,3 +33,17 @@ def average_pass_at_1(runs: Sequence[Mapping[str, bool]]) -> tuple[float, float 
     if not rates:
         raise ValueError("no run has any task")
     return statistics.mean(rates), (statistics.stdev(rates) if len(rates) > 1 else None)
+
+
+def paired_bootstrap(differences: Sequence[float], resamples: int = 10_000, confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of paired per-task differences and its percentile bootstrap interval over tasks:
+    the tasks are resampled with replacement (seeded, so a report is reproducible)."""
+    import random
+
+    if not differences:
+        raise ValueError("no paired tasks to compare")
+    rng = random.Random(seed)
+    n = len(differences)
+    means = sorted(sum(rng.choice(differences) for _ in range(n)) / n for _ in range(resamples))
+    tail = (1 - confidence) / 2
+    return statistics.mean(differences), means[int(tail * resamples)], means[min(resamples - 1, int((1 - tail) * resamples))]

@@ -62,7 +62,7 @@ def test_evaluate_runs_resumes_and_writes_reports(docker_engine, tmp_path):
     assert json.loads(paths[0].read_text())["average_pass_at_1"] == 0.5
     assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     termigen = str(Path(sys.executable).with_name("termigen"))
-    proc = subprocess.run([termigen, "evaluate", "--compare", str(tmp_path / "out"), "--compare", str(paths[0]), "-o", str(tmp_path / "cmp")], capture_output=True, text=True)
+    proc = subprocess.run([termigen, "evaluate", "--compare", str(tmp_path / "out"), str(paths[0]), "-o", str(tmp_path / "cmp")], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.count("pass@1 50.0% ± 0.0%") == 2 and (tmp_path / "cmp" / "compare.png").exists()
 
 
