@@ -14,18 +14,14 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from conftest import make_bundle  # noqa: E402  (the small count-words task)
-
-from termigen_harbor.rollouts import BASH_AGENT  # noqa: E402
-from termigen_harbor.runner import RunSpec, run_job  # noqa: E402
+from termigen_harbor.rollouts import BASH_AGENT
+from termigen_harbor.runner import RunSpec, run_job
+from termigen_harbor.testing import make_bundle  # the small count-words task
 
 COMMANDS = [
     "echo hello", "ls -la /app", "cat /etc/os-release | head -3", "python3 -c 'print(sum(range(1000)))'",

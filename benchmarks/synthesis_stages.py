@@ -13,18 +13,14 @@ import argparse
 import asyncio
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from test_synthesis_pipeline import Model  # noqa: E402
-
-from termigen_harbor.llm import LLM, ScriptedBackend  # noqa: E402
-from termigen_harbor.synthesis.pipeline import Pipeline, SynthesisConfig  # noqa: E402
-from termigen_harbor.taxonomy import load_taxonomy  # noqa: E402
+from termigen_harbor.llm import LLM, ScriptedBackend
+from termigen_harbor.synthesis.pipeline import Pipeline, SynthesisConfig
+from termigen_harbor.taxonomy import load_taxonomy
+from termigen_harbor.testing import SynthesisRoles
 
 
 def plain_build_seconds(dockerfile: str, files: dict[str, str]) -> float:
@@ -49,7 +45,7 @@ async def main() -> None:
             out = Path(tmp) / category
             config = SynthesisConfig(out=out, categories=[category], per_category=1, k_lazy=1, max_gate_rounds=2)
             started = time.perf_counter()
-            manifest = await Pipeline(LLM(ScriptedBackend(Model())), load_taxonomy("termigen"), config).run()
+            manifest = await Pipeline(LLM(ScriptedBackend(SynthesisRoles())), load_taxonomy("termigen"), config).run()
             wall = time.perf_counter() - started
             item = manifest.items[0]
             state = json.loads((out / ".work" / item.id / "state.json").read_text())

@@ -10,7 +10,7 @@ from harbor.models.trajectories import Trajectory
 
 from termigen_harbor.runner import RunnerError, RunSpec, read_job, run_job
 
-from conftest import make_bundle
+from termigen_harbor.testing import make_bundle
 
 pytestmark = pytest.mark.docker
 AGENT = "termigen_harbor.agents:BashAgent"

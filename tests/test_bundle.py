@@ -3,7 +3,7 @@ import pytest
 
 from termigen_harbor.bundle import BundleError, BundleFile, Provenance, TaskBundle, harbor_accepts
 
-from conftest import make_bundle
+from termigen_harbor.testing import make_bundle
 
 
 def test_round_trip_keeps_every_file_mode_and_metadata(tmp_path):

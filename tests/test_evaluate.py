@@ -9,7 +9,7 @@ import pytest
 from termigen_harbor.evaluate import EvalSpec, build_report, evaluate, markdown, write_report
 from termigen_harbor.runner import JobOutcome, TrialOutcome, read_job
 
-from conftest import make_bundle
+from termigen_harbor.testing import make_bundle
 from fake_providers import FakeProvider, openai_completion
 
 

@@ -1,38 +1,12 @@
 import json
 from pathlib import Path
 
-from harbor.models.trajectories import Agent
-
-from termigen_harbor.agents.trajectory import TrajectoryRecorder
 from termigen_harbor import export, tb1
 from termigen_harbor.export import (
     DATASET_INFO, benchmark_instructions, benchmark_source, decontaminate, filter_by_pass_ratio, ngrams, preference_pairs,
     row_from_trial, sharegpt, write_dataset, dataset_card,
 )  # fmt: skip
-from termigen_harbor.llm import Usage
-from termigen_harbor.runner import TestOutcome, TrialOutcome
-
-from conftest import make_bundle
-
-INSTRUCTION = "Write the number of words in /app/input.txt to /app/count.txt and make sure the file ends with a newline character."
-
-
-def planted_trial(tmp_path: Path, name: str, task: str, passed: int, total: int, instruction: str = INSTRUCTION, task_path: Path | None = None) -> TrialOutcome:
-    """A trial as the runner reads it, with a real ATIF trajectory written by our recorder."""
-    trial_dir = tmp_path / "job" / name
-    recorder = TrajectoryRecorder(trial_dir / "agent" / "trajectory.json", "s", Agent(name="termigen-bash-agent", version="0", model_name="m"))
-    recorder.add_system("SYSTEM PROMPT")
-    recorder.add_user(instruction)
-    recorder.add_agent("Count.\n```bash\nwc -w < /app/input.txt > /app/count.txt\n```", "Count.", "wc -w < /app/input.txt > /app/count.txt", "exit code: 0\nstdout:\n(empty)\nstderr:\n(empty)", Usage(input_tokens=10, output_tokens=5), "m", {"intent": "correct"})
-    recorder.add_agent("Done.\n```bash\necho TASK_COMPLETE\n```", "Done.", None, None, Usage(), "m", {"complete": True})
-    recorder.write(Usage(input_tokens=10, output_tokens=5), {})
-    tests = [TestOutcome(name=f"t{i}", outcome="passed" if i < passed else "failed") for i in range(total)]
-    return TrialOutcome(task=task, trial=name, attempt=0, agent="termigen-bash-agent", model="local/qwen", reward=1.0 if passed == total else 0.0,
-                        tests=tests, agent_metadata={"injected_errors": {"command_error": 1}, "n_injected_errors": 1, "recoveries": 1,
-                                                     "injection": {"p": 0.2, "steps": 4, "sampled": {"command_error": 1}, "injected": {"command_error": 1},
-                                                                   "critic_accepted": 4, "critic_rejected": 1, "recovery_steps": 1, "recoveries": 1}},
-                        n_input_tokens=10, n_output_tokens=5, trajectory_path=trial_dir / "agent" / "trajectory.json",
-                        trial_dir=trial_dir, task_path=task_path)  # fmt: skip
+from termigen_harbor.testing import INSTRUCTION, make_bundle, planted_trial
 
 
 def test_a_trajectory_becomes_the_conversation_a_student_sees(tmp_path):

@@ -3,8 +3,9 @@
 import importlib.metadata
 import re
 import tomllib
+from pathlib import Path
 
-from conftest import REPO
+REPO = Path(__file__).resolve().parent.parent  # the source checkout
 
 
 def canonical(name: str) -> str:

@@ -2,9 +2,10 @@
 
 import subprocess
 import sys
+from pathlib import Path
 import zipfile
 
-from conftest import REPO
+REPO = Path(__file__).resolve().parent.parent  # the source checkout
 
 
 def test_every_subpackage_is_listed_for_the_wheel():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_bundle
+from termigen_harbor.testing import make_bundle
 
 pytestmark = pytest.mark.docker
 

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from termigen_harbor.export import dataset_card, preference_pairs, row_from_trial, write_dataset
 
 from fake_hub import FakeHub
-from test_export import planted_trial
+from termigen_harbor.testing import planted_trial
 
 TOKEN = "hf_sEcReT_t0ken_for_tests"
 

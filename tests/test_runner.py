@@ -69,7 +69,7 @@ def test_a_job_resumes_with_the_concurrency_it_started_with_and_another_config_i
     """Harbor resumes only an identical job; concurrency changes no result, so it is not a reason to refuse."""
     from termigen_harbor.runner import keep_started_concurrency, run_job
 
-    from conftest import make_bundle
+    from termigen_harbor.testing import make_bundle
 
     task = make_bundle().write(tmp_path / "tasks")
     started = job_config(RunSpec(tasks=[task], agent="nop", n_concurrent=2, jobs_dir=tmp_path / "jobs", job_name="eval-x"))

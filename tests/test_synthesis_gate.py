@@ -11,27 +11,13 @@ from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.stage1 import TaskSpec
 from termigen_harbor.synthesis.verify import generate_tests, verify_task
+from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
 
 SPEC = TaskSpec(title="count-words", objective="Write the number of words in /app/input.txt to /app/count.txt.", inputs=["/app/input.txt"],
                 outputs=["/app/count.txt"], success_criteria=["count.txt exists", "it holds the word count", "input.txt is unchanged"], difficulty="easy")  # fmt: skip
 FILES = {"input.txt": BundleFile.text("a b c\nd e\n")}
 DOCKERFILE = "FROM termigen/base:bookworm\nCOPY input.txt /app/input.txt\n"
 CONFIG = {"agent": {"timeout_sec": 120}, "verifier": {"timeout_sec": 120}}
-WEAK = "from pathlib import Path\n\ndef test_input_present():\n    assert Path('/app/input.txt').exists()\n"
-STRONG = (
-    "from pathlib import Path\n\n"
-    "def test_count():\n    assert Path('/app/count.txt').read_text().strip() == str(len(Path('/app/input.txt').read_text().split()))\n\n"
-    "def test_input_unchanged():\n    assert Path('/app/input.txt').read_text() == 'a b c\\nd e\\n'\n"
-)
-REFERENCE = "#!/bin/bash\nwc -w < /app/input.txt > /app/count.txt\n"
-ALTERNATIVE = "#!/bin/bash\npython3 -c \"print(len(open('/app/input.txt').read().split()))\" > /app/count.txt\n"
-LINES_NOT_WORDS = "#!/bin/bash\nwc -l < /app/input.txt > /app/count.txt\n"
-
-
-def fenced(text: str, lang: str = "") -> str:
-    return f"Here you are.\n```{lang}\n{text}```\n"
-
-
 class Model:
     """Scripted roles, told apart by their prompts; each role's replies are consumed in order."""
 

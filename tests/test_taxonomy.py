@@ -4,7 +4,7 @@ from termigen_harbor.taxonomy import TaxonomyError, load_taxonomy, parse_taxonom
 from termigen_harbor.validate import discover
 from termigen_harbor.bundle import TaskBundle
 
-from conftest import TEMPLATES
+from termigen_harbor.testing import TEMPLATES
 
 
 def test_the_termigen_taxonomy_has_three_tiers_and_eleven_categories():

@@ -10,7 +10,7 @@ import pytest
 
 from termigen_harbor.runner import read_job
 
-from conftest import TEMPLATES, make_bundle
+from termigen_harbor.testing import TEMPLATES, make_bundle
 
 pytestmark = pytest.mark.docker
 TEMPLATE = "csv-json-etl"  # a real template: oracle and nop through Docker

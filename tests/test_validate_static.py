@@ -1,6 +1,6 @@
 from termigen_harbor.validate import discover, static_findings
 
-from conftest import TEMPLATES, make_bundle
+from termigen_harbor.testing import TEMPLATES, make_bundle
 
 
 def checks(findings, severity="error"):

@@ -7,7 +7,7 @@ from harbor.models.task.config import TaskConfig
 from termigen_harbor.validate import harbor_lint_findings
 from termigen_harbor.verifier_sandbox import artifacts_for_outputs, describe, sandbox_for_outputs, shared_verifier
 
-from conftest import make_bundle
+from termigen_harbor.testing import make_bundle
 
 
 def test_file_outputs_travel_as_artifacts_and_nested_paths_collapse():
