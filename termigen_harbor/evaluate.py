@@ -19,8 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from termigen_harbor.files import write_atomic
 from termigen_harbor.llm.local_server import openai_endpoint
-from termigen_harbor.llm.registry import local_model_key
+from termigen_harbor.llm.registry import parse_model
 from termigen_harbor.metrics import average_pass_at_1, mean_pass_at_k
 from termigen_harbor.runner import JobOutcome, RunSpec, TrialOutcome, run_job
 from termigen_harbor.tb1 import Coverage
@@ -177,11 +178,11 @@ def harbor_model(agent: str, model: str | None) -> Iterator[str | None]:
     """The model name to give Harbor for `agent`. Our BashAgent understands `local/...` itself;
     Harbor's own agents (Terminus-2) reach models through litellm, so for them the embedded model
     is served on loopback as an OpenAI endpoint while the job runs."""
-    local = local_model_key(model) if model and not agent.startswith("termigen_harbor") else None
-    if local is None:
+    ref = parse_model(model) if model and not agent.startswith("termigen_harbor") else None
+    if ref is None or not ref.is_local:
         yield model
     else:
-        with openai_endpoint(*local) as litellm_model:
+        with openai_endpoint(ref.name) as litellm_model:
             yield litellm_model
 
 
@@ -281,8 +282,8 @@ def chart(reports: list[EvalReport], path: Path) -> None:
 def write_report(report: EvalReport, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "pass_at_1.png"]
-    paths[0].write_text(report.model_dump_json(indent=2))
-    paths[1].write_text(markdown(report))
+    write_atomic(paths[0], report.model_dump_json(indent=2))
+    write_atomic(paths[1], markdown(report))
     chart([report], paths[2])
     return paths
 

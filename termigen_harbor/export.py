@@ -25,9 +25,9 @@ from termigen_harbor.agents.injection_stats import InjectionStats
 from termigen_harbor.bundle import BundleError, read_config
 from termigen_harbor.runner import TrialOutcome, read_job
 from termigen_harbor.tb1 import downloaded_core
+from termigen_harbor.text import words
 
 NGRAM = 13
-WORD_RE = re.compile(r"[a-z0-9]+")
 
 
 class SFTRow(BaseModel):
@@ -141,8 +141,8 @@ def filter_by_pass_ratio(rows: list[SFTRow], min_ratio: float) -> tuple[list[SFT
 
 def ngrams(text: str, n: int = NGRAM) -> set[tuple[str, ...]]:
     """n-grams of normalized words: lower case, letters and digits only."""
-    words = WORD_RE.findall(text.lower())
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+    tokens = words(text)
+    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
 
 
 def decontaminate(rows: list[SFTRow], benchmark: dict[str, str], n: int = NGRAM) -> tuple[list[SFTRow], list[Dropped]]:

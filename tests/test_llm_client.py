@@ -5,7 +5,7 @@ import pytest
 from pydantic import BaseModel
 
 from termigen_harbor.llm import LLM, Budget, BudgetExceeded, Completion, FatalError, RetryableError, RetryPolicy, ScriptedBackend, StructuredOutputError, Usage
-from termigen_harbor.llm.registry import make_backend
+from termigen_harbor.llm.registry import make_backend, parse_model
 from termigen_harbor.llm.fenced import blocks, fence_for, file_text
 from termigen_harbor.llm.structured import extract_json
 
@@ -111,8 +111,10 @@ def test_model_strings_choose_the_backend(monkeypatch):
     assert default_model() == "local"
     assert isinstance(make_backend("local"), LocalBackend) and make_backend("local").model == "local/qwen2.5-coder-1.5b"
     assert make_backend("local/qwen2.5-coder-0.5b").model == "local/qwen2.5-coder-0.5b"
-    critic = make_backend("local/qwen2.5-coder-1.5b#critic")
+    critic = make_backend("local/qwen2.5-coder-1.5b", role="critic")
     assert (critic.key, critic.instance) == ("qwen2.5-coder-1.5b", "critic")
+    assert [parse_model(m).provider for m in ("local", "claude-sonnet-4-6", "scripted:r.json", "openai/gpt-4o", "localhost/x")] == [
+        "local", "anthropic", "scripted", "litellm", "litellm"]  # fmt: skip
     assert isinstance(make_backend("hosted_vllm/my-ft-model", api_base="http://127.0.0.1:8000/v1"), LiteLLMBackend)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
     assert default_model() == "claude-sonnet-4-6"

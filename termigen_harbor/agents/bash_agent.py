@@ -24,6 +24,9 @@ from termigen_harbor.agents.rollout import Rollout, RolloutOptions
 from termigen_harbor.agents.shell import PersistentShell
 from termigen_harbor.agents.trajectory import TrajectoryRecorder
 from termigen_harbor.llm import LLM, make_llm
+from termigen_harbor.llm.registry import parse_model
+
+LOCAL_HISTORY_CHARS = 16_000  # the local model's 8K-token window
 
 
 class BashAgentOptions(AgentOptions, RolloutOptions):
@@ -34,7 +37,6 @@ class BashAgentOptions(AgentOptions, RolloutOptions):
     llm_timeout_sec: float = Field(default=600, gt=0, description="Timeout of one model request.")
     output_limit: int = Field(default=8000, ge=200, description="Characters of stdout and of stderr shown per step (head and tail kept).")
     critic_model: str | None = Field(default=None, description="Model for the Critic (default: the agent's model).")
-    api_base: str | None = Field(default=None, description="API base URL for the model (e.g. a vLLM server).")
 
 
 class BashAgent(BaseAgent):
@@ -55,20 +57,26 @@ class BashAgent(BaseAgent):
     def version(self) -> str:
         return __version__
 
-    def _make_llm(self, model: str | None) -> LLM:
-        history_chars = 16_000 if (model or "local").startswith("local") else None
-        if history_chars and "max_history_chars" not in self.opts.model_fields_set:
-            self.opts.max_history_chars = history_chars  # the local model's 8K-token window
-        return make_llm(model, api_base=self.opts.api_base, timeout_s=self.opts.llm_timeout_sec, max_tokens=self.opts.max_tokens, temperature=self.opts.temperature)
+    def _make_llm(self, model: str | None, role: str = "") -> LLM:
+        return make_llm(model, api_base=self.opts.base_url, timeout_s=self.opts.llm_timeout_sec, max_tokens=self.opts.max_tokens,
+                        temperature=self.opts.temperature, role=role)  # fmt: skip
 
     def _critic(self, llm: LLM) -> LLM | None:
-        """The Critic's model: --ak critic_model, else the agent's. A local agent model gets a
-        second server for the Critic, so neither role evicts the other's prompt cache."""
+        """The Critic's model: --ak critic_model, else the agent's. A local model serves the Critic
+        from a second server (role "critic"), so neither role evicts the other's prompt cache."""
         if self.opts.critic_model:
-            return self._make_llm(self.opts.critic_model)
-        if self.opts.injection_rate > 0 and llm.model.startswith("local/"):
-            return self._make_llm(llm.model + "#critic")
+            return self._make_llm(self.opts.critic_model, role="critic")
+        if self.opts.injection_rate > 0 and parse_model(llm.model).is_local:
+            return self._make_llm(llm.model, role="critic")
         return None
+
+    def rollout_options(self, llm: LLM) -> RolloutOptions:
+        """The loop's options; the local model's 8K-token window gets a 16,000-character history
+        unless max_history_chars was given."""
+        options = RolloutOptions.model_validate(self.opts.model_dump(include=set(RolloutOptions.model_fields)))
+        if "max_history_chars" not in self.opts.model_fields_set and parse_model(llm.model).is_local:
+            options.max_history_chars = LOCAL_HISTORY_CHARS
+        return options
 
     async def setup(self, environment: BaseEnvironment) -> None:
         self.shell = PersistentShell(environment, output_limit=self.opts.output_limit)
@@ -84,7 +92,7 @@ class BashAgent(BaseAgent):
         )
         if self.shell is None:
             await self.setup(environment)
-        rollout = self.rollout = Rollout(llm, self.shell, RolloutOptions.model_validate(self.opts.model_dump(include=set(RolloutOptions.model_fields))), recorder, critic)
+        rollout = self.rollout = Rollout(llm, self.shell, self.rollout_options(llm), recorder, critic)
 
         def checkpoint() -> None:
             self._report(rollout, recorder, context)

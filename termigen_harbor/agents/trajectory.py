@@ -18,6 +18,7 @@ from harbor.models.trajectories import (
     Trajectory,
 )
 
+from termigen_harbor.files import write_atomic
 from termigen_harbor.llm import Usage
 
 
@@ -85,10 +86,7 @@ class TrajectoryRecorder:
                 extra=summary,
             ),
         )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(trajectory.model_dump_json(indent=2, exclude_none=True))
-        tmp.replace(self.path)
+        write_atomic(self.path, trajectory.model_dump_json(indent=2, exclude_none=True))
 
 
 def recovery_problems(trajectory: Trajectory) -> list[str]:

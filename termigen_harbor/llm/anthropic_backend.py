@@ -7,7 +7,7 @@ from typing import Any
 
 import anthropic
 
-from termigen_harbor.llm.types import ChatRequest, Completion, FatalError, Message, RetryableError, Usage
+from termigen_harbor.llm.types import ChatRequest, Completion, FatalError, Message, RetryableError, Usage, retry_after
 
 # USD per million tokens: input, output, cache write (5 min), cache read. Matched by prefix.
 PRICES: dict[str, tuple[float, float, float, float]] = {
@@ -68,7 +68,7 @@ class AnthropicBackend:
         except anthropic.APIStatusError as exc:
             message = f"Anthropic {exc.status_code}: {exc.message}"
             if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
-                raise RetryableError(message, retry_after=_retry_after(exc.response.headers)) from exc
+                raise RetryableError(message, retry_after=retry_after(exc.response.headers)) from exc
             raise FatalError(message) from exc
         except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
             raise RetryableError(f"Anthropic: {exc}") from exc
@@ -86,10 +86,3 @@ class AnthropicBackend:
 
     async def aclose(self) -> None:
         await self.client.close()
-
-
-def _retry_after(headers: Any) -> float | None:
-    try:
-        return float(headers.get("retry-after"))
-    except (TypeError, ValueError):
-        return None

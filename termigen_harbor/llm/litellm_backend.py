@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from termigen_harbor.llm.types import ChatRequest, Completion, FatalError, RetryableError, Usage
+from termigen_harbor.llm.types import ChatRequest, Completion, FatalError, RetryableError, Usage, retry_after
 
 
 class LiteLLMBackend:
@@ -43,9 +43,9 @@ class LiteLLMBackend:
         except litellm.InternalServerError as exc:
             if "credentials" in str(exc).lower():  # raised locally, before any request: no key configured
                 raise FatalError(f"{self.model}: no API key: set the provider's key variable (e.g. OPENAI_API_KEY)") from exc
-            raise RetryableError(f"{self.model}: {exc}", retry_after=_retry_after(exc)) from exc
+            raise RetryableError(f"{self.model}: {exc}", retry_after=retry_after(getattr(getattr(exc, "response", None), "headers", None))) from exc
         except (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError, litellm.InternalServerError, litellm.ServiceUnavailableError, litellm.BadGatewayError) as exc:
-            raise RetryableError(f"{self.model}: {exc}", retry_after=_retry_after(exc)) from exc
+            raise RetryableError(f"{self.model}: {exc}", retry_after=retry_after(getattr(getattr(exc, "response", None), "headers", None))) from exc
         except litellm.APIError as exc:
             if getattr(exc, "status_code", 500) >= 500:
                 raise RetryableError(f"{self.model}: {exc}") from exc
@@ -77,12 +77,4 @@ def _cost(litellm: Any, response: Any) -> float | None:
     try:
         return float(litellm.completion_cost(completion_response=response))
     except Exception:  # litellm raises several types for a model it has no price for
-        return None
-
-
-def _retry_after(exc: Exception) -> float | None:
-    response = getattr(exc, "response", None)
-    try:
-        return float(response.headers.get("retry-after"))
-    except (AttributeError, TypeError, ValueError):
         return None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from termigen_harbor.llm.budget import Budget
 from termigen_harbor.llm.client import LLM, Backend
@@ -22,34 +24,49 @@ def default_model() -> str:
     return DEFAULT_SYNTHESIS_MODEL if os.environ.get("ANTHROPIC_API_KEY") else "local"
 
 
-def local_model_key(model: str) -> tuple[str, str] | None:
-    """(key, server instance) of `local`, `local/<key>` or `local/<key>#<instance>`; None for any other model."""
-    if model != "local" and not model.startswith(("local/", "local#")):
-        return None
-    name, _, instance = model.partition("#")
-    return name.partition("/")[2] or DEFAULT_MODEL, instance
+class ModelRef(BaseModel):
+    """A model string, parsed once: which backend serves it and under what name."""
+
+    provider: Literal["local", "anthropic", "scripted", "litellm"]
+    name: str  # the local model's key, Claude's model id, the replies file, or litellm's model string
+
+    @property
+    def is_local(self) -> bool:
+        return self.provider == "local"
 
 
-def make_backend(model: str | None = None, api_base: str | None = None, api_key: str | None = None, timeout_s: float = 600) -> Backend:
-    """`local` or `local/<key>` (`#name` for a separate server instance): the embedded model; `claude-*` or `anthropic/<model>`: the
-    Anthropic SDK; `scripted:FILE`: replies from a JSON list of strings (dry runs); anything
-    else goes to litellm (`openai/...`, `hosted_vllm/...`, ...)."""
-    model = model or default_model()
-    local = local_model_key(model)
-    if local:
+def parse_model(model: str) -> ModelRef:
+    """`local` or `local/<key>`: the embedded model; `claude-*` or `anthropic/<model>`: Claude;
+    `scripted:FILE`: replies from a JSON list (dry runs); anything else: a litellm model string."""
+    if model == "local" or model.startswith("local/"):
+        return ModelRef(provider="local", name=model.partition("/")[2] or DEFAULT_MODEL)
+    if model.startswith(("claude-", "anthropic/")):
+        return ModelRef(provider="anthropic", name=model.removeprefix("anthropic/"))
+    if model.startswith("scripted:"):
+        return ModelRef(provider="scripted", name=model.removeprefix("scripted:"))
+    return ModelRef(provider="litellm", name=model)
+
+
+def make_backend(model: str | None = None, api_base: str | None = None, api_key: str | None = None, timeout_s: float = 600, role: str = "") -> Backend:
+    """The backend for a model string (see parse_model; default: default_model()). `role` names
+    the LLM role (e.g. "critic"): the embedded model then gets that role's own server, since
+    llama.cpp keeps one prompt cache per server and two roles would evict each other's."""
+    ref = parse_model(model or default_model())
+    if ref.provider == "local":
         from termigen_harbor.llm.local_backend import LocalBackend
 
-        return LocalBackend(local[0], timeout_s=timeout_s, instance=local[1])
-    if model.startswith(("claude-", "anthropic/")):
+        return LocalBackend(ref.name, timeout_s=timeout_s, instance=role)
+    if ref.provider == "anthropic":
         from termigen_harbor.llm.anthropic_backend import AnthropicBackend
 
-        return AnthropicBackend(model.removeprefix("anthropic/"), api_key=api_key, base_url=api_base, timeout_s=timeout_s)
-    if model.startswith("scripted:"):
-        return ScriptedBackend.from_file(Path(model.removeprefix("scripted:")))
+        return AnthropicBackend(ref.name, api_key=api_key, base_url=api_base, timeout_s=timeout_s)
+    if ref.provider == "scripted":
+        return ScriptedBackend.from_file(Path(ref.name))
     from termigen_harbor.llm.litellm_backend import LiteLLMBackend
 
-    return LiteLLMBackend(model, api_base=api_base, api_key=api_key, timeout_s=timeout_s)
+    return LiteLLMBackend(ref.name, api_base=api_base, api_key=api_key, timeout_s=timeout_s)
 
 
-def make_llm(model: str | None = None, *, api_base: str | None = None, api_key: str | None = None, timeout_s: float = 600, budget: Budget | None = None, **options: Any) -> LLM:
-    return LLM(make_backend(model, api_base, api_key, timeout_s), budget=budget, **options)
+def make_llm(model: str | None = None, *, api_base: str | None = None, api_key: str | None = None, timeout_s: float = 600, budget: Budget | None = None,
+             role: str = "", **options: Any) -> LLM:  # fmt: skip
+    return LLM(make_backend(model, api_base, api_key, timeout_s, role), budget=budget, **options)

@@ -66,6 +66,14 @@ class LLMError(RuntimeError):
     """A model call failed."""
 
 
+def retry_after(headers: Any) -> float | None:
+    """Seconds a provider asked us to wait (its `retry-after` header), or None."""
+    try:
+        return float(headers.get("retry-after"))
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
 class RetryableError(LLMError):
     """Rate limit, timeout, connection failure or 5xx: worth trying again after a pause."""
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from termigen_harbor.files import write_atomic
+
 STAGES = ("spec", "plan", "construct", "build", "verify")  # the order in which a task spends
 
 
@@ -68,9 +70,7 @@ class Manifest(BaseModel):
     items: list[ManifestItem] = Field(default_factory=list)
 
     def write(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(self.model_dump_json(indent=2, by_alias=True))
-        tmp.replace(path)
+        write_atomic(path, self.model_dump_json(indent=2, by_alias=True))
 
 
 def funnel(items: list[ManifestItem], reached: dict[str, set[str]]) -> Funnel:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from termigen_harbor.bundle import BundleError, BundleFile, Provenance, Taxonomy as BundleTaxonomy
+from termigen_harbor.files import write_atomic
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM, BudgetExceeded, LLMError
 from termigen_harbor.synthesis.build import BuildOutcome, build_until_ok
@@ -99,11 +100,7 @@ class Pipeline:
         return self.work / task_id / "state.json"
 
     def save(self, state: TaskState) -> None:
-        path = self._state_path(state.id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(state.model_dump_json(indent=1))
-        tmp.replace(path)  # atomic: a crash leaves the old state or the new, never half of one
+        write_atomic(self._state_path(state.id), state.model_dump_json(indent=1))
         self.progress.update(self.states)
 
     def _categories(self) -> list[Category]:
@@ -126,8 +123,7 @@ class Pipeline:
             return json.loads(path.read_text())
         existing = list(category.seeds) + self._existing_bundle_instructions()
         seeds, _dropped = await write_seeds(self.llm, category, self.config.per_category, existing)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(seeds, indent=1))
+        write_atomic(path, json.dumps(seeds, indent=1))
         return seeds
 
     async def load_or_seed(self) -> list[TaskState]:

@@ -3,7 +3,6 @@ feasible specification, or rejects it with its scores and reasons."""
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -12,8 +11,8 @@ from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
 from termigen_harbor.synthesis.examples import examples_for
 from termigen_harbor.taxonomy import Category
+from termigen_harbor.text import words
 
-WORD_RE = re.compile(r"[a-z0-9]+")
 DUPLICATE_JACCARD = 0.6  # word-set overlap from which two seeds count as the same task
 
 
@@ -63,12 +62,12 @@ class SpecOutcome(BaseModel):
     reason: str | None = None
 
 
-def words(text: str) -> set[str]:
-    return set(WORD_RE.findall(text.lower().replace("_", " ")))
+def word_set(text: str) -> set[str]:
+    return set(words(text))
 
 
 def near_duplicate(a: str, b: str, threshold: float = DUPLICATE_JACCARD) -> bool:
-    wa, wb = words(a), words(b)
+    wa, wb = word_set(a), word_set(b)
     return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= threshold
 
 
