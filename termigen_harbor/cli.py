@@ -231,7 +231,7 @@ def rollout(
 
     from termigen_harbor.llm.registry import default_model
     from termigen_harbor.rollouts import run_rollouts
-    from termigen_harbor.agents.injection_stats import InjectionStats
+    from termigen_harbor.agents.rollout import RolloutReport
     from termigen_harbor.runner import RunnerError
     from termigen_harbor.validate import discover
 
@@ -255,20 +255,19 @@ def rollout(
     for column in ("task", "reward", "tests passed", "steps", "injected", "realized rate", "silent", "recoveries", "Critic accepted", "stop"):
         table.add_column(column)
     for trial in outcome.trials:
-        meta = trial.agent_metadata
-        ratio = trial.test_pass_ratio
-        stats = InjectionStats.model_validate(meta.get("injection") or {})
+        report = RolloutReport.of(trial.agent_metadata)
+        ratio, stats = trial.test_pass_ratio, report.injection
         table.add_row(
             trial.task,
             "error: " + (trial.exception_type or "") if trial.errored else f"{trial.reward:g}",
             "-" if ratio is None else f"{ratio:.0%}",
-            str(meta.get("steps", "-")),
-            str(meta.get("n_injected_errors", 0)),
+            str(report.steps),
+            str(report.n_injected_errors),
             "-" if stats.realized_rate is None else f"{stats.realized_rate:.0%}",
             str(sum(stats.silent.values())),
             f"{stats.recoveries}/{stats.recovery_steps}",
             "-" if stats.critic_acceptance_rate is None else f"{stats.critic_acceptance_rate:.0%}",
-            str(meta.get("stop_reason") or meta.get("agent_error") or "-"),
+            str(report.stop_reason or report.agent_error or "-"),
         )
     Console().print(table)
     rate = "-" if summary.pass_rate is None else f"{summary.pass_rate:.0%}"

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from termigen_harbor.agents.rollout import RolloutReport
 from termigen_harbor.files import write_atomic
 from termigen_harbor.llm.local_server import openai_endpoint
 from termigen_harbor.llm.registry import parse_model
@@ -130,7 +131,7 @@ def trial_error(trial: TrialOutcome) -> str | None:
     """Why a trial tells nothing about the model, or None when it was verified on its merits."""
     if trial.errored:
         return f"{trial.exception_type}: {(trial.exception_message or '').strip().splitlines()[0] if trial.exception_message else ''}".rstrip(": ")
-    agent_error = trial.agent_metadata.get("agent_error")
+    agent_error = RolloutReport.of(trial.agent_metadata).agent_error
     if agent_error:
         return f"agent error: {agent_error}"
     return None

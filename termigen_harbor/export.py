@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from termigen_harbor.agents.injection_stats import InjectionStats
+from termigen_harbor.agents.rollout import RolloutReport
 from termigen_harbor.bundle import BundleError, read_config
 from termigen_harbor.runner import TrialOutcome, read_job
 from termigen_harbor.tb1 import downloaded_core
@@ -94,7 +95,7 @@ def row_from_trial(trial: TrialOutcome) -> SFTRow | None:
     trajectory = json.loads(trial.trajectory_path.read_text())
     messages = trajectory_messages(trajectory)
     instruction = next((m["content"] for m in messages if m["role"] == "user"), "")
-    meta = trial.agent_metadata
+    report = RolloutReport.of(trial.agent_metadata)
     return SFTRow(
         id=f"{trial.trial_dir.parent.name}/{trial.trial}",
         task=trial.task,
@@ -103,10 +104,10 @@ def row_from_trial(trial: TrialOutcome) -> SFTRow | None:
         agent=trial.agent,
         reward=trial.reward,
         test_pass_ratio=trial.test_pass_ratio,
-        injected_errors=meta.get("injected_errors") or {},
-        n_injected_errors=meta.get("n_injected_errors") or 0,
-        recoveries=meta.get("recoveries") or 0,
-        injection=InjectionStats.model_validate(meta["injection"]) if meta.get("injection") else None,
+        injected_errors=report.injected_errors,
+        n_injected_errors=report.n_injected_errors,
+        recoveries=report.recoveries,
+        injection=report.injection if "injection" in trial.agent_metadata else None,
         steps=sum(s["source"] == "agent" for s in trajectory["steps"]),
         input_tokens=trial.n_input_tokens or 0,
         output_tokens=trial.n_output_tokens or 0,

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from termigen_harbor.agents.injection_stats import InjectionStats
+from termigen_harbor.agents.rollout import RolloutReport
 from termigen_harbor.runner import JobOutcome, RunSpec, run_job
 
 BASH_AGENT = "termigen_harbor.agents:BashAgent"
@@ -35,12 +36,12 @@ def summarize(outcome: JobOutcome) -> RolloutSummary:
     recoveries = steps = abandoned = 0
     stats = []
     for trial in outcome.trials:
-        meta = trial.agent_metadata
-        stats.append(InjectionStats.model_validate(meta.get("injection") or {"steps": meta.get("steps") or 0}))
-        abandoned += meta.get("n_injections_abandoned") or 0
-        injected.update(meta.get("injected_errors") or {})
-        recoveries += meta.get("recoveries") or 0
-        steps += meta.get("steps") or 0
+        report = RolloutReport.of(trial.agent_metadata)
+        stats.append(report.injection)
+        abandoned += report.n_injections_abandoned
+        injected.update(report.injected_errors)
+        recoveries += report.recoveries
+        steps += report.steps
     n = len(outcome.trials)
     return RolloutSummary(
         job_dir=outcome.job_dir,

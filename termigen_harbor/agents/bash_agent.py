@@ -116,5 +116,6 @@ class BashAgent(BaseAgent):
         context.n_output_tokens = usage.output_tokens
         context.n_cache_tokens = usage.cache_read_tokens
         context.cost_usd = usage.cost_usd
-        context.metadata = {**(context.metadata or {}), **rollout.summary()}
-        recorder.write(usage, rollout.summary())
+        summary = rollout.summary().model_dump(exclude_none=True)
+        context.metadata = {**(context.metadata or {}), **summary}  # Harbor's metadata is a plain dict
+        recorder.write(usage, summary)

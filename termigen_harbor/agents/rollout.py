@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from termigen_harbor.agents.injection import ErrorCategory, Intent, IntentSampler, leaked_words
 from termigen_harbor.agents.injection_stats import InjectionStats
@@ -43,6 +43,33 @@ class RolloutOptions(BaseModel):
     max_regenerations: int = Field(default=2, ge=0)
     max_format_errors: int = Field(default=3, ge=1)
     max_history_chars: int = Field(default=200_000, ge=2_000)
+
+
+class RolloutReport(BaseModel):
+    """What one rollout did, as the trial's agent metadata and the trajectory's final metrics carry
+    it. Read back from a trial with `RolloutReport.of(trial.agent_metadata)`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    steps: int = 0
+    injection_rate: float = 0.0
+    injected_errors: dict[str, int] = Field(default_factory=dict)
+    n_injected_errors: int = 0
+    injections_abandoned: dict[str, int] = Field(default_factory=dict)
+    n_injections_abandoned: int = 0
+    recoveries: int = 0
+    injection: InjectionStats = Field(default_factory=InjectionStats)
+    stop_reason: str | None = None
+    rejected_step: dict[str, Any] | None = None
+    agent_error: str | None = None  # set by the agent when the loop stopped on its own error
+
+    @classmethod
+    def of(cls, metadata: dict[str, Any] | None) -> RolloutReport:
+        metadata = metadata or {}
+        report = cls.model_validate(metadata)
+        if "injection" not in metadata:  # a trial from before the statistics were kept
+            report.injection = InjectionStats(steps=report.steps)
+        return report
 
 
 class CriticVerdict(BaseModel):
@@ -116,20 +143,13 @@ class Rollout:
         total = self.llm.usage
         return total + self.critic_llm.usage if self.critic_llm is not self.llm else total
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> RolloutReport:
         stats = self.stats.model_copy(update={"steps": self.steps})
-        return {
-            "steps": self.steps,
-            "injection_rate": self.options.injection_rate,
-            "injected_errors": dict(stats.injected),
-            "n_injected_errors": stats.n_injected,
-            "injections_abandoned": dict(stats.abandoned),
-            "n_injections_abandoned": sum(stats.abandoned.values()),
-            "recoveries": stats.recoveries,
-            "injection": stats.model_dump(),
-            "stop_reason": self.stop_reason,
-            **({"rejected_step": self.rejected_step} if self.rejected_step else {}),
-        }
+        return RolloutReport(
+            steps=self.steps, injection_rate=self.options.injection_rate, injected_errors=dict(stats.injected), n_injected_errors=stats.n_injected,
+            injections_abandoned=dict(stats.abandoned), n_injections_abandoned=sum(stats.abandoned.values()), recoveries=stats.recoveries,
+            injection=stats, stop_reason=self.stop_reason, rejected_step=self.rejected_step,
+        )  # fmt: skip
 
     def _records_usage(self, marks: tuple[int, int]) -> Usage:
         usage = Usage()
