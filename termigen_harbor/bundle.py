@@ -19,7 +19,7 @@ from typing import Any
 
 from harbor.models.task.config import TaskConfig
 from harbor.models.task.task import Task
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 INSTRUCTION = "instruction.md"
 CONFIG = "task.toml"
@@ -54,14 +54,17 @@ class Taxonomy(BaseModel):
 
 
 class Provenance(BaseModel):
-    """Where a task came from. Synthesis fills `stages` with every prompt, reply and verdict."""
+    """Where a task came from. A generator records more in a subclass of its own (synthesis:
+    `SynthesisProvenance`, every prompt, reply and verdict); those fields survive reading and
+    writing the bundle here, and the subclass reads them back typed."""
+
+    model_config = ConfigDict(extra="allow")
 
     source: str = "hand-written"
     created_at: str | None = None
     generator: str | None = None
     model: str | None = None
     seed: str | None = None
-    stages: list[dict[str, Any]] = Field(default_factory=list)
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

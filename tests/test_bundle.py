@@ -7,7 +7,7 @@ from termigen_harbor.testing import make_bundle
 
 
 def test_round_trip_keeps_every_file_mode_and_metadata(tmp_path):
-    bundle = make_bundle().model_copy(update={"provenance": Provenance(source="synthesized", model="m", stages=[{"stage": "propose", "reply": "x"}])})
+    bundle = make_bundle().model_copy(update={"provenance": Provenance(source="synthesized", model="m", gate_rounds=[{"oracle": 1.0}])})
     bundle.environment["data/input.csv"] = BundleFile(content=b"a,b\n\x00\x01", executable=False)
     root = bundle.write(tmp_path)
     assert root == tmp_path / "count-words"

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from termigen_harbor.llm import LLM, Budget, ScriptedBackend
+from termigen_harbor.bundle import TaskBundle
 from termigen_harbor.synthesis.pipeline import Pipeline, SynthesisConfig
+from termigen_harbor.synthesis.provenance import SynthesisProvenance
 from termigen_harbor.taxonomy import load_taxonomy
 from termigen_harbor.testing import Crash, SynthesisRoles
 
@@ -39,9 +41,11 @@ async def test_a_scripted_run_is_interrupted_resumed_and_yields_a_valid_bundle(d
     bundle = Path(manifest.items[0].bundle)
     provenance = json.loads((bundle / "provenance.json").read_text())
     assert provenance["source"] == "synthesized" and provenance["seed"] == "Count words in a text file"
-    gate_rounds = next(s for s in provenance["stages"] if s["stage"] == "verify")["gate_rounds"]
+    gate_rounds = provenance["gate_rounds"]
     assert gate_rounds[0]["nop"] == 1.0 and gate_rounds[1]["problems"] == []
-    assert any(c["purpose"] == "proposer" for c in next(s for s in provenance["stages"] if s["stage"] == "transcript")["calls"])
+    assert any(c["purpose"] == "proposer" for c in provenance["transcript"])
+    typed = SynthesisProvenance.model_validate(provenance)
+    assert typed.build_attempts[-1].ok and typed.usage["verify"].seconds > 0 and TaskBundle.read(bundle).provenance.model_dump()["gate_rounds"]
     termigen = str(Path(sys.executable).with_name("termigen"))
     check = subprocess.run([termigen, "validate", str(bundle), "--json", "--jobs-dir", str(tmp_path / "validate")], capture_output=True, text=True, timeout=600)
     assert check.returncode == 0, check.stdout[-2000:]

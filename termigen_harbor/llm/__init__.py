@@ -19,11 +19,12 @@ from termigen_harbor.llm.types import (
     Message,
     RetryableError,
     StructuredOutputError,
+    TranscriptCall,
     Usage,
 )
 
 __all__ = [
     "LLM", "Backend", "Budget", "BudgetExceeded", "CallRecord", "ChatRequest", "Completion", "DEFAULT_SYNTHESIS_MODEL",
     "FatalError", "LLMError", "Message", "RetryPolicy", "RetryableError", "ScriptedBackend", "StructuredOutputError",
-    "Usage", "default_model", "make_backend", "make_llm",
+    "TranscriptCall", "Usage", "default_model", "make_backend", "make_llm",
 ]  # fmt: skip

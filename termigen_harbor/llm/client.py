@@ -22,6 +22,7 @@ from termigen_harbor.llm.types import (
     Message,
     RetryableError,
     StructuredOutputError,
+    TranscriptCall,
     Usage,
 )
 
@@ -72,7 +73,7 @@ class LLM:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.records: list[CallRecord] = []
-        self.transcript: list[dict[str, Any]] | None = None  # set to a list to keep every prompt and reply
+        self.transcript: list[TranscriptCall] | None = None  # set to a list to keep every prompt and reply
 
     def fork(self) -> LLM:
         """A client on the same backend and budget with its own records (per task accounting)."""
@@ -168,7 +169,7 @@ class LLM:
                 CallRecord(model=completion.model, ok=True, attempt=attempt, usage=completion.usage, latency_s=completion.latency_s, purpose=purpose)
             )
             if self.transcript is not None:
-                self.transcript.append({"purpose": purpose, "model": completion.model, "messages": [m.model_dump() for m in request.messages], "reply": completion.text})
+                self.transcript.append(TranscriptCall(purpose=purpose, model=completion.model, messages=request.messages, reply=completion.text))
             return completion
 
     async def aclose(self) -> None:

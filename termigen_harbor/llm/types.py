@@ -50,6 +50,15 @@ class Completion(BaseModel):
     finish_reason: str | None = None
 
 
+class TranscriptCall(BaseModel):
+    """One call as a transcript keeps it: what was asked and what came back."""
+
+    purpose: str | None = None
+    model: str
+    messages: list[Message]
+    reply: str
+
+
 class CallRecord(BaseModel):
     """One request to a provider, successful or not: the accounting trail of a run."""
 

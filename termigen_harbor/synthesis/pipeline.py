@@ -21,12 +21,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from termigen_harbor.bundle import BundleError, BundleFile, Provenance, Taxonomy as BundleTaxonomy
+from termigen_harbor.bundle import BundleError, BundleFile, Taxonomy as BundleTaxonomy
 from termigen_harbor.files import write_atomic
 from termigen_harbor.images import BASE_IMAGE
-from termigen_harbor.llm import LLM, BudgetExceeded, LLMError
+from termigen_harbor.llm import LLM, BudgetExceeded, LLMError, TranscriptCall
 from termigen_harbor.synthesis.build import BuildOutcome, build_until_ok
 from termigen_harbor.synthesis.manifest import Manifest, ManifestItem, StageUsage, funnel, usage_by_stage
+from termigen_harbor.synthesis.provenance import SynthesisProvenance
 from termigen_harbor.synthesis.stage1 import SpecOutcome, refine_spec, write_seeds
 from termigen_harbor.synthesis.stage2 import PlannedFile, StageError, construct_files, plan_files
 from termigen_harbor.synthesis.verify import VerifyOutcome, verify_task
@@ -67,7 +68,7 @@ class TaskState(BaseModel):
     reason: str | None = None
     bundle_dir: Path | None = None
     usage: dict[str, StageUsage] = Field(default_factory=dict)  # stage -> tokens in/out, cost, seconds
-    transcript: list[dict[str, Any]] = Field(default_factory=list)
+    transcript: list[TranscriptCall] = Field(default_factory=list)
 
 
 class Progress:
@@ -189,16 +190,10 @@ class Pipeline:
 
     def _write_bundle(self, state: TaskState) -> Path:
         bundle = state.verify.bundle
-        provenance = Provenance(
-            source="synthesized", created_at=datetime.now(timezone.utc).isoformat(), generator="termigen-harbor synthesize",
-            model=self.llm.model, seed=state.seed,
-            stages=[{"stage": "spec", "rounds": [r.model_dump() for r in state.spec_outcome.rounds]},
-                    {"stage": "environment", "blueprint": [f.model_dump() for f in state.blueprint]},
-                    {"stage": "build", "attempts": [a.model_dump() for a in state.build.attempts]},
-                    {"stage": "verify", "test_rounds": [r.model_dump() for r in state.verify.test_rounds],
-                     "gate_rounds": [r.model_dump() for r in state.verify.rounds], "disputes": [d.model_dump() for d in state.verify.disputes]},
-                    {"stage": "transcript", "calls": state.transcript}],
-            extra={"usage": {stage: usage.model_dump() for stage, usage in state.usage.items()}},
+        provenance = SynthesisProvenance(
+            created_at=datetime.now(timezone.utc).isoformat(), model=self.llm.model, seed=state.seed, spec_rounds=state.spec_outcome.rounds,
+            blueprint=state.blueprint, build_attempts=state.build.attempts, test_rounds=state.verify.test_rounds, gate_rounds=state.verify.rounds,
+            disputes=state.verify.disputes, transcript=state.transcript, usage=state.usage,
         )  # fmt: skip
         name = bundle.name
         if (self.config.out / name).exists():
