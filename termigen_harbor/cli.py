@@ -298,9 +298,9 @@ def show_comparison(paths: list[Path], out: Path) -> None:
     compare_chart(reports, comparison, out / "compare.png")
     for system, r in zip(comparison.systems, reports):
         std = f" ± {pct(r.std_pass_at_1)}" if r.std_pass_at_1 is not None else ""
-        console.print(f"{system:<50} pass@1 {pct(r.average_pass_at_1)}{std}  ({r.n_tasks} tasks, {r.n_errors} errors)")
+        print(f"{system:<50} pass@1 {pct(r.average_pass_at_1)}{std}  ({r.n_tasks} tasks, {r.n_errors} errors)")
     for d in comparison.differences:
-        console.print(f"{d.system} minus {d.baseline}: {100 * d.mean:+.1f} points [{100 * d.low:+.1f}, {100 * d.high:+.1f}] over {d.n_tasks} paired tasks")
+        print(f"{d.system} minus {d.baseline}: {100 * d.mean:+.1f} points [{100 * d.low:+.1f}, {100 * d.high:+.1f}] over {d.n_tasks} paired tasks")
     if comparison.only_in_some:
         console.print(f"[bold yellow]warning:[/] {len(comparison.only_in_some)} tasks ran in only some of the systems; see compare.md")
     console.print(f"[dim]wrote {out / 'compare.md'} and {out / 'compare.png'}[/]")
