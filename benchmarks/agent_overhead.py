@@ -19,7 +19,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from termigen_harbor.rollouts import BASH_AGENT
+from termigen_harbor.agents.collect import BASH_AGENT
 from termigen_harbor.runner import RunSpec, run_job
 from termigen_harbor.testing import make_bundle  # the small count-words task
 

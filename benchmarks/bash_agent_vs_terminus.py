@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from termigen_harbor.llm.local_server import LocalModelServer
-from termigen_harbor.rollouts import BASH_AGENT
+from termigen_harbor.agents.collect import BASH_AGENT
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
 
 

@@ -230,7 +230,7 @@ def rollout(
     import sys
 
     from termigen_harbor.llm.registry import default_model
-    from termigen_harbor.rollouts import run_rollouts
+    from termigen_harbor.agents.collect import run_rollouts
     from termigen_harbor.agents.rollout import RolloutReport
     from termigen_harbor.runner import RunnerError
     from termigen_harbor.validate import discover
@@ -283,8 +283,8 @@ def rollout(
 
 
 def show_comparison(paths: list[Path], out: Path) -> None:
-    from termigen_harbor.compare import compare, compare_chart, compare_markdown
-    from termigen_harbor.evaluate import load_report, pct
+    from termigen_harbor.evaluation.compare import compare, compare_chart, compare_markdown
+    from termigen_harbor.evaluation.evaluate import load_report, pct
 
     if len(paths) < 2:
         fail("--compare needs at least two reports: termigen evaluate --compare A B [C...]")
@@ -324,9 +324,9 @@ def evaluate(
     import contextlib
     import sys
 
-    from termigen_harbor import tb1
-    from termigen_harbor.evaluate import EvalSpec, coverage_line, pct, resolve_dataset, write_report
-    from termigen_harbor.evaluate import evaluate as run_evaluate
+    from termigen_harbor.evaluation import tb1
+    from termigen_harbor.evaluation.evaluate import EvalSpec, coverage_line, pct, resolve_dataset, write_report
+    from termigen_harbor.evaluation.evaluate import evaluate as run_evaluate
     from termigen_harbor.llm.registry import default_model
     from termigen_harbor.runner import RunnerError
 
@@ -393,7 +393,7 @@ def export(
     import sys
     from collections import Counter
 
-    from termigen_harbor import export as ex
+    from termigen_harbor.data import export as ex
     from termigen_harbor.runner import RunnerError
 
     missing = [str(j) for j in jobs if not j.is_dir()]
@@ -428,8 +428,8 @@ def push(
     public: bool = typer.Option(False, "--public", help="Make the repository public (private by default)."),
 ) -> None:
     """Push an exported dataset (every config and the card) to the Hugging Face Hub."""
-    from termigen_harbor.push import PushError
-    from termigen_harbor.push import push as run_push
+    from termigen_harbor.data.push import PushError
+    from termigen_harbor.data.push import push as run_push
 
     try:
         pushed = run_push(folder, repo, private=not public)

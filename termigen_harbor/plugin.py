@@ -12,7 +12,7 @@ from typing import Any
 
 from harbor.models.job.plugin import BaseJobPlugin
 
-from termigen_harbor.evaluate import EvalSpec, build_report, write_report
+from termigen_harbor.evaluation.evaluate import EvalSpec, build_report, write_report
 from termigen_harbor.runner import read_job
 
 
@@ -40,7 +40,7 @@ class TermigenPlugin(BaseJobPlugin):
         report = build_report(self.spec, read_job(self.job_dir))
         write_report(report, self.job_dir / "termigen")
         if self.export_dir:
-            from termigen_harbor import export as ex
+            from termigen_harbor.data import export as ex
 
             command = f"harbor run ... --plugin termigen --pk export_dir={self.export_dir} --pk min_pass_ratio={self.min_pass_ratio}"
             ex.export_jobs([self.job_dir], self.export_dir, self.min_pass_ratio, ex.benchmark_source(self.benchmark), command)

@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from termigen_harbor.cli import app
-from termigen_harbor.compare import compare, compare_markdown
-from termigen_harbor.evaluate import EvalReport, TaskRow
-from termigen_harbor.metrics import paired_bootstrap
+from termigen_harbor.evaluation.compare import compare, compare_markdown
+from termigen_harbor.evaluation.evaluate import EvalReport, TaskRow
+from termigen_harbor.evaluation.metrics import paired_bootstrap
 
 
 def report(agent: str, rows: dict[str, list[float | None]], tokens: int, seconds: float, dataset: str = "tb1-dev") -> EvalReport:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from termigen_harbor.evaluate import EvalSpec, build_report, evaluate, markdown, write_report
+from termigen_harbor.evaluation.evaluate import EvalSpec, build_report, evaluate, markdown, write_report
 from termigen_harbor.runner import JobOutcome, TrialOutcome, read_job
 
 from termigen_harbor.testing import make_bundle

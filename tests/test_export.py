@@ -1,8 +1,9 @@
 import json
 from pathlib import Path
 
-from termigen_harbor import export, tb1
-from termigen_harbor.export import (
+from termigen_harbor.data import export
+from termigen_harbor.evaluation import tb1
+from termigen_harbor.data.export import (
     DATASET_INFO, benchmark_instructions, benchmark_source, decontaminate, filter_by_pass_ratio, ngrams, preference_pairs,
     row_from_trial, sharegpt, write_dataset, dataset_card,
 )  # fmt: skip

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from termigen_harbor.metrics import average_pass_at_1, mean_pass_at_k, pass_at_k
+from termigen_harbor.evaluation.metrics import average_pass_at_1, mean_pass_at_k, pass_at_k
 
 
 def test_pass_at_k_against_hand_computed_values():

@@ -37,7 +37,7 @@ def test_the_built_wheel_works_outside_the_checkout(tmp_path):
         "names = sorted(p.name for p in templates.iterdir() if p.is_dir() and not p.name.startswith('_'))\n"
         "assert len(names) >= 8, names\n"
         "assert (templates / 'csv-json-etl' / 'tests' / 'test.sh').is_file()\n"
-        "from termigen_harbor.tb1 import core_manifest\n"
+        "from termigen_harbor.evaluation.tb1 import core_manifest\n"
         "assert len(core_manifest().task_ids) == 80\n"
         "print('ok', len(names))\n"
     ).replace("SITE", repr(str(unpacked)))

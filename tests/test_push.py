@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from termigen_harbor.export import dataset_card, preference_pairs, row_from_trial, write_dataset
+from termigen_harbor.data.export import dataset_card, preference_pairs, row_from_trial, write_dataset
 
 from fake_hub import FakeHub
 from termigen_harbor.testing import planted_trial

@@ -3,8 +3,8 @@ import pytest
 from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ScriptedBackend
 from termigen_harbor.synthesis.build import build_until_ok
-from termigen_harbor.synthesis.stage1 import TaskSpec
-from termigen_harbor.synthesis.stage2 import PlannedFile
+from termigen_harbor.synthesis.spec import TaskSpec
+from termigen_harbor.synthesis.environment import PlannedFile
 
 pytestmark = pytest.mark.docker
 SPEC = TaskSpec(title="count-lines", objective="Count the lines of /app/data.txt into /app/n.txt.", inputs=["/app/data.txt"], outputs=["/app/n.txt"],

@@ -9,7 +9,7 @@ import pytest
 
 from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
-from termigen_harbor.synthesis.stage1 import TaskSpec
+from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.synthesis.verify import generate_tests, verify_task
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
 

@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from termigen_harbor import reach, tb1, tb_scan
+from termigen_harbor import reach
+from termigen_harbor.evaluation import tb1
+from termigen_harbor.evaluation import tb_scan
 from termigen_harbor.bundle import harbor_accepts
 from termigen_harbor.validate import harbor_lint_findings
 

@@ -1,4 +1,4 @@
-"""Stage 3a: build the environment for real, repairing the Dockerfile from the build's output.
+"""Build (synthesis stage 3): the environment built for real, repairing the Dockerfile from the build's output.
 
 The build runs as a no-op trial through the one runner, so it goes through Harbor's own
 environment: `--env` sends it to a cloud sandbox without new code. A failed build's output
@@ -17,8 +17,8 @@ from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM
 from termigen_harbor.runner import RunSpec, run_job
-from termigen_harbor.synthesis.stage1 import TaskSpec
-from termigen_harbor.synthesis.stage2 import PlannedFile, write_dockerfile
+from termigen_harbor.synthesis.spec import TaskSpec
+from termigen_harbor.synthesis.environment import PlannedFile, write_dockerfile
 
 ERROR_TAIL = 3000  # characters of build output shown to the Environment agent
 PLACEHOLDER_TEST = "#!/bin/bash\nmkdir -p /logs/verifier && echo 0 > /logs/verifier/reward.txt\n"

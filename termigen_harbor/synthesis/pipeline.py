@@ -28,8 +28,8 @@ from termigen_harbor.llm import LLM, BudgetExceeded, LLMError, TranscriptCall
 from termigen_harbor.synthesis.build import BuildOutcome, build_until_ok
 from termigen_harbor.synthesis.manifest import Manifest, ManifestItem, StageUsage, funnel, usage_by_stage
 from termigen_harbor.synthesis.provenance import SynthesisProvenance
-from termigen_harbor.synthesis.stage1 import SpecOutcome, refine_spec, write_seeds
-from termigen_harbor.synthesis.stage2 import PlannedFile, StageError, construct_files, plan_files
+from termigen_harbor.synthesis.spec import SpecOutcome, refine_spec, write_seeds
+from termigen_harbor.synthesis.environment import PlannedFile, StageError, construct_files, plan_files
 from termigen_harbor.synthesis.verify import VerifyOutcome, verify_task
 from termigen_harbor.taxonomy import Category, Taxonomy
 

@@ -9,8 +9,8 @@ from termigen_harbor.bundle import Provenance
 from termigen_harbor.llm import TranscriptCall
 from termigen_harbor.synthesis.build import BuildAttempt
 from termigen_harbor.synthesis.manifest import StageUsage
-from termigen_harbor.synthesis.stage1 import Round
-from termigen_harbor.synthesis.stage2 import PlannedFile
+from termigen_harbor.synthesis.spec import Round
+from termigen_harbor.synthesis.environment import PlannedFile
 from termigen_harbor.synthesis.verify import Dispute, GateResult, TestRound
 
 

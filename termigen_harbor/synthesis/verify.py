@@ -1,4 +1,4 @@
-"""Verification: tests with a Judge, a reference solution, and the gate.
+"""Verification (synthesis stage 4): tests with a Judge, a reference solution, and the gate.
 
 Tests come back as files; they must compile and pytest must collect them inside the task's image
 before the Judge sees them, and tests the Judge never approves reject the task. The gate, on the
@@ -28,7 +28,7 @@ from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
 from termigen_harbor.synthesis.checks import bash_problem, collect_problem, python_problem
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, examples_for
-from termigen_harbor.synthesis.stage1 import TaskSpec
+from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.verifier_sandbox import describe, sandbox_for_outputs
 
 STANDARD_TEST_SH = resources.files("termigen_harbor.bundle_data").joinpath("test.sh").read_text()

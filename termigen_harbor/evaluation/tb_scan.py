@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from termigen_harbor.images import try_pull
 from termigen_harbor.reach import host_answers, host_resolves
 from termigen_harbor.standins import recipe_for
-from termigen_harbor.tb1 import solution_yaml_to_script, tb_task_dirs
+from termigen_harbor.evaluation.tb1 import solution_yaml_to_script, tb_task_dirs
 
 UV_INSTALLER_RE = re.compile(r"curl[^\n|]*astral\.sh/uv/[^\n|]*install\.sh\s*\|\s*(ba)?sh")
 URL_RE = re.compile(r"(?:https?|ftp|git)://([A-Za-z0-9.{}$_-]+)")

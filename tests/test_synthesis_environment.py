@@ -3,9 +3,9 @@ import json
 import pytest
 
 from termigen_harbor.llm import LLM, ScriptedBackend, StructuredOutputError
-from termigen_harbor.synthesis.stage1 import TaskSpec
+from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.synthesis.checks import dockerfile_problem
-from termigen_harbor.synthesis.stage2 import PlannedFile, StageError, construct_files, plan_files, write_dockerfile
+from termigen_harbor.synthesis.environment import PlannedFile, StageError, construct_files, plan_files, write_dockerfile
 
 SPEC = TaskSpec(title="fix-cron-env", objective="Make the backup cron job run.", inputs=["/etc/cron.d/backup"], outputs=["/var/backups/db.tar.gz"],
                 success_criteria=["cron line valid", "script executable", "backup exists"], difficulty="easy")  # fmt: skip

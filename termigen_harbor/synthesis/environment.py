@@ -1,4 +1,4 @@
-"""Stage 2 (environment): a File Planner writes the blueprint, a Constructor writes each file,
+"""Environment (synthesis stage 2): a File Planner writes the blueprint, a Constructor writes each file,
 an Environment agent writes the Dockerfile from the configured base image. Model-written paths
 are untrusted: they pass the bundle's path checks before anything is kept."""
 
@@ -11,7 +11,7 @@ from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
 from termigen_harbor.synthesis.checks import dockerfile_problem, file_problem
-from termigen_harbor.synthesis.stage1 import TaskSpec
+from termigen_harbor.synthesis.spec import TaskSpec
 
 
 class PlannedFile(BaseModel):

@@ -25,7 +25,7 @@ from termigen_harbor.agents.injection_stats import InjectionStats
 from termigen_harbor.agents.rollout import RolloutReport
 from termigen_harbor.bundle import BundleError, read_config
 from termigen_harbor.runner import TrialOutcome, read_job
-from termigen_harbor.tb1 import downloaded_core
+from termigen_harbor.evaluation.tb1 import downloaded_core
 from termigen_harbor.text import words
 
 NGRAM = 13

@@ -1,7 +1,7 @@
 import json
 
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
-from termigen_harbor.synthesis.stage1 import dedupe, near_duplicate, refine_spec, write_seeds
+from termigen_harbor.synthesis.spec import dedupe, near_duplicate, refine_spec, write_seeds
 from termigen_harbor.taxonomy import load_taxonomy
 
 CATEGORY = next(c for c in load_taxonomy("termigen").categories if c.id == "build_compilation")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from termigen_harbor.evaluate import EvalReport, coverage_line, pct
-from termigen_harbor.metrics import paired_bootstrap
+from termigen_harbor.evaluation.evaluate import EvalReport, coverage_line, pct
+from termigen_harbor.evaluation.metrics import paired_bootstrap
 
 
 class PairedDifference(BaseModel):

@@ -23,9 +23,9 @@ from termigen_harbor.agents.rollout import RolloutReport
 from termigen_harbor.files import write_atomic
 from termigen_harbor.llm.local_server import openai_endpoint
 from termigen_harbor.llm.registry import parse_model
-from termigen_harbor.metrics import average_pass_at_1, mean_pass_at_k
+from termigen_harbor.evaluation.metrics import average_pass_at_1, mean_pass_at_k
 from termigen_harbor.runner import JobOutcome, RunSpec, TrialOutcome, run_job
-from termigen_harbor.tb1 import Coverage
+from termigen_harbor.evaluation.tb1 import Coverage
 
 
 class ResolvedDataset(BaseModel):
@@ -40,7 +40,8 @@ def resolve_dataset(path: Path, work_dir: Path, say: Callable[[str], None] = pri
     A directory of Terminal-Bench 1.x tasks is scanned (hosts and registries probed), the images
     its runnable tasks need are made (the real ones where a registry serves them, else offline
     stand-ins, whose differences are recorded), and those tasks converted once into `work_dir`."""
-    from termigen_harbor import tb1, tb_scan
+    from termigen_harbor.evaluation import tb1
+    from termigen_harbor.evaluation import tb_scan
     from termigen_harbor.bundle import harbor_accepts
     from termigen_harbor.images import ImageError
     from termigen_harbor.standins import provide

@@ -5,7 +5,7 @@
   types into an interactive program is reported unsupported, never mis-converted), and a compose
   file migrate leaves with `${CPUS}`, `${MEMORY}` or `${TEST_DIR}` unset is fixed (Harbor sets
   resource limits itself; TEST_DIR is /tests).
-- `termigen_harbor.tb_scan` says, before running, which tasks cannot run here and why.
+- `termigen_harbor.evaluation.tb_scan` says, before running, which tasks cannot run here and why.
 - `core_manifest` / `coverage`: the 80 task ids of TerminalBench 1.0 (`terminal-bench-core`
   0.1.1), and how much of it a folder of tasks holds, so a subset's score is never taken for it.
 """
@@ -205,7 +205,7 @@ class Coverage(BaseModel):
 @cache
 def core_manifest() -> Manifest:
     """TerminalBench 1.0, from benchmarks/terminal-bench-1/ (shipped in the wheel)."""
-    text = resources.files("termigen_harbor.benchmark_manifests").joinpath("terminal-bench-core-0.1.1.json").read_text()
+    text = resources.files("termigen_harbor.evaluation").joinpath("manifests", "terminal-bench-core-0.1.1.json").read_text()
     return Manifest.model_validate_json(text)
 
 

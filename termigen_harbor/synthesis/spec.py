@@ -1,4 +1,4 @@
-"""Stage 1 (tasks): seeds per category, then a Proposer-Evaluator loop that turns a seed into a
+"""Spec (synthesis stage 1): seeds per category, then a Proposer-Evaluator loop that turns a seed into a
 feasible specification, or rejects it with its scores and reasons."""
 
 from __future__ import annotations

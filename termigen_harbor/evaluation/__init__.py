@@ -1,0 +1,1 @@
+"""Evaluation: TerminalBench 1.x offline (scan, stand-ins, conversion), runs, metrics and comparisons."""
