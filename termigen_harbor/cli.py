@@ -325,7 +325,7 @@ def evaluate(
     import sys
 
     from termigen_harbor.evaluation import tb1
-    from termigen_harbor.evaluation.evaluate import EvalSpec, coverage_line, pct, resolve_dataset, write_report
+    from termigen_harbor.evaluation.evaluate import EvalSpec, coverage_line, markdown, resolve_dataset, write_report
     from termigen_harbor.evaluation.evaluate import evaluate as run_evaluate
     from termigen_harbor.llm.registry import default_model
     from termigen_harbor.runner import RunnerError
