@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from termigen_harbor import __version__
+from termigen_harbor import __version__, views
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Terminal-agent task synthesis and evaluation on Harbor.")
 images_app = typer.Typer(no_args_is_help=True, help="The base images our task Dockerfiles start FROM.")
@@ -101,33 +101,8 @@ def validate(
     if as_json:
         print(json.dumps([r.as_json() for r in reports], indent=2))
     else:
-        _print_reports(reports, static_only)
+        views.validation(Console(), reports, static_only)
     raise typer.Exit(0 if all(r.ok for r in reports) else 1)
-
-
-def _print_reports(reports, static_only: bool) -> None:
-    from rich.table import Table
-
-    def reward(value: float | None) -> str:
-        return "-" if value is None else f"{value:g}"
-
-    table = Table(title="termigen validate", show_lines=True)
-    for column in ("task", "static", "oracle", "nop", "verdict", "reasons"):
-        table.add_column(column, overflow="fold")
-    for r in reports:
-        static_errors = [f for f in r.errors if f.check not in ("oracle", "nop")]
-        notes = [f"[red]✗[/] {f.message}" for f in r.errors] + [f"[yellow]![/] {f.message}" for f in r.findings if f.severity == "warning"]
-        table.add_row(
-            r.name,
-            "[red]fail[/]" if static_errors else "ok",
-            "skipped" if static_only or static_errors else reward(r.oracle_reward),
-            "skipped" if static_only or static_errors else reward(r.nop_reward),
-            "[green]PASS[/]" if r.ok else "[red]FAIL[/]",
-            "\n".join(notes),
-        )
-    Console().print(table)
-    n_ok = sum(r.ok for r in reports)
-    Console().print(f"{n_ok}/{len(reports)} tasks passed validation")
 
 
 MODEL_HELP = "local (embedded Qwen2.5-Coder-1.5B), local/qwen2.5-coder-0.5b, claude-sonnet-4-6, or any litellm model string (openai/..., hosted_vllm/...). Default: $TERMIGEN_MODEL, else Claude when ANTHROPIC_API_KEY is set, else local."
@@ -231,7 +206,6 @@ def rollout(
 
     from termigen_harbor.llm.registry import default_model
     from termigen_harbor.agents.collect import run_rollouts
-    from termigen_harbor.agents.rollout import RolloutReport
     from termigen_harbor.runner import RunnerError
     from termigen_harbor.validate import discover
 
@@ -249,42 +223,12 @@ def rollout(
             outcome, summary = run_rollouts(found, chosen, kwargs, attempts, concurrency, env, jobs_dir, job_name)
     except RunnerError as exc:
         fail(str(exc))
-    from rich.table import Table
-
-    table = Table(title="rollouts")
-    for column in ("task", "reward", "tests passed", "steps", "injected", "realized rate", "silent", "recoveries", "Critic accepted", "stop"):
-        table.add_column(column)
-    for trial in outcome.trials:
-        report = RolloutReport.of(trial.agent_metadata)
-        ratio, stats = trial.test_pass_ratio, report.injection
-        table.add_row(
-            trial.task,
-            "error: " + (trial.exception_type or "") if trial.errored else f"{trial.reward:g}",
-            "-" if ratio is None else f"{ratio:.0%}",
-            str(report.steps),
-            str(report.n_injected_errors),
-            "-" if stats.realized_rate is None else f"{stats.realized_rate:.0%}",
-            str(sum(stats.silent.values())),
-            f"{stats.recoveries}/{stats.recovery_steps}",
-            "-" if stats.critic_acceptance_rate is None else f"{stats.critic_acceptance_rate:.0%}",
-            str(report.stop_reason or report.agent_error or "-"),
-        )
-    Console().print(table)
-    rate = "-" if summary.pass_rate is None else f"{summary.pass_rate:.0%}"
-    Console().print(f"pass rate {rate} ({summary.n_passed}/{summary.n_trials}, {summary.n_errors} errors) | steps {summary.steps} | "
-                    f"tokens in {summary.input_tokens} out {summary.output_tokens}")  # fmt: skip
-    by_category = ", ".join(f"{k} {v}" for k, v in summary.injected_errors.items()) or "none"
-    Console().print(f"injected errors: {sum(summary.injected_errors.values())} ({by_category}) | recoveries: {summary.recoveries}")
-    Console().print(summary.injection.line())
-    if summary.injections_abandoned:
-        Console().print(f"[yellow]{summary.injections_abandoned} sampled mistakes were abandoned[/]: the Critic accepted none of their attempts, "
-                        "so a plain step was taken (a stronger --ak critic_model, or more --ak max_regenerations, helps)")  # fmt: skip
-    Console().print(f"trajectories: {summary.job_dir}/*/agent/trajectory.json ({len(summary.trajectories)} files); browse with `harbor view {summary.job_dir.parent}`")
+    views.rollouts(Console(), outcome, summary)
 
 
 def show_comparison(paths: list[Path], out: Path) -> None:
     from termigen_harbor.evaluation.compare import compare, compare_chart, compare_markdown
-    from termigen_harbor.evaluation.evaluate import load_report, pct
+    from termigen_harbor.evaluation.evaluate import load_report
 
     if len(paths) < 2:
         fail("--compare needs at least two reports: termigen evaluate --compare A B [C...]")
@@ -296,11 +240,7 @@ def show_comparison(paths: list[Path], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "compare.md").write_text(compare_markdown(reports, comparison))
     compare_chart(reports, comparison, out / "compare.png")
-    for system, r in zip(comparison.systems, reports):
-        std = f" ± {pct(r.std_pass_at_1)}" if r.std_pass_at_1 is not None else ""
-        print(f"{system:<50} pass@1 {pct(r.average_pass_at_1)}{std}  ({r.n_tasks} tasks, {r.n_errors} errors)")
-    for d in comparison.differences:
-        print(f"{d.system} minus {d.baseline}: {100 * d.mean:+.1f} points [{100 * d.low:+.1f}, {100 * d.high:+.1f}] over {d.n_tasks} paired tasks")
+    views.comparison(Console(soft_wrap=True), reports, comparison)
     if comparison.only_in_some:
         console.print(f"[bold yellow]warning:[/] {len(comparison.only_in_some)} tasks ran in only some of the systems; see compare.md")
     console.print(f"[dim]wrote {out / 'compare.md'} and {out / 'compare.png'}[/]")
@@ -324,10 +264,8 @@ def evaluate(
     import contextlib
     import sys
 
-    from termigen_harbor.evaluation import tb1
-    from termigen_harbor.evaluation.evaluate import EvalSpec, coverage_line, markdown, resolve_dataset, write_report
+    from termigen_harbor.evaluation.evaluate import DatasetError, EvalSpec, coverage_line, markdown, prepare_dataset, registry_help, write_report
     from termigen_harbor.evaluation.evaluate import evaluate as run_evaluate
-    from termigen_harbor.llm.registry import default_model
     from termigen_harbor.runner import RunnerError
 
     if reports and not compare:
@@ -335,46 +273,24 @@ def evaluate(
     if compare:
         show_comparison(reports or [], out)
         return
-    downloaded = tb1.local_copy(dataset)
-    if downloaded:
-        console.print(f"[dim]{dataset}: using the tasks at {downloaded}, where `tb datasets download` left them[/]")
-    folder = downloaded or Path(dataset)
-    runnable: list[Path] = []
-    left_out: dict[str, list[str]] = {}
-    standins: dict[str, list[str]] = {}
-    registry: list[str] = []
-    coverage = None
-    if folder.exists():
-        try:
-            resolved = resolve_dataset(folder, jobs_dir / "converted" / folder.resolve().name, say=lambda m: console.print(f"[dim]{m}[/]"))
-        except (OSError, ValueError) as exc:
-            fail(f"cannot read the dataset: {exc}")
-        runnable, left_out, standins = resolved.tasks, resolved.left_out, resolved.standins
-        for name, reasons in sorted(left_out.items()):
-            console.print(f"[yellow]not runnable here, left out of the denominator:[/] {name}: {'; '.join(reasons)}")
-        if not runnable:
-            fail(f"no runnable task in {folder}")
-        coverage = tb1.coverage([p.name for p in runnable] + list(left_out), tb1.core_manifest())
-        if coverage and not coverage.complete:
-            console.print(f"[yellow]{coverage_line(coverage)}[/]")
-        dataset = folder.resolve().name
-    elif "/" in dataset or dataset.startswith("."):
-        fail(f"no such dataset folder: {dataset}")
-    else:
-        registry = [dataset]
-    kwargs = parse_agent_kwargs(ak)
-    chosen = model or (default_model() if agent.startswith("termigen_harbor") else None)  # oracle/nop need none
-    spec = EvalSpec(tasks=runnable, registry=registry, dataset=dataset, agent=agent, model=chosen, agent_kwargs=kwargs, runs=runs, n_concurrent=concurrency, env=env, jobs_dir=jobs_dir)
-    console.print(f"[dim]evaluating {agent} / {chosen} on {len(runnable) or dataset} tasks x {runs} runs (job {spec.job_name()}: the same command resumes it)[/]")
+    try:
+        prepared = prepare_dataset(dataset, jobs_dir, say=lambda m: console.print(f"[dim]{m}[/]"))
+    except DatasetError as exc:
+        fail(str(exc))
+    if prepared.source and prepared.source != Path(dataset):
+        console.print(f"[dim]{dataset}: using the tasks at {prepared.source}, where `tb datasets download` left them[/]")
+    for name, reasons in sorted(prepared.left_out.items()):
+        console.print(f"[yellow]not runnable here, left out of the denominator:[/] {name}: {'; '.join(reasons)}")
+    if prepared.coverage and not prepared.coverage.complete:
+        console.print(f"[yellow]{coverage_line(prepared.coverage)}[/]")
+    spec = EvalSpec.make(prepared.name, agent, model, runs, tasks=prepared.tasks, registry=prepared.registry, agent_kwargs=parse_agent_kwargs(ak),
+                         n_concurrent=concurrency, env=env, jobs_dir=jobs_dir)  # fmt: skip
+    console.print(f"[dim]evaluating {agent} / {spec.model} on {len(spec.tasks) or spec.dataset} tasks x {runs} runs (job {spec.job_name()}: the same command resumes it)[/]")
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            report = run_evaluate(spec, left_out, coverage, standins)
+            report = run_evaluate(spec, prepared.left_out, prepared.coverage, prepared.standins)
     except RunnerError as exc:
-        manifest = tb1.core_manifest()
-        if registry and registry[0].startswith(manifest.name):
-            fail(f"{exc}\nTo run {manifest.label} offline, fetch it once where the internet is reachable ({manifest.download}) and pass that folder "
-                 f"with --dataset; without --output-dir it lands in ~/.cache/terminal-bench/{manifest.name}/{manifest.version}, where evaluate and export find it.")
-        fail(str(exc))
+        fail(str(exc) + registry_help(prepared.registry))
     paths = write_report(report, out)
     print(markdown(report))
     console.print(f"[dim]wrote {', '.join(map(str, paths))}[/]")
@@ -391,7 +307,6 @@ def export(
     """Turn rollout jobs into SFT (messages + ShareGPT) and preference datasets with a card."""
     import shlex
     import sys
-    from collections import Counter
 
     from termigen_harbor.data import export as ex
     from termigen_harbor.runner import RunnerError
@@ -412,13 +327,7 @@ def export(
         fail(str(exc))
     except (OSError, ValueError) as exc:  # the benchmark's errors name it: "benchmark source X does not exist", ...
         fail(f"cannot export: {exc}")
-    if source:
-        contaminated = sum(d.kind == "contamination" for d in result.dropped)
-        console.print(f"decontamination against {result.benchmark_instructions} benchmark instructions: {contaminated} rows dropped")
-    kinds = Counter(d.kind for d in result.dropped)
-    console.print(f"kept {result.rows} trajectories, {result.pairs} preference pairs; dropped {len(result.dropped)} "
-                  f"({', '.join(f'{k} {v}' for k, v in sorted(kinds.items())) or 'none'}; reasons in {out / 'dropped.jsonl'})")  # fmt: skip
-    console.print(f"[dim]wrote {', '.join(str(f) for f in result.files)}[/]")
+    views.exported(console, result, source is not None, out)
 
 
 @app.command()
@@ -442,44 +351,13 @@ def push(
 @taxonomy_app.command("show")
 def taxonomy_show(name: str = typer.Argument("termigen", help="termigen, litecoder, or a YAML file.")) -> None:
     """Show a taxonomy: tiers, categories, goals, skills and seeds."""
-    from rich.table import Table
-
     from termigen_harbor.taxonomy import TaxonomyError, load_taxonomy
 
     try:
         taxonomy = load_taxonomy(name)
     except TaxonomyError as exc:
         fail(str(exc))
-    table = Table(title=f"{taxonomy.name}: {len(taxonomy.tiers)} tiers, {len(taxonomy.categories)} categories", show_lines=True)
-    for column in ("tier", "category", "goal", "skills", "seeds"):
-        table.add_column(column, overflow="fold")
-    for tier in taxonomy.tiers:
-        for c in tier.categories:
-            table.add_row(f"{tier.id} {tier.name}", f"{c.id}\n{c.name}", c.goal, ", ".join(c.skills), ", ".join(c.seeds))
-    Console().print(table)
-
-
-def show_synthesis(manifest, out: Path) -> None:
-    """The console summary of a synthesis run: the funnel, where the time and tokens went, and why
-    each task that did not make it stopped."""
-    from rich.table import Table
-
-    console.print(f"funnel: {manifest.funnel.line()}")
-    table = Table("stage", "tokens in", "tokens out", "seconds", title="spent per stage (all tasks)", title_justify="left")
-    for stage, usage in [*manifest.usage_by_stage.items(), ("total", manifest.usage_total), ("per accepted task", manifest.per_accepted_task)]:
-        if usage is not None:
-            table.add_row(stage, f"{usage.input_tokens:,}", f"{usage.output_tokens:,}", f"{usage.seconds:,.0f}")
-    console.print(table)
-    for item in manifest.items:
-        if item.stage == "accepted":
-            console.print(f"[green]accepted[/] {item.id}: {item.title} -> {item.bundle}")
-        elif item.stage in ("rejected", "errored"):
-            console.print(f"[yellow]{item.stage}[/] {item.id} ({item.seed}): {item.reason}")
-    console.print(f"accepted {manifest.accepted} of {manifest.tasks} (yield {manifest.yield_}); manifest: {out / 'manifest.json'}")
-    if manifest.errored:
-        console.print(f"[bold yellow]{manifest.errored} task(s) errored in the gate[/] (no verdict): run the same command to try them again")
-    if manifest.stopped:
-        console.print(f"[bold yellow]stopped early:[/] {manifest.stopped} (run the same command to continue)")
+    views.taxonomy(Console(), taxonomy)
 
 
 @app.command()
@@ -522,4 +400,4 @@ def synthesize(
         manifest = asyncio.run(Pipeline(llm, tax, config, Progress(report)).run())
     except ValueError as exc:
         fail(str(exc))
-    show_synthesis(manifest, out)
+    views.synthesis(console, manifest, out)

@@ -12,6 +12,7 @@ from typing import Any
 
 from harbor.models.job.plugin import BaseJobPlugin
 
+from termigen_harbor.evaluation import tb1
 from termigen_harbor.evaluation.evaluate import EvalSpec, build_report, write_report
 from termigen_harbor.runner import read_job
 
@@ -29,15 +30,15 @@ class TermigenPlugin(BaseJobPlugin):
     async def on_job_start(self, job: Any) -> None:
         self.job_dir = Path(job.job_dir)
         agent = job.config.agents[0] if job.config.agents else None
-        self.spec = EvalSpec(
-            tasks=[], dataset=self.job_dir.name, runs=job.config.n_attempts,
-            agent=(agent.import_path or agent.name or "agent") if agent else "agent", model=agent.model_name if agent else None,
-        )  # fmt: skip
+        self.spec = EvalSpec.make(self.job_dir.name, (agent.import_path or agent.name or "agent") if agent else "agent",
+                                  agent.model_name if agent else None, job.config.n_attempts)  # fmt: skip
 
     async def on_job_end(self, job_result: Any) -> None:
         if self.job_dir is None or self.spec is None:
             return
-        report = build_report(self.spec, read_job(self.job_dir))
+        outcome = read_job(self.job_dir)
+        report = build_report(self.spec, outcome)
+        report.coverage = tb1.coverage(sorted({t.task for t in outcome.trials}), tb1.core_manifest())  # how much of TB 1.0 the job was
         write_report(report, self.job_dir / "termigen")
         if self.export_dir:
             from termigen_harbor.data import export as ex

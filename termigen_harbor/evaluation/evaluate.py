@@ -80,6 +80,53 @@ def resolve_dataset(path: Path, work_dir: Path, say: Callable[[str], None] = pri
     return resolved
 
 
+class DatasetError(ValueError):
+    """The dataset cannot be evaluated; the message says why and what to do."""
+
+
+class PreparedDataset(BaseModel):
+    name: str
+    tasks: list[Path] = Field(default_factory=list)  # runnable local tasks
+    registry: list[str] = Field(default_factory=list)  # or a Harbor registry dataset
+    left_out: dict[str, list[str]] = Field(default_factory=dict)
+    standins: dict[str, list[str]] = Field(default_factory=dict)
+    coverage: Coverage | None = None
+    source: Path | None = None  # where the tasks were read from
+
+
+def prepare_dataset(dataset: str, jobs_dir: Path, say: Callable[[str], None] = print) -> PreparedDataset:
+    """A folder of Harbor or TerminalBench 1.x tasks (TerminalBench's own download cache first),
+    resolved to runnable tasks with what was left out and how much of TB 1.0 it is; or a registry
+    dataset NAME@VERSION. Raises DatasetError."""
+    from termigen_harbor.evaluation import tb1
+
+    folder = tb1.local_copy(dataset) or Path(dataset)
+    if not folder.exists():
+        if "/" in dataset or dataset.startswith("."):
+            raise DatasetError(f"no such dataset folder: {dataset}")
+        return PreparedDataset(name=dataset, registry=[dataset])
+    try:
+        resolved = resolve_dataset(folder, jobs_dir / "converted" / folder.resolve().name, say=say)
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"cannot read the dataset: {exc}") from exc
+    if not resolved.tasks:
+        raise DatasetError(f"no runnable task in {folder}" + "".join(f"\n  {t}: {'; '.join(r)}" for t, r in sorted(resolved.left_out.items())))
+    coverage = tb1.coverage([p.name for p in resolved.tasks] + list(resolved.left_out), tb1.core_manifest())
+    return PreparedDataset(name=folder.resolve().name, tasks=resolved.tasks, left_out=resolved.left_out, standins=resolved.standins,
+                           coverage=coverage, source=folder)  # fmt: skip
+
+
+def registry_help(registry: list[str]) -> str:
+    """What to do when a registry lookup fails for TerminalBench 1.0 (no registry here)."""
+    from termigen_harbor.evaluation import tb1
+
+    manifest = tb1.core_manifest()
+    if registry and registry[0].startswith(manifest.name):
+        return (f"\nTo run {manifest.label} offline, fetch it once where the internet is reachable ({manifest.download}) and pass that folder "
+                f"with --dataset; without --output-dir it lands in ~/.cache/terminal-bench/{manifest.name}/{manifest.version}, where evaluate and export find it.")  # fmt: skip
+    return ""
+
+
 class EvalSpec(BaseModel):
     tasks: list[Path]
     registry: list[str] = Field(default_factory=list)  # Harbor registry datasets instead of local tasks
@@ -92,6 +139,15 @@ class EvalSpec(BaseModel):
     env: str = "docker"
     jobs_dir: Path = Path("jobs/eval")
     max_retries: int = 1
+
+    @classmethod
+    def make(cls, dataset: str, agent: str, model: str | None, runs: int, **fields: Any) -> EvalSpec:
+        """The one way the CLI and the Harbor plugin describe an evaluation: our agent without a
+        model gets the default model; Harbor's oracle and nop need none."""
+        from termigen_harbor.llm.registry import default_model
+
+        chosen = model or (default_model() if agent.startswith("termigen_harbor") else None)
+        return cls(dataset=dataset, agent=agent, model=chosen, runs=runs, **{"tasks": [], **fields})
 
     def job_name(self) -> str:
         """The same evaluation always gets the same job, so running it again resumes it."""
