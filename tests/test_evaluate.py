@@ -59,7 +59,7 @@ def test_evaluate_runs_resumes_and_writes_reports(docker_engine, tmp_path):
     assert len(read_job(again.job_dir).trials) == n_trials and again.job_dir == report.job_dir
     assert again.pass_at_1_by_run == report.pass_at_1_by_run
     paths = write_report(report, tmp_path / "out")
-    assert json.loads(paths[0].read_text())["average_pass_at_1"] == 0.5
+    assert json.loads(paths[0].read_text())["average_pass_at_1"] == 0.5 and json.loads(paths[0].read_text())["schema_version"] == 1
     assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     termigen = str(Path(sys.executable).with_name("termigen"))
     proc = subprocess.run([termigen, "evaluate", "--compare", str(tmp_path / "out"), str(paths[0]), "-o", str(tmp_path / "cmp")], capture_output=True, text=True)

@@ -37,7 +37,7 @@ async def test_a_scripted_run_is_interrupted_resumed_and_yields_a_valid_bundle(d
     assert manifest.funnel.model_dump() == {"seeds": 1, "spec_passed": 1, "built": 1, "tests_approved": 1, "gate_passed": 1}
     assert set(manifest.usage_by_stage) == {"spec", "plan", "construct", "build", "verify"} and manifest.per_accepted_task.input_tokens > 0
     written = json.loads((out / "manifest.json").read_text())
-    assert written["yield"] == 1.0 and written["funnel"]["gate_passed"] == 1 and written["items"][0]["title"] == "count-words"
+    assert written["schema_version"] == 1 and written["yield"] == 1.0 and written["funnel"]["gate_passed"] == 1 and written["items"][0]["title"] == "count-words"
     bundle = Path(manifest.items[0].bundle)
     provenance = json.loads((bundle / "provenance.json").read_text())
     assert provenance["source"] == "synthesized" and provenance["seed"] == "Count words in a text file"

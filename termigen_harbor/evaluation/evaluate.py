@@ -162,6 +162,7 @@ class TaskRow(BaseModel):
 
 
 class EvalReport(BaseModel):
+    schema_version: int = 1  # raised when a field changes meaning or goes away
     dataset: str
     agent: str
     model: str | None

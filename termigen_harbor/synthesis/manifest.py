@@ -54,6 +54,7 @@ class ManifestItem(BaseModel):
 class Manifest(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
+    schema_version: int = 1  # raised when a field changes meaning or goes away
     taxonomy: str
     model: str
     wall_seconds_this_run: float
