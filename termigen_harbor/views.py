@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -126,3 +127,16 @@ def taxonomy(console: Console, tax: Taxonomy) -> None:
         for c in tier.categories:
             table.add_row(f"{tier.id} {tier.name}", f"{c.id}\n{c.name}", c.goal, ", ".join(c.skills), ", ".join(c.seeds))
     console.print(table)
+
+
+def progress_printer(console: Console) -> Callable[[dict[str, int]], None]:
+    """A synthesis progress callback that prints the counts per stage when they change."""
+    last: dict[str, int] = {}
+
+    def report(counts: dict[str, int]) -> None:
+        if counts != last:
+            last.clear()
+            last.update(counts)
+            console.print("[dim]synthesis:[/] " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+    return report

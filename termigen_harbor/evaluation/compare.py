@@ -140,3 +140,12 @@ def compare_chart(reports: list[EvalReport], comparison: Comparison, path: Path)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def write_comparison(reports: list[EvalReport], out: Path, seed: int = 0) -> Comparison:
+    """compare.md and compare.png in `out`; returns the comparison."""
+    comparison = compare(reports, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.md").write_text(compare_markdown(reports, comparison))
+    compare_chart(reports, comparison, out / "compare.png")
+    return comparison

@@ -1,0 +1,40 @@
+"""What every command shares: the error exit, --ak parsing, the console and the model help."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+MODEL_HELP = "local (embedded Qwen2.5-Coder-1.5B), local/qwen2.5-coder-0.5b, claude-sonnet-4-6, or any litellm model string (openai/..., hosted_vllm/...). Default: $TERMIGEN_MODEL, else Claude when ANTHROPIC_API_KEY is set, else local."
+
+
+def fail(message: str, code: int = 2) -> None:
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(message)}")  # messages quote paths, extras and errors: [x] is text
+    raise typer.Exit(code)
+
+
+def parse_agent_kwargs(items: list[str]) -> dict:
+    """--ak key=value, values read as JSON when they parse (as Harbor does), else as strings."""
+    import json
+
+    kwargs: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            fail(f"--ak takes key=value, got {item!r}")
+        try:
+            kwargs[key] = json.loads(value)
+        except ValueError:
+            kwargs[key] = value
+    return kwargs
+
+
+def harbor_output_to_stderr() -> contextlib.AbstractContextManager:
+    """Harbor's progress display goes to stderr, so that what a command prints on stdout stays clean."""
+    return contextlib.redirect_stdout(sys.stderr)
