@@ -46,7 +46,9 @@ class BundleFile(BaseModel):
         return cls(content=content.encode(), executable=executable)
 
 
-class Taxonomy(BaseModel):
+class TaskLabels(BaseModel):
+    """Where a task sits in a taxonomy: task.toml's [metadata] category, tier, difficulty, tags."""
+
     category: str
     tier: int | None = None
     difficulty: str | None = None
@@ -90,11 +92,11 @@ class TaskBundle(BaseModel):
     provenance: Provenance | None = None
 
     @property
-    def taxonomy(self) -> Taxonomy | None:
+    def taxonomy(self) -> TaskLabels | None:
         meta = {k: self.config.metadata[k] for k in TAXONOMY_KEYS if k in self.config.metadata}
-        return Taxonomy.model_validate(meta) if "category" in meta else None
+        return TaskLabels.model_validate(meta) if "category" in meta else None
 
-    def with_taxonomy(self, taxonomy: Taxonomy) -> TaskBundle:
+    def with_taxonomy(self, taxonomy: TaskLabels) -> TaskBundle:
         config = self.config.model_copy(deep=True)
         config.metadata.update(taxonomy.model_dump(exclude_none=True))
         return self.model_copy(update={"config": config})

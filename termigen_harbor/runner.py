@@ -88,6 +88,17 @@ class TrialOutcome(BaseModel):
     def passed(self) -> bool:
         return self.reward is not None and self.reward >= 1.0
 
+    def error_summary(self) -> str | None:
+        """`ExceptionType: its first line` for a trial that errored, else None."""
+        if not self.errored:
+            return None
+        first = (self.exception_message or "").strip().splitlines()
+        return f"{self.exception_type}: {first[0] if first else ''}".rstrip(": ")
+
+    def test_names(self, *outcomes: str, messages: bool = False) -> list[str]:
+        """The short names of the tests with these outcomes (with their messages when asked)."""
+        return [t.name.rsplit("::", 1)[-1] + (f" ({t.message})" if messages and t.message else "") for t in self.tests if t.outcome in outcomes]
+
     @property
     def test_pass_ratio(self) -> float | None:
         counted = [t for t in self.tests if t.outcome != "skipped"]

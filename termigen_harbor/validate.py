@@ -198,9 +198,8 @@ def _trial_reason(agent: str, trial: TrialOutcome | None) -> str | None:
     if trial is None:
         return f"the {agent} trial did not run"
     if trial.errored:
-        first = (trial.exception_message or "").strip().splitlines()
-        return f"the {agent} trial failed with {trial.exception_type}: {first[0] if first else ''}".rstrip(": ")
-    failed = [t.name.rsplit("::", 1)[-1] for t in trial.tests if t.outcome in ("failed", "error")]
+        return f"the {agent} trial failed with {trial.error_summary()}"
+    failed = trial.test_names("failed", "error")
     if agent == "oracle" and not trial.passed:
         detail = f"; failing tests: {', '.join(failed[:5])}" if failed else ""
         return f"the reference solution does not pass the tests (oracle scored {trial.reward}){detail}; see {trial.trial_dir / 'verifier'}"

@@ -1,6 +1,6 @@
 import pytest
 
-from termigen_harbor.agents.parsing import parse_reply
+from termigen_harbor.agents.parsing import parse_action
 from termigen_harbor.agents.rollout import Rollout, RolloutOptions
 from termigen_harbor.agents.shell import parse_step_output, step_script
 from termigen_harbor.llm import Message
@@ -15,26 +15,26 @@ from termigen_harbor.prompts import render
     ("Brace group kept.\n<bash>{ echo a; echo b; }</bash>", "{ echo a; echo b; }"),
 ])  # fmt: skip
 def test_commands_are_read_from_fences_and_tags(reply, command):
-    action = parse_reply(reply)
+    action = parse_action(reply)
     assert action.command == command and not action.complete and action.problem is None
     assert action.reasoning == reply.split("```")[0].split("<")[0].strip()
 
 
 @pytest.mark.parametrize("reply", ["Done.\n```bash\necho TASK_COMPLETE\n```", "All checked. TASK_COMPLETE", "```bash\necho 'TASK_COMPLETE'\n```"])
 def test_completion_is_recognised(reply):
-    action = parse_reply(reply)
+    action = parse_action(reply)
     assert action.complete and action.command is None
 
 
 def test_malformed_replies_say_what_is_wrong():
-    assert "no command" in parse_reply("I will now list the files.").problem
-    assert "not closed" in parse_reply("Run it:\n```bash\nls -la\nexit code: 0").problem
-    assert parse_reply("```bash\n   \n```").problem is not None
+    assert "no command" in parse_action("I will now list the files.").problem
+    assert "not closed" in parse_action("Run it:\n```bash\nls -la\nexit code: 0").problem
+    assert parse_action("```bash\n   \n```").problem is not None
 
 
 def test_only_the_first_block_counts_and_invented_output_after_it_is_dropped():
     reply = "List.\n```bash\nls\n```\nexit code: 0\nstdout:\nfoo\n```bash\nrm -rf /app\n```"
-    action = parse_reply(reply)
+    action = parse_action(reply)
     assert action.command == "ls" and action.message == "List.\n```bash\nls\n```"
     assert action.dropped_chars == len(reply.split("```bash\nls\n```", 1)[1].strip())
 

@@ -32,7 +32,7 @@ def _strip_call_braces(body: str) -> str:
     return body
 
 
-def parse_reply(text: str) -> Action:
+def parse_action(text: str) -> Action:
     matches = sorted([*FENCE_RE.finditer(text), *TAG_RE.finditer(text)], key=lambda m: m.start())
     blocks = [(m, _strip_call_braces(m.group(m.lastindex or 1)).strip()) for m in matches]
     blocks = [(m, body) for m, body in blocks if body]

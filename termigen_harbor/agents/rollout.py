@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from termigen_harbor.agents.injection import ErrorCategory, Intent, IntentSampler, leaked_words
 from termigen_harbor.agents.injection_stats import InjectionStats
 from termigen_harbor.agents.step_checks import bash_syntax_problem, destructive, quoted_evidence
-from termigen_harbor.agents.parsing import Action, parse_reply
+from termigen_harbor.agents.parsing import Action, parse_action
 from termigen_harbor.agents.shell import ShellResult
 from termigen_harbor.agents.trajectory import TrajectoryRecorder
 from termigen_harbor.llm import LLM, Message, StructuredOutputError, Usage
@@ -282,7 +282,7 @@ class Rollout:
             hidden = None
         messages = self.prompt_history() + ([Message(role="user", content=hidden)] if hidden else [])
         completion = await self.llm.chat(messages, purpose="error_step" if intent.error else "step")
-        return parse_reply(completion.text)
+        return parse_action(completion.text)
 
     async def _propose(self, intent: Intent) -> Proposal:
         """One step that the Critic accepted (with p > 0), or a labelled outcome: a format slip (not

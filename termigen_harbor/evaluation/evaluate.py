@@ -188,7 +188,7 @@ class EvalReport(BaseModel):
 def trial_error(trial: TrialOutcome) -> str | None:
     """Why a trial tells nothing about the model, or None when it was verified on its merits."""
     if trial.errored:
-        return f"{trial.exception_type}: {(trial.exception_message or '').strip().splitlines()[0] if trial.exception_message else ''}".rstrip(": ")
+        return trial.error_summary()
     agent_error = RolloutReport.of(trial.agent_metadata).agent_error
     if agent_error:
         return f"agent error: {agent_error}"

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from termigen_harbor.bundle import BundleError, BundleFile, Taxonomy as BundleTaxonomy
+from termigen_harbor.bundle import BundleError, BundleFile, TaskLabels
 from termigen_harbor.files import write_atomic
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM, BudgetExceeded, LLMError, TranscriptCall
@@ -171,7 +171,7 @@ class Pipeline:
                 state.stage, state.reason = ("built", None) if state.build.ok else ("rejected", f"build: never built in {len(state.build.attempts)} attempts: {state.build.attempts[-1].error[-300:] if state.build.attempts[-1].error else ''}")
                 self.save(state)
             if state.stage == "built":
-                config = {**self.config.task_config, "metadata": BundleTaxonomy(category=state.category, tier=state.tier, difficulty=spec.difficulty, tags=[state.category]).model_dump()}
+                config = {**self.config.task_config, "metadata": TaskLabels(category=state.category, tier=state.tier, difficulty=spec.difficulty, tags=[state.category]).model_dump()}
                 state.verify = await self._stage(state, "verify", llm, verify_task(llm, spec, state.files, state.build.dockerfile, config, jobs, self.config.k_lazy, self.config.max_gate_rounds, self.config.env, category=state.category))
                 if state.verify.accepted:
                     state.bundle_dir = self._write_bundle(state)

@@ -175,8 +175,7 @@ def _evidence(trial: TrialOutcome | None) -> str:
         return "the trial did not run"
     if trial.errored:
         return f"{trial.exception_type}: {(trial.exception_message or '')[-800:]}"
-    failed = [t.name.rsplit("::", 1)[-1] + (f" ({t.message})" if t.message else "") for t in trial.tests if t.outcome in ("failed", "error")]
-    passed = [t.name.rsplit("::", 1)[-1] for t in trial.tests if t.outcome == "passed"]
+    failed, passed = trial.test_names("failed", "error", messages=True), trial.test_names("passed")
     return f"reward {trial.reward}; failing tests: {'; '.join(failed) or 'none'}; passing tests: {', '.join(passed) or 'none'}"
 
 
