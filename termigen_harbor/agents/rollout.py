@@ -152,13 +152,8 @@ class Rollout:
         )  # fmt: skip
 
     def _records_usage(self, marks: tuple[int, int]) -> Usage:
-        usage = Usage()
-        for record in self.llm.records[marks[0] :]:
-            usage = usage + record.usage
-        if self.critic_llm is not self.llm:
-            for record in self.critic_llm.records[marks[1] :]:
-                usage = usage + record.usage
-        return usage
+        usage = self.llm.usage_since(marks[0])
+        return usage + self.critic_llm.usage_since(marks[1]) if self.critic_llm is not self.llm else usage
 
     # ------------------------------------------------------------------ the loop
     async def run(self, instruction: str) -> None:

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import shutil
 import tempfile
@@ -133,7 +135,7 @@ def convert_task(source: Path, target: Path) -> Conversion:
     if target.exists():
         return Conversion(task=name, status="converted", target=target, reason="already converted")
     with tempfile.TemporaryDirectory(prefix="termigen-tb-") as tmp:
-        staged = Path(tmp) / name
+        staged = Path(tmp) / "source" / name
         shutil.copytree(source, staged, symlinks=True)
         solution_yaml = staged / "solution.yaml"
         if solution_yaml.exists():
@@ -143,11 +145,12 @@ def convert_task(source: Path, target: Path) -> Conversion:
                 return Conversion(task=name, status="unsupported", reason=f"solution.yaml: {exc}")
             solution_yaml.unlink()
             (staged / "solution.sh").write_text(script)
-        try:
-            TerminalBenchMapper()._map_task(staged, target)
-        except Exception as exc:  # Harbor's mapper raises several types; its words are the reason
-            shutil.rmtree(target, ignore_errors=True)
-            return Conversion(task=name, status="failed", reason=f"{type(exc).__name__}: {exc}")
+        with contextlib.redirect_stdout(io.StringIO()):  # the mapper prints its failures; they are returned here
+            mapped = TerminalBenchMapper().map(staged.parent, Path(tmp) / "mapped")  # Harbor's public API, on a folder of one task
+        if mapped.failed:
+            return Conversion(task=name, status="failed", reason=mapped.failed[0][1])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(mapped.mapped[0]), target)
     compose = target / "environment" / "docker-compose.yaml"
     if compose.exists():
         fix_compose(compose)

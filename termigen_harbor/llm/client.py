@@ -85,8 +85,12 @@ class LLM:
 
     @property
     def usage(self) -> Usage:
+        return self.usage_since(0)
+
+    def usage_since(self, mark: int) -> Usage:
+        """Usage of the calls made after the first `mark` (a `len(llm.records)` taken earlier)."""
         total = Usage()
-        for record in self.records:
+        for record in self.records[mark:]:
             total = total + record.usage
         return total
 

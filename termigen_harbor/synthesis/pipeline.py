@@ -140,11 +140,11 @@ class Pipeline:
 
     # ------------------------------------------------------------------ one task
     async def _stage(self, state: TaskState, name: str, llm: LLM, work) -> Any:
-        started, marks = time.monotonic(), len(llm.records)
+        started, mark = time.monotonic(), len(llm.records)
         result = await work
-        usage = [r.usage for r in llm.records[marks:]]
-        state.usage[name] = StageUsage(input_tokens=sum(u.input_tokens for u in usage), output_tokens=sum(u.output_tokens for u in usage),
-                                       cost_usd=sum(u.cost_usd or 0.0 for u in usage), seconds=round(time.monotonic() - started, 1))  # fmt: skip
+        usage = llm.usage_since(mark)
+        state.usage[name] = StageUsage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, cost_usd=usage.cost_usd or 0.0,
+                                       seconds=round(time.monotonic() - started, 1))  # fmt: skip
         state.transcript = list(llm.transcript or [])
         return result
 
