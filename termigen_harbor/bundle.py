@@ -70,6 +70,9 @@ class Provenance(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
+MAX_NAME_BYTES, MAX_PATH_BYTES = 255, 1024  # what every filesystem we write to accepts
+
+
 def safe_relpath(path: str, where: str) -> PurePosixPath:
     """A relative path that stays inside its directory, or BundleError."""
     if not path or "\\" in path or "\0" in path:
@@ -79,6 +82,8 @@ def safe_relpath(path: str, where: str) -> PurePosixPath:
         raise BundleError(where, f"absolute path {path!r} is not allowed")
     if any(part in ("..", "") for part in pure.parts) or pure == PurePosixPath("."):
         raise BundleError(where, f"path {path!r} leaves the bundle")
+    if any(len(part.encode()) > MAX_NAME_BYTES for part in pure.parts) or len(path.encode()) > MAX_PATH_BYTES:
+        raise BundleError(where, f"path {path[:80]!r}... is too long (a name may have {MAX_NAME_BYTES} bytes, a path {MAX_PATH_BYTES})")
     return pure
 
 

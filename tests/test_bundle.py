@@ -27,7 +27,7 @@ def test_written_bundle_is_read_by_harbor_itself(tmp_path):
     assert "count.txt" in task.instruction
 
 
-@pytest.mark.parametrize("bad", ["/etc/passwd", "../escape", "a/../../escape", "a/./../../b", "", "dir\\file"])
+@pytest.mark.parametrize("bad", ["/etc/passwd", "../escape", "a/../../escape", "a/./../../b", "", "dir\\file", "n" * 300, "a/" * 600 + "b"])
 def test_write_refuses_paths_that_leave_the_bundle(tmp_path, bad):
     bundle = make_bundle()
     bundle.tests[bad] = BundleFile.text("x")

@@ -4,6 +4,7 @@ problem (the tool's own output, fit to send back to the model) or None."""
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -47,11 +48,20 @@ def file_problem(path: str, content: str) -> str | None:
     return None
 
 
+ADD_URL_RE = re.compile(r"^\s*ADD\s+(?:--\S+\s+)*(?:https?|ftp|git)://", re.I | re.M)
+PRIVILEGED_RE = re.compile(r"--privileged\b|--security=insecure|--cap-add\b", re.I)
+
+
 def dockerfile_problem(dockerfile: str, base_image: str) -> str | None:
-    """Why a Dockerfile must not be built (it has to start FROM the configured base), or None."""
+    """Why a Dockerfile must not be built, or None: it has to start FROM the configured base,
+    download nothing with `ADD <url>`, and ask for no privileges."""
     first = next((line.split()[1] for line in dockerfile.splitlines() if line.strip().upper().startswith("FROM ") and len(line.split()) > 1), None)
     if first != base_image:
         return f"the Dockerfile must start with `FROM {base_image}`; its first FROM is {first or 'missing'}"
+    if ADD_URL_RE.search(dockerfile):
+        return "the Dockerfile downloads with `ADD <url>`: install from Debian or PyPI in a RUN line, or generate the data in the image"
+    if PRIVILEGED_RE.search(dockerfile):
+        return "the Dockerfile asks for privileges (--privileged, --security=insecure, --cap-add): a task's image must not"
     return None
 
 
