@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shutil
 import sys
 import xml.etree.ElementTree as ET
@@ -24,6 +25,7 @@ from harbor.models.environment_type import EnvironmentType
 from harbor.models.job.config import DatasetConfig, JobConfig, RetryConfig
 from harbor.models.trial.config import AgentConfig, EnvironmentConfig, TaskConfig
 from harbor.models.trial.result import TimingInfo, TrialResult
+from harbor.utils.logger import logger as HARBOR_LOGGER
 from pydantic import BaseModel, Field, ValidationError
 
 PHASES = ("environment_setup", "agent_setup", "agent_execution", "verifier")
@@ -213,6 +215,23 @@ def forget_interrupted_trials(job_dir: Path) -> list[str]:
     return forgotten
 
 
+class _ConsoleFormatter(logging.Formatter):
+    """Harbor's console lines without tracebacks: an expected per-task failure (an image that does
+    not build, a hanging verifier) is one line on the console; the traceback stays in job.log."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not (record.exc_info or record.exc_text):
+            return super().format(record)
+        plain = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+        return super().format(plain) + " (the traceback is in the job's job.log)"
+
+
+def _quiet_console() -> None:
+    for handler in HARBOR_LOGGER.handlers:
+        if type(handler) is logging.StreamHandler:  # the console, not the job's log file
+            handler.setFormatter(_ConsoleFormatter())
+
+
 async def run_job_async(spec: RunSpec) -> JobOutcome:
     config = job_config(spec)
     keep_started_concurrency(config)
@@ -232,6 +251,7 @@ async def run_job_async(spec: RunSpec) -> JobOutcome:
                 "or pass a local folder of tasks"
             ) from exc
         raise RunnerError(f"Harbor refused the job: {exc}") from exc
+    _quiet_console()
     await job.run()
     return read_job(job.job_dir)
 

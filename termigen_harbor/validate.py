@@ -88,14 +88,20 @@ def static_findings(task_dir: Path) -> list[Finding]:
         return [Finding(check="bundle", severity="error", message=str(exc))]
     findings: list[Finding] = []
     if not harbor_accepts(task_dir):
-        findings.append(Finding(check="harbor", severity="error", message=f"Harbor would silently skip this task: {_harbor_reason(task_dir)}"))
+        findings.append(Finding(check="harbor", severity="error", message=f"Harbor would silently skip this task: {harbor_reason(task_dir)}"))
     config = bundle.config
     if config.agent.timeout_sec is None:
         findings.append(Finding(check="agent-timeout", severity="error", message="task.toml: [agent].timeout_sec is not set, so an agent may run forever"))
+    if not bundle.instruction.strip():
+        findings.append(Finding(check="instruction", severity="error", message="instruction.md is empty: the agent would not know what to do"))
     if "solve.sh" not in bundle.solution:
         findings.append(Finding(check="solution", severity="error", message="solution/solve.sh is missing: without a reference solution nobody has shown the task can be solved"))
+    elif only_comments(bundle.solution["solve.sh"].content):
+        findings.append(Finding(check="solution", severity="error", message="solution/solve.sh runs nothing (comments only): a placeholder, not a solution"))
     if "test.sh" not in bundle.tests:
         findings.append(Finding(check="tests", severity="error", message="tests/test.sh is missing: the verifier has nothing to run"))
+    elif only_comments(bundle.tests["test.sh"].content):
+        findings.append(Finding(check="tests", severity="error", message="tests/test.sh runs nothing (comments only): a placeholder that writes no reward"))
     findings += _leak_findings(bundle)
     findings += _instruction_findings(bundle)
     if config.environment.cpus is None or config.environment.memory_mb is None:
@@ -104,7 +110,13 @@ def static_findings(task_dir: Path) -> list[Finding]:
     return findings
 
 
-def _harbor_reason(task_dir: Path) -> str:
+def only_comments(script: bytes) -> bool:
+    """A shell script with no command in it: blank lines, comments and the shebang only."""
+    return all(not line.strip() or line.lstrip().startswith("#") for line in script.decode(errors="replace").splitlines())
+
+
+def harbor_reason(task_dir: Path) -> str:
+    """Why Harbor refuses a task folder, in Harbor's words."""
     try:
         Task(task_dir)
     except Exception as exc:  # Harbor raises several types here; we only want its words

@@ -45,13 +45,13 @@ def resolve_dataset(path: Path, work_dir: Path, say: Callable[[str], None] = pri
     from termigen_harbor.bundle import harbor_accepts
     from termigen_harbor.images import ImageError
     from termigen_harbor.standins import provide
-    from termigen_harbor.validate import discover
+    from termigen_harbor.validate import discover, harbor_reason
 
     path = Path(path)
     tb_tasks = tb1.tb_task_dirs(path)
     if not tb_tasks:
         found = discover([path])
-        left_out = {task.name: ["Harbor would skip it (`termigen validate --static` says why)"] for task in found if not harbor_accepts(task)}
+        left_out = {task.name: [f"Harbor would skip it: {harbor_reason(task)}"] for task in found if not harbor_accepts(task)}
         return ResolvedDataset(tasks=[t for t in found if t.name not in left_out], left_out=left_out)
     sources = {task.name: task for task in tb_tasks}
     scanned = tb_scan.scan(path)
