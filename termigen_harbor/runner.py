@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import shutil
 import sys
 import xml.etree.ElementTree as ET
@@ -28,6 +29,7 @@ from harbor.models.trial.result import TimingInfo, TrialResult
 from harbor.utils.logger import logger as HARBOR_LOGGER
 from pydantic import BaseModel, Field, ValidationError
 
+TELLING_RE = re.compile(r"failed to solve|did not complete successfully|exit code|error:|Error:|ERROR|timed out|No such|not found", re.I)
 PHASES = ("environment_setup", "agent_setup", "agent_execution", "verifier")
 
 
@@ -91,11 +93,14 @@ class TrialOutcome(BaseModel):
         return self.reward is not None and self.reward >= 1.0
 
     def error_summary(self) -> str | None:
-        """`ExceptionType: its first line` for a trial that errored, else None."""
+        """`ExceptionType: the telling line` for a trial that errored, else None: the last line
+        that reports a failure (a build's `failed to solve: ... exit code: 3`), else the first."""
         if not self.errored:
             return None
-        first = (self.exception_message or "").strip().splitlines()
-        return f"{self.exception_type}: {first[0] if first else ''}".rstrip(": ")
+        lines = [line.strip() for line in (self.exception_message or "").splitlines() if line.strip() and "level=warning" not in line]
+        telling = [line for line in lines if TELLING_RE.search(line)]
+        line = (telling[-1] if telling else lines[0] if lines else "")[:400]
+        return f"{self.exception_type}: {line}".rstrip(": ")
 
     def test_names(self, *outcomes: str, messages: bool = False) -> list[str]:
         """The short names of the tests with these outcomes (with their messages when asked)."""
