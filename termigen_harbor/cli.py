@@ -1,5 +1,4 @@
-"""The `termigen` command line: each command parses its arguments, calls one library function and
-prints the typed result (views.py). The tool groups (images, llm, taxonomy) are in cli_tools.py."""
+"""`termigen`: each command parses, calls one library function, prints the typed result (views.py)."""
 
 from __future__ import annotations
 
@@ -231,6 +230,7 @@ def synthesize(
     """Synthesize verified Harbor tasks from a taxonomy. Run it again with the same arguments to resume."""
     import asyncio
 
+    from termigen_harbor.files import FolderBusy
     from termigen_harbor.llm import Budget, make_llm
     from termigen_harbor.synthesis.pipeline import Pipeline, Progress, SynthesisConfig
     from termigen_harbor.taxonomy import TaxonomyError, load_taxonomy
@@ -244,6 +244,6 @@ def synthesize(
     llm = make_llm(model, api_base=api_base, budget=Budget(max_tokens=budget_tokens, max_usd=budget_usd))
     try:
         manifest = asyncio.run(Pipeline(llm, tax, config, Progress(views.progress_printer(console))).run())
-    except ValueError as exc:
+    except (ValueError, FolderBusy) as exc:
         fail(str(exc))
     views.synthesis(console, manifest, out)

@@ -29,6 +29,8 @@ from harbor.models.trial.result import TimingInfo, TrialResult
 from harbor.utils.logger import logger as HARBOR_LOGGER
 from pydantic import BaseModel, Field, ValidationError
 
+from termigen_harbor.files import FolderBusy, exclusive
+
 TELLING_RE = re.compile(r"failed to solve|did not complete successfully|exit code|error:|Error:|ERROR|timed out|No such|not found", re.I)
 PHASES = ("environment_setup", "agent_setup", "agent_execution", "verifier")
 
@@ -239,6 +241,14 @@ def _quiet_console() -> None:
 
 async def run_job_async(spec: RunSpec) -> JobOutcome:
     config = job_config(spec)
+    try:
+        with exclusive(Path(config.jobs_dir) / f".{config.job_name}.lock", f"the job {Path(config.jobs_dir) / config.job_name}"):
+            return await _run_job(config, spec)
+    except FolderBusy as exc:
+        raise RunnerError(str(exc)) from None
+
+
+async def _run_job(config: JobConfig, spec: RunSpec) -> JobOutcome:
     keep_started_concurrency(config)
     forget_interrupted_trials(Path(config.jobs_dir) / config.job_name)
     try:

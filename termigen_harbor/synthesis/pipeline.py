@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from termigen_harbor.bundle import BundleError, BundleFile, TaskLabels
-from termigen_harbor.files import write_atomic
+from termigen_harbor.files import exclusive, write_atomic
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM, BudgetExceeded, LLMError, TranscriptCall
 from termigen_harbor.synthesis.build import BuildOutcome, build_until_ok
@@ -202,6 +202,11 @@ class Pipeline:
 
     # ------------------------------------------------------------------ the run
     async def run(self) -> Manifest:
+        """Raises FolderBusy when another run is writing to the same output folder."""
+        with exclusive(self.config.out / ".termigen.lock", f"the synthesis output {self.config.out}"):
+            return await self._run()
+
+    async def _run(self) -> Manifest:
         started = time.monotonic()
         self.config.out.mkdir(parents=True, exist_ok=True)
         try:

@@ -1,0 +1,66 @@
+"""Two runs writing to the same place refuse instead of corrupting each other: a lock held by a live
+process stops the second run with a clear message; a lock left by a killed process is not stale."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from termigen_harbor.files import FolderBusy, exclusive
+from termigen_harbor.runner import RunnerError, RunSpec, run_job
+
+HOLD = "import sys, time; from termigen_harbor.files import exclusive\nwith exclusive(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)\n"
+
+
+def hold(path: Path) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_second_writer_is_refused_with_who_holds_the_folder_and_a_killed_holder_leaves_no_stale_lock(tmp_path):
+    lock = tmp_path / "out" / ".termigen.lock"
+    holder = hold(lock)
+    try:
+        with pytest.raises(FolderBusy, match=rf"in use by pid {holder.pid} .*wait for it to finish or stop it"):
+            with exclusive(lock):
+                pass
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with exclusive(lock):  # the kernel dropped the dead process's lock: nothing to clean up
+        assert lock.read_text().startswith(f"pid {os.getpid()} ")
+
+
+def test_a_harbor_job_in_use_is_refused_before_harbor_touches_it(tmp_path):
+    holder = hold(tmp_path / "jobs" / ".busy-job.lock")
+    try:
+        started = time.monotonic()
+        with pytest.raises(RunnerError, match="the job .*busy-job is in use by pid"):
+            run_job(RunSpec(tasks=[tmp_path], agent="nop", jobs_dir=tmp_path / "jobs", job_name="busy-job"))
+        assert time.monotonic() - started < 10 and not (tmp_path / "jobs" / "busy-job").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+async def test_two_syntheses_into_one_folder_are_refused(tmp_path):
+    from termigen_harbor.llm import LLM, ScriptedBackend
+    from termigen_harbor.synthesis.pipeline import Pipeline, SynthesisConfig
+    from termigen_harbor.taxonomy import load_taxonomy
+
+    holder = hold(tmp_path / "out" / ".termigen.lock")
+    try:
+        pipeline = Pipeline(LLM(ScriptedBackend([])), load_taxonomy("termigen"), SynthesisConfig(out=tmp_path / "out", categories=["data_etl"]))
+        with pytest.raises(FolderBusy, match="the synthesis output .*out is in use by pid"):
+            await pipeline.run()
+        assert not (tmp_path / "out" / ".work").exists()
+    finally:
+        holder.kill()
+        holder.wait()
