@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -68,6 +69,16 @@ class Provenance(BaseModel):
     model: str | None = None
     seed: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+
+
+def task_folders(path: Path, is_task: Callable[[Path], bool], keep_others: bool = False) -> list[Path]:
+    """`path` itself when it is a task, else its visible subfolders that are (all of them with
+    `keep_others`, so that a caller can report the ones that are not), sorted."""
+    path = Path(path)
+    if is_task(path):
+        return [path]
+    children = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "__")))
+    return children if keep_others else [p for p in children if is_task(p)]
 
 
 MAX_NAME_BYTES, MAX_PATH_BYTES = 255, 1024  # what every filesystem we write to accepts

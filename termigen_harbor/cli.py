@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from termigen_harbor import __version__, views
-from termigen_harbor.cli_common import MODEL_HELP, console, fail, harbor_output_to_stderr, parse_agent_kwargs
+from termigen_harbor.cli_common import MODEL_HELP, ROLLOUT_INJECTION_RATE, console, fail, harbor_output_to_stderr, parse_agent_kwargs
 from termigen_harbor.cli_tools import images_app, llm_app, taxonomy_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Terminal-agent task synthesis and evaluation on Harbor.")
@@ -62,7 +62,7 @@ def validate(
 def rollout(
     tasks: list[Path] = typer.Argument(..., help="Task directories, or directories of tasks."),
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    injection_rate: float = typer.Option(0.2, "--injection-rate", "-p", min=0.0, max=1.0, help="Probability that a step carries a deliberate mistake."),
+    injection_rate: float = typer.Option(ROLLOUT_INJECTION_RATE, "--injection-rate", "-p", min=0.0, max=1.0, help="Probability that a step carries a deliberate mistake."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the injection sampler (reproducible rollouts)."),
     max_steps: int = typer.Option(30, "--max-steps", min=1),
     attempts: int = typer.Option(1, "--attempts", "-k", min=1, help="Rollouts per task."),

@@ -20,7 +20,7 @@ from harbor.models.dataset.paths import DatasetPaths
 from harbor.models.task.task import Task
 from pydantic import BaseModel, Field, ValidationError
 
-from termigen_harbor.bundle import CONFIG, BundleError, TaskBundle, harbor_accepts
+from termigen_harbor.bundle import CONFIG, BundleError, TaskBundle, harbor_accepts, task_folders
 from termigen_harbor.runner import JobOutcome, RunSpec, TrialOutcome, run_job
 from termigen_harbor.verifier_sandbox import LINT_REASONS
 
@@ -65,14 +65,11 @@ class TaskReport(BaseModel):
 def discover(paths: list[Path]) -> list[Path]:
     """Task directories: each path that is one, else each visible subdirectory of it."""
     found: list[Path] = []
-    for path in paths:
-        path = Path(path)
+    for path in map(Path, paths):
         if not path.is_dir():
             found.append(path)  # reported as an error later
-        elif any((path / marker).exists() for marker in TASK_MARKERS):
-            found.append(path)
         else:
-            found.extend(sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))))
+            found += task_folders(path, lambda p: any((p / marker).exists() for marker in TASK_MARKERS), keep_others=True)
     return found
 
 

@@ -48,9 +48,7 @@ class IntentSampler:
     category uniform over the five. Seeded for reproducible rollouts."""
 
     def __init__(self, rate: float, seed: int | None = None):
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"injection_rate must be between 0 and 1, got {rate}")
-        self.rate = rate
+        self.rate = rate  # checked once, by RolloutOptions (0 <= p <= 1)
         self.rng = random.Random(seed)
 
     def sample(self) -> Intent:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from termigen_harbor.agents.injection_stats import InjectionStats
 from termigen_harbor.agents.rollout import RolloutReport
-from termigen_harbor.bundle import BundleError, read_config
+from termigen_harbor.bundle import BundleError, read_config, task_folders
 from termigen_harbor.runner import TrialOutcome, read_job
 from termigen_harbor.evaluation.tb1 import downloaded_core
 from termigen_harbor.text import words
@@ -174,8 +174,7 @@ def benchmark_instructions(source: Path) -> dict[str, str]:
     if not source.is_dir():
         raise FileNotFoundError(f"benchmark source {source} does not exist")
     found: dict[str, str] = {}
-    dirs = [source] if (source / "instruction.md").exists() or (source / "task.yaml").exists() else sorted(p for p in source.iterdir() if p.is_dir())
-    for task in dirs:
+    for task in task_folders(source, lambda p: (p / "instruction.md").exists() or (p / "task.yaml").exists()):
         if (task / "instruction.md").is_file():
             found[task.name] = (task / "instruction.md").read_text()
         elif (task / "task.yaml").is_file():

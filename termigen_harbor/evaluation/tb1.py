@@ -28,7 +28,7 @@ from harbor.lint.models import DEFAULT_RULES
 from harbor.mappers.terminal_bench import TerminalBenchMapper
 from pydantic import BaseModel, Field
 
-from termigen_harbor.bundle import read_config
+from termigen_harbor.bundle import read_config, task_folders
 from termigen_harbor.verifier_sandbox import LINT_REASONS, ignore_lint_rule, shared_verifier
 
 SCREEN_PROGRAMS = {"vim", "vi", "nano", "emacs", "less", "more", "top", "htop", "man", "tmux", "screen"}  # interactive unless paged to cat
@@ -125,9 +125,7 @@ def is_tb_task(path: Path) -> bool:
 
 def tb_task_dirs(path: Path) -> list[Path]:
     """`path` itself when it is a Terminal-Bench 1.x task, else its TB task subfolders, sorted."""
-    if is_tb_task(path):
-        return [path]
-    return sorted(p for p in path.iterdir() if p.is_dir() and is_tb_task(p))
+    return task_folders(path, is_tb_task)
 
 
 def convert_task(source: Path, target: Path) -> Conversion:
