@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harbor.job import Job
-from harbor.models.agent.name import AgentName
+from harbor.agents.factory import AgentFactory
 from harbor.models.environment_type import EnvironmentType
 from harbor.models.job.config import DatasetConfig, JobConfig, RetryConfig
 from harbor.models.trial.config import AgentConfig, EnvironmentConfig, TaskConfig
@@ -152,15 +152,15 @@ class JobOutcome(BaseModel):
 
 # ---------------------------------------------------------------------- building the job
 def _agent_config(spec: RunSpec) -> AgentConfig:
-    if ":" in spec.agent:
-        return AgentConfig(import_path=spec.agent, model_name=spec.model, kwargs=spec.agent_kwargs)
-    names = {a.value for a in AgentName}
-    if spec.agent not in names:
-        raise RunnerError(
-            f"unknown agent {spec.agent!r}: give a Harbor agent name ({', '.join(sorted(names)[:8])}, ...) "
-            "or an import path module:Class"
-        )
-    return AgentConfig(name=spec.agent, model_name=spec.model, kwargs=spec.agent_kwargs)
+    """Harbor's agent config; Harbor's AgentFactory resolves it now, so a wrong name or import
+    path fails here, before the job, with Harbor's list of its agents."""
+    import_path = ":" in spec.agent  # kept as Harbor writes it, so that earlier jobs still resume
+    config = AgentConfig(import_path=spec.agent if import_path else None, name=None if import_path else spec.agent, model_name=spec.model, kwargs=spec.agent_kwargs)
+    try:
+        AgentFactory.get_agent_class_from_config(config)
+    except (ValueError, ImportError, AttributeError) as exc:
+        raise RunnerError(f"unknown agent {spec.agent!r}: {exc}. Harbor's agents: {', '.join(AgentFactory.registered_names())}; or module:Class") from None
+    return config
 
 
 def _environment_config(spec: RunSpec) -> EnvironmentConfig:

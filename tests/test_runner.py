@@ -39,15 +39,16 @@ def test_job_config_takes_builtin_agents_import_paths_and_any_environment(tmp_pa
     config = job_config(RunSpec(tasks=[tmp_path], agent="oracle", n_attempts=3, n_concurrent=4))
     assert config.agents[0].name == "oracle" and config.n_attempts == 3 and config.n_concurrent_trials == 4
     assert config.tasks[0].path == tmp_path.resolve()
-    config = job_config(RunSpec(tasks=[tmp_path], agent="my_pkg.agents:MyAgent", model="openai/x", agent_kwargs={"injection_rate": 0.2}, env="daytona"))
+    config = job_config(RunSpec(tasks=[tmp_path], agent="termigen_harbor.agents:BashAgent", model="openai/x", agent_kwargs={"injection_rate": 0.2}, env="daytona"))
     agent = config.agents[0]
-    assert (agent.import_path, agent.model_name, agent.kwargs) == ("my_pkg.agents:MyAgent", "openai/x", {"injection_rate": 0.2})
+    assert (agent.import_path, agent.model_name, agent.kwargs) == ("termigen_harbor.agents:BashAgent", "openai/x", {"injection_rate": 0.2})
     assert config.environment.type == EnvironmentType.DAYTONA
     assert job_config(RunSpec(tasks=[tmp_path], env="my_pkg.envs:Sandbox")).environment.import_path == "my_pkg.envs:Sandbox"
 
 
 @pytest.mark.parametrize("spec, message", [
-    (dict(agent="oracel"), "unknown agent 'oracel'"),
+    (dict(agent="oracel"), "unknown agent 'oracel'.*Harbor's agents: .*oracle"),
+    (dict(agent="my_pkg.agents:MyAgent"), "unknown agent 'my_pkg.agents:MyAgent': .*No module named 'my_pkg'"),
     (dict(env="dokcer"), "unknown environment type 'dokcer'"),
     (dict(tasks=[]), "no tasks"),
 ])
