@@ -8,13 +8,18 @@ import typer
 from rich.console import Console
 
 from termigen_harbor import __version__, views
-from termigen_harbor.cli_common import MODEL_HELP, ROLLOUT_INJECTION_RATE, console, fail, harbor_output_to_stderr, parse_agent_kwargs
+from termigen_harbor.cli_common import MODEL_HELP, ROLLOUT_INJECTION_RATE, console, fail, harbor_output_to_stderr, parse_agent_kwargs, sigterm_as_ctrl_c
 from termigen_harbor.cli_tools import images_app, llm_app, taxonomy_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Terminal-agent task synthesis and evaluation on Harbor.")
 app.add_typer(images_app, name="images")
 app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(llm_app, name="llm")
+
+
+@app.callback()
+def _every_command() -> None:
+    sigterm_as_ctrl_c()
 
 
 @app.command()
@@ -232,7 +237,7 @@ def synthesize(
 
     from termigen_harbor.files import FolderBusy
     from termigen_harbor.llm import Budget, make_llm
-    from termigen_harbor.synthesis.pipeline import Pipeline, Progress, SynthesisConfig
+    from termigen_harbor.synthesis.pipeline import MODEL_DOWN, Pipeline, Progress, SynthesisConfig
     from termigen_harbor.taxonomy import TaxonomyError, load_taxonomy
 
     try:
@@ -247,3 +252,5 @@ def synthesize(
     except (ValueError, FolderBusy) as exc:
         fail(str(exc))
     views.synthesis(console, manifest, out)
+    if manifest.stopped and manifest.stopped.startswith(MODEL_DOWN):
+        raise typer.Exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 
 import typer
@@ -41,3 +42,15 @@ def parse_agent_kwargs(items: list[str]) -> dict:
 def harbor_output_to_stderr() -> contextlib.AbstractContextManager:
     """Harbor's progress display goes to stderr, so that what a command prints on stdout stays clean."""
     return contextlib.redirect_stdout(sys.stderr)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    signal.raise_signal(signal.SIGINT)  # asyncio.run turns it into a cancellation that lets every trial clean up
+
+
+def sigterm_as_ctrl_c() -> None:
+    """SIGTERM (a scheduler, `timeout`, `kill`) stops a command the way Ctrl-C does: Harbor tears
+    the trials' containers down, the local model server is stopped and state files stay whole.
+    Python's default for SIGTERM is to die on the spot, leaving all of that behind."""
+    signal.signal(signal.SIGTERM, _interrupt)
+

@@ -30,9 +30,11 @@ from harbor.utils.logger import logger as HARBOR_LOGGER
 from pydantic import BaseModel, Field, ValidationError
 
 from termigen_harbor.files import FolderBusy, exclusive
+from termigen_harbor.leftovers import remove_trial_leftovers
 
 TELLING_RE = re.compile(r"failed to solve|did not complete successfully|exit code|error:|Error:|ERROR|timed out|No such|not found", re.I)
 PHASES = ("environment_setup", "agent_setup", "agent_execution", "verifier")
+UNREACHABLE = ("APIConnectionError", "APITimeoutError", "Timeout", "ServiceUnavailableError")  # litellm's, in Harbor's own agents
 
 
 class RunnerError(RuntimeError):
@@ -86,9 +88,21 @@ class TrialOutcome(BaseModel):
     trial_dir: Path
 
     @property
+    def agent_error(self) -> str | None:
+        """What stopped an agent that records its own errors (ours, in its metadata) and lets the
+        verifier run anyway: the reward then says nothing about the model."""
+        return self.agent_metadata.get("agent_error")
+
+    @property
     def errored(self) -> bool:
         """An infrastructure or agent exception, as opposed to a verified failure."""
-        return self.exception_type is not None and self.reward is None
+        return (self.exception_type is not None and self.reward is None) or bool(self.agent_error)
+
+    @property
+    def model_unreachable(self) -> bool:
+        """The model's endpoint did not answer (a server that died, a network that hung): the
+        trial is run again by the next run of the same command."""
+        return bool(self.agent_metadata.get("model_unreachable")) or (self.reward is None and self.exception_type in UNREACHABLE)
 
     @property
     def passed(self) -> bool:
@@ -99,10 +113,13 @@ class TrialOutcome(BaseModel):
         that reports a failure (a build's `failed to solve: ... exit code: 3`), else the first."""
         if not self.errored:
             return None
+        again = " (the model did not answer: the same command runs this trial again)" if self.model_unreachable else ""
+        if self.agent_error and not self.exception_type:
+            return f"agent error: {self.agent_error[:400]}{again}"
         lines = [line.strip() for line in (self.exception_message or "").splitlines() if line.strip() and "level=warning" not in line]
         telling = [line for line in lines if TELLING_RE.search(line)]
         line = (telling[-1] if telling else lines[0] if lines else "")[:400]
-        return f"{self.exception_type}: {line}".rstrip(": ")
+        return f"{self.exception_type}: {line}".rstrip(": ") + again
 
     def test_names(self, *outcomes: str, messages: bool = False) -> list[str]:
         """The short names of the tests with these outcomes (with their messages when asked)."""
@@ -206,20 +223,60 @@ def keep_started_concurrency(config: JobConfig) -> None:
 INTERRUPTED = ("CancelledError", "KeyboardInterrupt")  # a trial stopped by Ctrl-C or SIGTERM, not by itself
 
 
-def forget_interrupted_trials(job_dir: Path) -> list[str]:
-    """Harbor records a trial that was running when the job was stopped (Ctrl-C, SIGTERM) with its
-    CancelledError, and a resumed job would keep that as the trial's outcome. It says nothing about
-    the task or the agent: such trials are removed so that the resumed job runs them again."""
-    forgotten = []
+def _rerun_reason(result_path: Path) -> str | None:
+    """Why a recorded trial says nothing about the task or the agent and must run again, or None."""
+    try:
+        result = json.loads(result_path.read_text())
+    except (OSError, ValueError):
+        return "result cut short"  # Harbor writes result.json in place: a kill can leave half of it
+    exception = (result.get("exception_info") or {}).get("exception_type")
+    if exception in INTERRUPTED:
+        return "interrupted"
+    rewards = (result.get("verifier_result") or {}).get("rewards")
+    metadata = (result.get("agent_result") or {}).get("metadata") or {}
+    if metadata.get("model_unreachable") or (exception in UNREACHABLE and not rewards):
+        return "the model did not answer"
+    return None
+
+
+def forget_interrupted_trials(job_dir: Path) -> dict[str, str]:
+    """Trials to run again when the job resumes, removed from the job folder: {trial: why}.
+
+    Harbor records a trial that was running when the job was stopped (Ctrl-C, SIGTERM) with its
+    CancelledError, and a resumed job would keep that as the trial's outcome; the same goes for a
+    trial whose model endpoint died or hung, and for a result.json cut short by a kill. None says
+    anything about the task or the agent."""
+    forgotten = {}
     for result in sorted(Path(job_dir).glob("*/result.json")):
-        try:
-            exception = (json.loads(result.read_text()).get("exception_info") or {}).get("exception_type")
-        except (OSError, ValueError):
-            continue
-        if exception in INTERRUPTED:
+        reason = _rerun_reason(result)
+        if reason:
             shutil.rmtree(result.parent)
-            forgotten.append(result.parent.name)
+            forgotten[result.parent.name] = reason
     return forgotten
+
+
+def unfinished_trials(job_dir: Path) -> list[str]:
+    """Trials that have a folder but no result: running when their process was killed."""
+    return sorted(p.name for p in Path(job_dir).glob("*/") if p.is_dir() and not (p / "result.json").exists())
+
+
+def clear_leftovers(job_dir: Path, env: str | EnvironmentType = EnvironmentType.DOCKER) -> None:
+    """Before a job (re)starts: its interrupted trials run again, and the containers, networks and
+    volumes that killed trials left on the Docker engine are removed (found by their compose label)."""
+    forgotten = forget_interrupted_trials(job_dir)
+    for reason in sorted(set(forgotten.values())):
+        print(f"{sum(r == reason for r in forgotten.values())} trial(s) of {job_dir} run again ({reason})", file=sys.stderr)
+    unfinished = unfinished_trials(job_dir)
+    if unfinished and env == EnvironmentType.DOCKER:
+        removed = remove_trial_leftovers(unfinished)
+        if removed:
+            print(f"removed what {len(unfinished)} killed trial(s) of {job_dir} left on Docker: {removed.summary()}", file=sys.stderr)
+
+
+def clear_leftovers_under(root: Path) -> None:
+    """clear_leftovers for every Harbor job folder under `root` (a synthesis run's work folder)."""
+    for log in sorted(Path(root).glob("**/job.log")):  # a trial folder has trial.log
+        clear_leftovers(log.parent)
 
 
 class _ConsoleFormatter(logging.Formatter):
@@ -250,7 +307,7 @@ async def run_job_async(spec: RunSpec) -> JobOutcome:
 
 async def _run_job(config: JobConfig, spec: RunSpec) -> JobOutcome:
     keep_started_concurrency(config)
-    forget_interrupted_trials(Path(config.jobs_dir) / config.job_name)
+    clear_leftovers(Path(config.jobs_dir) / config.job_name, config.environment.type)
     try:
         job = await Job.create(config)
     except FileExistsError as exc:

@@ -13,7 +13,7 @@ from harbor.models.trajectories import Agent
 
 from termigen_harbor.agents.trajectory import TrajectoryRecorder
 from termigen_harbor.bundle import BundleFile, TaskBundle
-from termigen_harbor.llm import ChatRequest, Usage
+from termigen_harbor.llm import ChatRequest, RetryableError, Usage
 from termigen_harbor.runner import TestOutcome, TrialOutcome
 from termigen_harbor.synthesis.verify import STANDARD_TEST_SH
 
@@ -77,10 +77,12 @@ class Crash(Exception):
 class SynthesisRoles:
     """Every synthesis role scripted for the count-words task, told apart by its prompt: a failing
     build then a good one, a low spec score then a passing one, weak tests then strong ones.
-    `crash_at` raises Crash at that role (a process killed mid-run)."""
+    `crash_at` raises Crash at that role (a process killed mid-run); `down_at` makes the model
+    unreachable from that role on (the error the clients raise when a server is gone)."""
 
-    def __init__(self, crash_at: str | None = None):
+    def __init__(self, crash_at: str | None = None, down_at: str | None = None):
         self.crash_at = crash_at
+        self.down_at = down_at
         self.calls: list[str] = []
         self.dockerfiles = ["FROM termigen/base:bookworm\nRUN apt-get install -y -qq no-such-package-xyz\nCOPY input.txt /app/input.txt\n",
                             "FROM termigen/base:bookworm\nCOPY input.txt /app/input.txt\n"]  # fmt: skip
@@ -97,6 +99,8 @@ class SynthesisRoles:
         self.calls.append(role)
         if role == self.crash_at:
             raise Crash(role)
+        if role == self.down_at:
+            raise RetryableError(f"scripted: connection refused at the {role}")
         env, data, verify, feedback = self.evaluations[0] if role == "evaluator" else (0, 0, 0, "")
         replies = {
             "seeds": lambda: {"seeds": ["Count words in a text file"]},

@@ -55,7 +55,7 @@ def rollouts(console: Console, outcome: JobOutcome, summary: RolloutSummary) -> 
         ratio, stats = trial.test_pass_ratio, report.injection
         table.add_row(
             trial.task,
-            "error: " + (trial.exception_type or "") if trial.errored else _reward(trial.reward),
+            "error: " + (trial.exception_type or "agent") if trial.errored else _reward(trial.reward),
             "-" if ratio is None else f"{ratio:.0%}",
             str(report.steps),
             str(report.n_injected_errors),
@@ -67,11 +67,15 @@ def rollouts(console: Console, outcome: JobOutcome, summary: RolloutSummary) -> 
         )
     console.print(table)
     rate = "-" if summary.pass_rate is None else f"{summary.pass_rate:.0%}"
-    console.print(f"pass rate {rate} ({summary.n_passed}/{summary.n_trials}, {summary.n_errors} errors) | steps {summary.steps} | "
+    console.print(f"pass rate {rate} ({summary.n_passed}/{summary.n_trials - summary.n_errors} verified; {summary.n_errors} errored, not counted) | steps {summary.steps} | "
                   f"tokens in {summary.input_tokens} out {summary.output_tokens}")  # fmt: skip
     by_category = ", ".join(f"{k} {v}" for k, v in summary.injected_errors.items()) or "none"
     console.print(f"injected errors: {sum(summary.injected_errors.values())} ({by_category}) | recoveries: {summary.recoveries}")
     console.print(summary.injection.line())
+    unreachable = [t for t in outcome.trials if t.model_unreachable]
+    if unreachable:
+        console.print(f"[bold yellow]{len(unreachable)} trial(s) errored because the model did not answer[/] ({unreachable[0].agent_error or unreachable[0].exception_type}): "
+                      "run the same command again once it answers; they run again, the rest is kept")  # fmt: skip
     if summary.injections_abandoned:
         console.print(f"[yellow]{summary.injections_abandoned} sampled mistakes were abandoned[/]: the Critic accepted none of their attempts, "
                       "so a validated plain step was taken (a stronger --ak critic_model, or more --ak max_regenerations, helps)")  # fmt: skip
@@ -100,11 +104,13 @@ def synthesis(console: Console, manifest: Manifest, out: Path) -> None:
     for item in manifest.items:
         if item.stage == "accepted":
             console.print(f"[green]accepted[/] {item.id}: {item.title} -> {item.bundle}")
+        elif item.error:
+            console.print(f"[yellow]errored[/] {item.id} ({item.seed}): {item.error}")
         elif item.stage in ("rejected", "errored"):
             console.print(f"[yellow]{item.stage}[/] {item.id} ({item.seed}): {item.reason}")
     console.print(f"accepted {manifest.accepted} of {manifest.tasks} (yield {manifest.yield_}); manifest: {out / 'manifest.json'}")
     if manifest.errored:
-        console.print(f"[bold yellow]{manifest.errored} task(s) errored in the gate[/] (no verdict): run the same command to try them again")
+        console.print(f"[bold yellow]{manifest.errored} task(s) errored[/] (no verdict yet): run the same command to try them again")
     if manifest.stopped:
         console.print(f"[bold yellow]stopped early:[/] {manifest.stopped} (run the same command to continue)")
 

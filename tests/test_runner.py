@@ -91,6 +91,8 @@ def test_trials_stopped_by_an_interrupt_run_again_when_the_job_resumes(tmp_path)
         info = {"exception_type": exception, "exception_message": ""} if exception else None
         (tmp_path / name / "result.json").write_text(json.dumps({"task_name": name, "exception_info": info}))
     (tmp_path / "d__4").mkdir()  # still running when stopped: no result.json, Harbor reruns it itself
-    assert forget_interrupted_trials(tmp_path) == ["a__1"]
+    (tmp_path / "e__5").mkdir()
+    (tmp_path / "e__5" / "result.json").write_text('{"task_name": "e", "exception_in')  # cut short by kill -9
+    assert forget_interrupted_trials(tmp_path) == {"a__1": "interrupted", "e__5": "result cut short"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b__2", "c__3", "d__4"]  # real outcomes are kept
-    assert forget_interrupted_trials(tmp_path / "no-such-job") == []
+    assert forget_interrupted_trials(tmp_path / "no-such-job") == {}

@@ -63,3 +63,22 @@ async def test_a_token_budget_stops_the_run_cleanly_and_the_same_command_goes_on
     assert json.loads((out / "manifest.json").read_text())["stopped"] == manifest.stopped
     state = json.loads((out / ".work" / "data_etl-001" / "state.json").read_text())
     assert state["stage"] == manifest.items[0].stage  # the spent work is kept for the next run
+
+
+async def test_a_model_that_stops_answering_leaves_the_task_errored_not_rejected_and_the_same_command_resumes(tmp_path):
+    from termigen_harbor.llm import RetryPolicy
+    from termigen_harbor.synthesis.pipeline import MODEL_DOWN
+
+    out = tmp_path / "out"
+    config = SynthesisConfig(out=out, categories=["data_etl"], per_category=1, k_lazy=1, max_gate_rounds=2)
+    fast = RetryPolicy(max_retries=1, base_delay_s=0.01)
+    first = SynthesisRoles(down_at="planner")
+    manifest = await Pipeline(LLM(ScriptedBackend(first), retry=fast), load_taxonomy("termigen"), config).run()
+    assert manifest.stopped.startswith(f"{MODEL_DOWN}: ") and "connection refused at the planner" in manifest.stopped
+    [item] = manifest.items
+    assert item.stage == "specified" and item.error and item.reason is None and manifest.errored == 1  # no verdict, not a rejection
+
+    second = SynthesisRoles(down_at="constructor")  # the server is back, then goes again one stage later
+    manifest = await Pipeline(LLM(ScriptedBackend(second), retry=fast), load_taxonomy("termigen"), config).run()
+    assert "planner" in second.calls and not {"seeds", "proposer", "evaluator"} & set(second.calls)  # resumed where it stopped
+    assert manifest.items[0].stage == "specified" and manifest.stopped.startswith(MODEL_DOWN)

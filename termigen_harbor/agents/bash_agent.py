@@ -9,7 +9,6 @@ With injection_rate = 0 (the default) it is the plain agent used for evaluation.
 from __future__ import annotations
 
 import asyncio
-import traceback
 from typing import Any
 
 from harbor.agents.base import BaseAgent
@@ -23,7 +22,8 @@ from termigen_harbor import __version__
 from termigen_harbor.agents.rollout import Rollout, RolloutOptions
 from termigen_harbor.agents.shell import PersistentShell
 from termigen_harbor.agents.trajectory import TrajectoryRecorder
-from termigen_harbor.llm import LLM, make_llm
+from termigen_harbor.llm import LLM, RetryableError, make_llm
+from termigen_harbor.llm.local_server import ServerError
 from termigen_harbor.llm.registry import parse_model
 
 LOCAL_HISTORY_CHARS = 16_000  # the local model's 8K-token window
@@ -105,8 +105,9 @@ class BashAgent(BaseAgent):
             raise
         except Exception as exc:  # never let an agent-side failure skip the verifier
             rollout.stop_reason = "agent_error"
-            context.metadata = {**(context.metadata or {}), "agent_error": f"{type(exc).__name__}: {exc}"}
-            self.logger.error("BashAgent stopped on an error: %s\n%s", exc, traceback.format_exc())
+            unreachable = isinstance(exc, (RetryableError, ServerError))  # not the model's doing: the next run tries again
+            context.metadata = {**(context.metadata or {}), "agent_error": f"{type(exc).__name__}: {exc}", "model_unreachable": unreachable}
+            self.logger.error("BashAgent stopped on an error: %s", exc, exc_info=True)  # the console shows one line, job.log the traceback
         finally:
             self._report(rollout, recorder, context)
 

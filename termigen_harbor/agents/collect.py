@@ -42,13 +42,14 @@ def summarize(outcome: JobOutcome) -> RolloutSummary:
         injected.update(report.injected_errors)
         recoveries += report.recoveries
         steps += report.steps
-    n = len(outcome.trials)
+    verified = [t for t in outcome.trials if not t.errored]  # an errored trial is neither a pass nor a failure
+    n_passed = sum(t.passed for t in verified)
     return RolloutSummary(
         job_dir=outcome.job_dir,
-        n_trials=n,
-        n_passed=sum(t.passed for t in outcome.trials),
+        n_trials=len(outcome.trials),
+        n_passed=n_passed,
         n_errors=outcome.n_errors,
-        pass_rate=(sum(t.passed for t in outcome.trials) / n) if n else None,
+        pass_rate=(n_passed / len(verified)) if verified else None,
         injected_errors=dict(sorted(injected.items())),
         injections_abandoned=abandoned,
         recoveries=recoveries,

@@ -19,7 +19,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from termigen_harbor.agents.rollout import RolloutReport
 from termigen_harbor.files import write_atomic
 from termigen_harbor.llm.local_server import openai_endpoint
 from termigen_harbor.llm.registry import parse_model
@@ -187,12 +186,7 @@ class EvalReport(BaseModel):
 
 def trial_error(trial: TrialOutcome) -> str | None:
     """Why a trial tells nothing about the model, or None when it was verified on its merits."""
-    if trial.errored:
-        return trial.error_summary()
-    agent_error = RolloutReport.of(trial.agent_metadata).agent_error
-    if agent_error:
-        return f"agent error: {agent_error}"
-    return None
+    return trial.error_summary()
 
 
 def build_report(spec: EvalSpec, outcome: JobOutcome) -> EvalReport:

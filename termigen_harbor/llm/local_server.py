@@ -53,7 +53,7 @@ class LocalModelServer:
 
     def command(self, model_path: Path) -> list[str]:
         return [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", "termigen_harbor.llm.server_child", str(os.getpid()),
             "--model", str(model_path), "--model_alias", self.alias,
             "--n_threads", str(self.n_threads), "--n_ctx", str(self.n_ctx),
             "--host", "127.0.0.1", "--port", str(self.port),

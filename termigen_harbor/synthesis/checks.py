@@ -4,6 +4,7 @@ problem (the tool's own output, fit to send back to the model) or None."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import subprocess
 import tempfile
@@ -12,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from harbor.models.task.config import TaskConfig
 
 from termigen_harbor.bundle import BundleFile, TaskBundle
+from termigen_harbor.leftovers import owner_label
 
 __all__ = ["bash_problem", "collect_problem", "dockerfile_problem", "file_problem", "python_problem"]
 
@@ -82,10 +84,14 @@ def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: 
         build = subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], capture_output=True, text=True, timeout=timeout_s)
         if build.returncode:
             return f"the environment's image did not build: {build.stderr.strip()[-1500:]}"
+        name = f"termigen-collect-{digest}-{os.getpid()}"
         try:
-            run = subprocess.run(["docker", "run", "--rm", "--network", "none", "-v", f"{tests_dir}:/tests:ro", tag, "sh", "-c", COLLECT],
+            run = subprocess.run(["docker", "run", "--rm", "--name", name, *owner_label(), "--network", "none", "-v", f"{tests_dir}:/tests:ro", tag, "sh", "-c", COLLECT],
                                  capture_output=True, text=True, timeout=300)  # fmt: skip
-        finally:
+        except subprocess.TimeoutExpired:
+            return "pytest's collection of the tests did not finish in 300 s inside the task's image (does a test module run work at import?)"
+        finally:  # a collection that hung, or this process interrupted, must not leave the container running
+            subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=120)
             subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, timeout=120)
     output = (run.stdout + run.stderr).strip()
     if run.returncode == 5:

@@ -45,6 +45,7 @@ class ManifestItem(BaseModel):
     seed: str
     stage: str
     reason: str | None = None
+    error: str | None = None  # stopped mid-stage for a reason not its own: resumes there
     title: str | None = None
     bundle: str | None = None
     usage: dict[str, StageUsage] = Field(default_factory=dict)

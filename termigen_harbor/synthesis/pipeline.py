@@ -23,8 +23,10 @@ from pydantic import BaseModel, Field
 
 from termigen_harbor.bundle import BundleError, BundleFile, TaskLabels
 from termigen_harbor.files import exclusive, write_atomic
+from termigen_harbor.leftovers import remove_orphans
+from termigen_harbor.runner import clear_leftovers_under
 from termigen_harbor.images import BASE_IMAGE
-from termigen_harbor.llm import LLM, BudgetExceeded, LLMError, TranscriptCall
+from termigen_harbor.llm import LLM, BudgetExceeded, LLMError, RetryableError, TranscriptCall
 from termigen_harbor.synthesis.build import BuildOutcome, build_until_ok
 from termigen_harbor.synthesis.manifest import Manifest, ManifestItem, StageUsage, funnel, usage_by_stage
 from termigen_harbor.synthesis.provenance import SynthesisProvenance
@@ -33,6 +35,7 @@ from termigen_harbor.synthesis.environment import PlannedFile, StageError, const
 from termigen_harbor.synthesis.verify import VerifyOutcome, verify_task
 from termigen_harbor.taxonomy import Category, Taxonomy
 
+MODEL_DOWN = "the model did not answer"  # how a run stopped by an unreachable model says so (the same command resumes it)
 Stage = Literal["seeded", "specified", "environment", "built", "accepted", "rejected", "errored"]
 
 
@@ -66,6 +69,7 @@ class TaskState(BaseModel):
     build: BuildOutcome | None = None
     verify: VerifyOutcome | None = None
     reason: str | None = None
+    error: str | None = None  # the run stopped inside this task's next stage for a reason not its own (the model did not answer)
     bundle_dir: Path | None = None
     usage: dict[str, StageUsage] = Field(default_factory=dict)  # stage -> tokens in/out, cost, seconds
     transcript: list[TranscriptCall] = Field(default_factory=list)
@@ -155,6 +159,7 @@ class Pipeline:
         jobs = self.work / state.id / "jobs"
         if state.stage == "errored":  # a gate trial errored last time: no verdict yet, so verify again
             state.stage, state.reason = "built", None
+        state.error = None
         try:
             if state.stage == "seeded":
                 state.spec_outcome = await self._stage(state, "spec", llm, refine_spec(llm, state.seed, category, self.config.threshold, self.config.max_spec_rounds))
@@ -184,6 +189,10 @@ class Pipeline:
         except BudgetExceeded as exc:
             self.stopped = f"budget: {exc}"
             self.save(state)
+        except RetryableError as exc:  # the endpoint is down or hung: no verdict on the task, which resumes at this stage
+            self.stopped = f"{MODEL_DOWN}: {exc}"
+            state.error = f"{MODEL_DOWN} during the stage after '{state.stage}'"
+            self.save(state)
         except (StageError, BundleError, LLMError) as exc:
             state.stage, state.reason = "rejected", f"{type(exc).__name__}: {exc}"
             self.save(state)
@@ -209,10 +218,15 @@ class Pipeline:
     async def _run(self) -> Manifest:
         started = time.monotonic()
         self.config.out.mkdir(parents=True, exist_ok=True)
+        if self.config.env == "docker":
+            await asyncio.to_thread(clear_leftovers_under, self.work)  # what a killed run left on Docker
+            await asyncio.to_thread(remove_orphans)
         try:
             self.states = await self.load_or_seed()
         except BudgetExceeded as exc:
             self.stopped = f"budget: {exc}"
+        except RetryableError as exc:
+            self.stopped = f"{MODEL_DOWN}: {exc}"
         self.progress.update(self.states)
         semaphore = asyncio.Semaphore(self.config.concurrency)
 
@@ -225,7 +239,7 @@ class Pipeline:
         return self.write_manifest(time.monotonic() - started)
 
     def write_manifest(self, seconds: float) -> Manifest:
-        items = [ManifestItem(id=s.id, category=s.category, seed=s.seed, stage=s.stage, reason=s.reason,
+        items = [ManifestItem(id=s.id, category=s.category, seed=s.seed, stage=s.stage, reason=s.reason, error=s.error,
                               title=s.spec_outcome.spec.title if s.spec_outcome and s.spec_outcome.spec else None,
                               bundle=str(s.bundle_dir) if s.bundle_dir else None, usage=s.usage,
                               spec_scores=[r.evaluation.model_dump(exclude={"feedback"}) for r in s.spec_outcome.rounds] if s.spec_outcome else [])
@@ -241,7 +255,7 @@ class Pipeline:
         accepted = len(reached["gate_passed"])
         manifest = Manifest(
             taxonomy=self.taxonomy.name, model=self.llm.model, wall_seconds_this_run=round(seconds, 1), stopped=self.stopped,
-            tasks=len(self.states), accepted=accepted, errored=sum(s.stage == "errored" for s in self.states),
+            tasks=len(self.states), accepted=accepted, errored=sum(s.stage == "errored" or bool(s.error) for s in self.states),
             yield_=round(accepted / len(self.states), 3) if self.states else None, by_stage=dict(self.progress.counts),
             funnel=funnel(items, reached), usage_by_stage=by_stage, usage_total=total,
             per_accepted_task=total.per(accepted) if accepted else None, items=items,
