@@ -202,20 +202,33 @@ def export(
 
 @app.command()
 def push(
-    folder: Path = typer.Argument(..., help="A folder written by `termigen export`."),
+    folder: Path | None = typer.Argument(None, help="A folder written by `termigen export`.", show_default=False),
     repo: str = typer.Option(..., "--repo", help="The Hub dataset repository, e.g. your-name/terminal-trajectories."),
+    tasks: Path | None = typer.Option(None, "--tasks", help="Push synthesized tasks instead: a `termigen synthesize` output folder."),
+    eval_report: Path | None = typer.Option(None, "--eval", help="Push an evaluation instead: a `termigen evaluate` report folder (one row per trial)."),
     public: bool = typer.Option(False, "--public", help="Make the repository public (private by default)."),
 ) -> None:
-    """Push an exported dataset (every config and the card) to the Hugging Face Hub."""
-    from termigen_harbor.data.push import PushError
-    from termigen_harbor.data.push import push as run_push
+    """Push to the Hugging Face Hub: an exported dataset, synthesized tasks (--tasks) or an evaluation (--eval)."""
+    from termigen_harbor.data import push as hub
 
+    given = [x for x in (folder, tasks, eval_report) if x is not None]
+    if len(given) != 1:
+        fail("give one of: an exported dataset folder, --tasks OUT, --eval REPORT_DIR")
+    if not given[0].exists():
+        fail(f"no such folder: {given[0]}")
+    visibility = "public" if public else "private"
     try:
-        pushed = run_push(folder, repo, private=not public)
-    except PushError as exc:
+        if tasks is not None:
+            n = hub.push_tasks(tasks, repo, private=not public)
+            console.print(f"[green]pushed[/] {repo} ({visibility}): {n} tasks, tasks.parquet, dataset.toml and the card")
+        elif eval_report is not None:
+            n = hub.push_eval(eval_report, repo, private=not public)
+            console.print(f"[green]pushed[/] {repo} ({visibility}): {n} trials and the card")
+        else:
+            pushed = hub.push(folder, repo, private=not public)
+            console.print(f"[green]pushed[/] {repo} ({visibility}): " + ", ".join(f"{k} {v} rows" for k, v in pushed.items()))
+    except hub.PushError as exc:
         fail(str(exc))
-    rows = ", ".join(f"{k} {v} rows" for k, v in pushed.items())
-    console.print(f"[green]pushed[/] {repo} ({'public' if public else 'private'}): {rows}")
 
 
 @app.command()
@@ -231,12 +244,15 @@ def synthesize(
     budget_tokens: int | None = typer.Option(None, "--budget-tokens", min=1, help="Stop cleanly when this many tokens (in + out) are used; works for every model."),
     budget_usd: float | None = typer.Option(None, "--budget-usd", min=0, help="Stop cleanly when the model cost reaches this (models with a known price only)."),
     k_lazy: int = typer.Option(2, "--lazy", help="Lazy solutions that must fail the tests."),
+    org: str = typer.Option("termigen", "--org", help="Accepted tasks are named ORG/<task> in task.toml and the folder's dataset.toml (Harbor's registry names)."),
 ) -> None:
     """Synthesize verified Harbor tasks from a taxonomy. Run it again with the same arguments to resume."""
     import asyncio
 
     from termigen_harbor.files import FolderBusy
     from termigen_harbor.llm import Budget, make_llm
+    from pydantic import ValidationError
+
     from termigen_harbor.synthesis.pipeline import MODEL_DOWN, Pipeline, Progress, SynthesisConfig
     from termigen_harbor.taxonomy import TaxonomyError, load_taxonomy
 
@@ -244,8 +260,11 @@ def synthesize(
         tax = load_taxonomy(taxonomy)
     except TaxonomyError as exc:
         fail(str(exc))
-    config = SynthesisConfig(out=out, categories=categories.split(",") if categories else None, per_category=per_category,
-                             concurrency=concurrency, env=env, k_lazy=k_lazy)  # fmt: skip
+    try:
+        config = SynthesisConfig(out=out, categories=categories.split(",") if categories else None, per_category=per_category,
+                                 concurrency=concurrency, env=env, k_lazy=k_lazy, org=org)  # fmt: skip
+    except ValidationError as exc:
+        fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
     llm = make_llm(model, api_base=api_base, budget=Budget(max_tokens=budget_tokens, max_usd=budget_usd))
     try:
         manifest = asyncio.run(Pipeline(llm, tax, config, Progress(views.progress_printer(console))).run())

@@ -233,9 +233,10 @@ def validate(
         outcome: JobOutcome = run_job(
             RunSpec(tasks=[r.path for r in runnable], agent=agent, n_concurrent=n_concurrent, env=env, jobs_dir=jobs_dir, job_name=f"{stamp}-{agent}")
         )
-        by_task = {task: trials[0] for task, trials in outcome.by_task().items()}
+        # by folder: Harbor names a task after its [task] name when it has one (org/name), else its folder
+        by_path = {Path(t.task_path).resolve(): t for t in outcome.trials if t.task_path}
         for report in runnable:
-            trial = by_task.get(report.path.resolve().name)
+            trial = by_path.get(report.path.resolve())
             if trial is not None:
                 setattr(report, f"{agent}_reward", trial.reward)
                 setattr(report, f"{agent}_trial", trial.trial_dir)

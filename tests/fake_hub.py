@@ -4,6 +4,7 @@ dataset upload (repo info, create repo, tree listing, preupload, commit), keepin
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlparse
@@ -83,11 +84,23 @@ class FakeHub(LoopbackServer):
             if not rest or rest[:1] == ["revision"]:
                 siblings = [{"rfilename": p} for p in sorted(state["files"])]
                 return h._send(200, {"id": repo, "private": state["private"], "sha": f"{len(state['commits']):040d}", "siblings": siblings, "cardData": {}})
-            if rest[:1] == ["tree"]:
+            if rest[:1] == ["tree"]:  # the real listing: direct children (folders too), or everything below with ?recursive=true
                 prefix = "/".join(rest[2:])
-                entries = [{"type": "file", "path": p, "size": len(c), "oid": "0" * 40} for p, c in sorted(state["files"].items()) if p.startswith(prefix)]
-                if prefix and not entries:
+                under = {p: c for p, c in state["files"].items() if not prefix or p.startswith(prefix + "/")}
+                if prefix and not under:
                     return h._send(404, {"error": f"{prefix} does not exist on main"}, {"X-Error-Code": "EntryNotFound"})
+                recursive = "recursive=true" in (urlparse(h.path).query or "").lower()
+                entries, folders = [], set()
+                for p, c in sorted(under.items()):
+                    tail = p[len(prefix) + 1:] if prefix else p
+                    parts = tail.split("/")
+                    for depth in range(1, len(parts)):
+                        folder = "/".join(filter(None, [prefix, *parts[:depth]]))
+                        if (recursive or depth == 1) and folder not in folders:
+                            folders.add(folder)
+                            entries.append({"type": "directory", "path": folder, "oid": "0" * 40})
+                    if recursive or len(parts) == 1:
+                        entries.append({"type": "file", "path": p, "size": len(c), "oid": "0" * 40})
                 return h._send(200, entries)
             if rest[:1] == ["paths-info"]:
                 return h._send(200, [])
@@ -110,7 +123,8 @@ class FakeHub(LoopbackServer):
             content = self.repos.get(repo, {}).get("files", {}).get(file)
             if content is None:
                 return h._send(404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound"})
-            return h._send(200, raw=content, headers={"ETag": '"x"', "X-Repo-Commit": "0" * 40})
+            etag = hashlib.sha256(content).hexdigest()  # huggingface_hub caches blobs by ETag: one per content
+            return h._send(200, raw=content, headers={"ETag": f'"{etag}"', "X-Repo-Commit": "0" * 40})
         return h._send(404, {"error": f"not implemented in the fake hub: {method} {path}"})
 
     def _commit(self, h, repo: str, state: dict, body: bytes) -> None:

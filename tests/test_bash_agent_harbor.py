@@ -41,6 +41,19 @@ def test_harbor_run_cli_loads_the_agent_and_verifies(docker_engine, tmp_path):
     assert agent_steps[-1].extra["complete"] is True
     assert trajectory.final_metrics.extra["stop_reason"] == "complete"
 
+    # Harbor's viewer (`harbor view`) serves the job: its API, on its own models, reads our files
+    from fastapi.testclient import TestClient
+    from harbor.models.trial.result import TrialResult
+    from harbor.viewer.server import create_app
+
+    viewer = TestClient(create_app(tmp_path / "jobs"))
+    jobs = viewer.get("/api/jobs")
+    assert jobs.status_code == 200 and [j["name"] for j in jobs.json()["items"]] == [job_dir.name]
+    shown = viewer.get(f"/api/jobs/{job_dir.name}/trials/{trial.trial}")
+    assert shown.status_code == 200 and TrialResult.model_validate(shown.json()).verifier_result.rewards["reward"] == 1.0
+    served = viewer.get(f"/api/jobs/{job_dir.name}/trials/{trial.trial}/trajectory")
+    assert served.status_code == 200 and Trajectory.model_validate(served.json()) == trajectory
+
 
 def test_the_runner_rejects_a_misspelt_agent_option_before_running(docker_engine, tmp_path):
     task = make_bundle("count-words").write(tmp_path / "tasks")

@@ -44,6 +44,10 @@ async def test_a_scripted_run_is_interrupted_resumed_and_yields_a_valid_bundle(d
     gate_rounds = provenance["gate_rounds"]
     assert gate_rounds[0]["nop"] == 1.0 and gate_rounds[1]["problems"] == []
     assert any(c["purpose"] == "proposer" for c in provenance["transcript"])
+    from harbor.cli.sync import sync_dataset  # the output folder is a Harbor dataset whose digests Harbor agrees with
+
+    assert f'name = "termigen/{bundle.name}"' in (out / "dataset.toml").read_text()
+    assert [c.name for c in sync_dataset(out) if c.old != c.new] == []
     typed = SynthesisProvenance.model_validate(provenance)
     assert typed.build_attempts[-1].ok and typed.usage["verify"].seconds > 0 and TaskBundle.read(bundle).provenance.model_dump()["gate_rounds"]
     termigen = str(Path(sys.executable).with_name("termigen"))

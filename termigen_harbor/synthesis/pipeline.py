@@ -19,9 +19,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from harbor.models.dataset.manifest import DatasetInfo
+from harbor.models.task.config import PackageInfo
+from pydantic import BaseModel, Field, field_validator
 
 from termigen_harbor.bundle import BundleError, BundleFile, TaskLabels
+from termigen_harbor.data.task_dataset import DEFAULT_ORG, package_name, write_dataset_manifest
 from termigen_harbor.files import exclusive, write_atomic
 from termigen_harbor.leftovers import remove_orphans
 from termigen_harbor.runner import clear_leftovers_under
@@ -45,6 +48,14 @@ class SynthesisConfig(BaseModel):
     per_category: int = Field(default=1, ge=1)
     concurrency: int = Field(default=1, ge=1)
     env: str = "docker"
+    org: str = DEFAULT_ORG  # accepted tasks are named <org>/<task> for Harbor's registry
+
+    @field_validator("org")
+    @classmethod
+    def _org_is_a_registry_name(cls, org: str) -> str:
+        if "/" in org or not DatasetInfo.is_valid_name_format(f"{org}/task"):
+            raise ValueError(f"--org {org!r} is not a Harbor registry organization (letters, digits, '-', '_', '.'; no '/')")
+        return org
     base_image: str = BASE_IMAGE
     threshold: int = Field(default=4, ge=1, le=5)
     max_spec_rounds: int = Field(default=3, ge=1)
@@ -207,7 +218,9 @@ class Pipeline:
         name = bundle.name
         if (self.config.out / name).exists():
             name = f"{name}-{state.id}"
-        return bundle.model_copy(update={"name": name, "provenance": provenance}).write(self.config.out)
+        package = PackageInfo(name=package_name(self.config.org, name), description=state.spec_outcome.spec.title, keywords=[state.category])
+        config = bundle.config.model_copy(update={"task": package})  # Harbor's registry name: the folder is a Harbor dataset
+        return bundle.model_copy(update={"name": name, "config": config, "provenance": provenance}).write(self.config.out)
 
     # ------------------------------------------------------------------ the run
     async def run(self) -> Manifest:
@@ -261,4 +274,5 @@ class Pipeline:
             per_accepted_task=total.per(accepted) if accepted else None, items=items,
         )  # fmt: skip
         manifest.write(self.config.out / "manifest.json")
+        write_dataset_manifest(self.config.out, self.config.org, f"Terminal tasks synthesized by termigen-harbor ({self.taxonomy.name} taxonomy, {self.llm.model})")
         return manifest
