@@ -190,3 +190,63 @@ def test_a_model_endpoint_that_hangs_is_cut_off_by_the_timeout():
             asyncio.run(llm.chat("hi"))
         assert time.monotonic() - started < 30
     listener.close()
+
+
+@pytest.mark.docker
+def test_four_trials_at_once_give_the_results_of_one_at_a_time(docker_engine, tmp_path):
+    from termigen_harbor.evaluation.evaluate import EvalSpec, evaluate
+
+    tasks = tmp_path / "tasks"
+    for name in ("solvable-a", "solvable-b"):
+        make_bundle(name).write(tasks)
+    for name in ("unsolvable-a", "unsolvable-b"):
+        make_bundle(name, solve="#!/bin/bash\necho 4 > /app/count.txt\n").write(tasks)
+    reports = [evaluate(EvalSpec(tasks=sorted(tasks.iterdir()), dataset="four", agent="oracle", runs=1, n_concurrent=n, jobs_dir=tmp_path / f"jobs-{n}"))
+               for n in (1, 4)]  # fmt: skip
+    serial, parallel = ([(row.task, row.rewards, row.errors) for row in r.tasks] for r in reports)
+    assert serial == parallel == [("solvable-a", [1.0], [None]), ("solvable-b", [1.0], [None]), ("unsolvable-a", [0.0], [None]), ("unsolvable-b", [0.0], [None])]
+
+
+SYNTHESIS = """
+import asyncio, sys
+from pathlib import Path
+from termigen_harbor.llm import LLM, ScriptedBackend
+from termigen_harbor.synthesis.pipeline import Pipeline, SynthesisConfig
+from termigen_harbor.taxonomy import load_taxonomy
+from termigen_harbor.testing import SynthesisRoles
+config = SynthesisConfig(out=Path(sys.argv[1]), categories=["data_etl"], per_category=1, k_lazy=1, max_gate_rounds=2)
+manifest = asyncio.run(Pipeline(LLM(ScriptedBackend(SynthesisRoles())), load_taxonomy("termigen"), config).run())
+print(manifest.model_dump_json(by_alias=True))
+"""
+
+
+@pytest.mark.docker
+def test_synthesis_killed_at_random_points_loses_nothing_and_finishes_as_an_uninterrupted_run(docker_engine, tmp_path):
+    """SIGKILL at seeded random moments (inside stages: builds, gate trials, model calls); after each,
+    every state file still parses, and the last run ends where an uninterrupted one does."""
+    import random
+
+    out = tmp_path / "out"
+    command = [sys.executable, "-c", SYNTHESIS, str(out)]
+    draws, stages = random.Random(1402), []
+    for _ in range(3):
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=draws.uniform(8, 60))
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        for state in [*out.glob(".work/*/state.json"), *out.glob("*.json")]:
+            json.loads(state.read_text())  # written atomically: never half a file
+        stages += [json.loads(p.read_text())["stage"] for p in out.glob(".work/*/state.json")]
+    assert {"specified", "environment", "built"} & set(stages), stages  # some kill landed between the first stage and the verdict
+    final = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=900)
+    assert final.returncode == 0, final.stderr[-3000:]
+    manifest = json.loads(final.stdout.strip().splitlines()[-1])
+    assert manifest["accepted"] == 1 and manifest["errored"] == 0 and manifest["stopped"] is None
+    assert manifest["funnel"] == {"seeds": 1, "spec_passed": 1, "built": 1, "tests_approved": 1, "gate_passed": 1}
+    assert [p.name for p in out.iterdir() if (p / "task.toml").exists()] == ["count-words"]  # accepted once, not twice
+    leftovers = subprocess.run(["docker", "ps", "-a", "--filter", f"label={PROJECT_LABEL}", "--format", f'{{{{.Label "{PROJECT_LABEL}"}}}}'],
+                               capture_output=True, text=True).stdout.split()  # fmt: skip
+    trials = {p.name.lower() for p in out.glob(".work/*/jobs/*/*") if p.is_dir()}
+    assert not [c for c in leftovers if c.split("__env")[0] in trials]
