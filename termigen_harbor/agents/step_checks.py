@@ -4,7 +4,8 @@ for `bash -n`, which only parses)."""
 from __future__ import annotations
 
 import re
-import subprocess
+
+from termigen_harbor.bash_syntax import bash_complaint
 
 MIN_QUOTE = 12  # characters of the previous output a diagnosis must repeat verbatim
 SCAFFOLD_RE = re.compile(r"^(exit code: .*|stdout:|stderr:)$", re.M)  # our observation's own labels
@@ -30,10 +31,8 @@ def destructive(command: str) -> str | None:
 
 def bash_syntax_problem(command: str) -> str | None:
     """`bash -n`'s complaint about the command, or None when it parses."""
-    result = subprocess.run(["bash", "-n"], input=command, capture_output=True, text=True, timeout=30)
-    if result.returncode:
-        return "the command is not valid bash: " + result.stderr.replace("bash: ", "", 1).strip()[:500]
-    return None
+    complaint = bash_complaint(command)
+    return None if complaint is None else "the command is not valid bash: " + complaint[:500]
 
 
 def quoted_evidence(reasoning: str, observation: str, minimum: int = MIN_QUOTE) -> str | None:

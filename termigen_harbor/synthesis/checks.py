@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from harbor.models.task.config import TaskConfig
 
+from termigen_harbor.bash_syntax import bash_complaint
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.leftovers import owner_label
 
@@ -20,10 +21,8 @@ __all__ = ["bash_problem", "collect_problem", "dockerfile_problem", "file_proble
 
 def bash_problem(script: str) -> str | None:
     """`bash -n`: the script parses."""
-    result = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True, timeout=30)
-    if result.returncode:
-        return "`bash -n` rejects the script:\n" + result.stderr.replace("bash: ", "", 1).strip()
-    return None
+    complaint = bash_complaint(script)
+    return None if complaint is None else "`bash -n` rejects the script:\n" + complaint
 
 
 def python_problem(source: str, name: str = "file.py") -> str | None:
