@@ -214,6 +214,8 @@ from termigen_harbor.llm import LLM, ScriptedBackend
 from termigen_harbor.synthesis.pipeline import Pipeline, SynthesisConfig
 from termigen_harbor.taxonomy import load_taxonomy
 from termigen_harbor.testing import SynthesisRoles
+from termigen_harbor.cli_common import sigterm_as_ctrl_c
+sigterm_as_ctrl_c()  # as the `termigen` command does
 config = SynthesisConfig(out=Path(sys.argv[1]), categories=["data_etl"], per_category=1, k_lazy=1, max_gate_rounds=2)
 manifest = asyncio.run(Pipeline(LLM(ScriptedBackend(SynthesisRoles())), load_taxonomy("termigen"), config).run())
 print(manifest.model_dump_json(by_alias=True))
@@ -250,3 +252,21 @@ def test_synthesis_killed_at_random_points_loses_nothing_and_finishes_as_an_unin
                                capture_output=True, text=True).stdout.split()  # fmt: skip
     trials = {p.name.lower() for p in out.glob(".work/*/jobs/*/*") if p.is_dir()}
     assert not [c for c in leftovers if c.split("__env")[0] in trials]
+
+
+@pytest.mark.docker
+def test_a_synthesis_stopped_by_sigterm_during_its_gate_leaves_nothing_on_docker(docker_engine, tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-c", SYNTHESIS, str(out)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def gate_trial_running() -> list[str]:
+        trials = {p.name.lower() for p in out.glob(".work/*/jobs/*/*") if p.is_dir()}
+        return [name for name in trials if running_container(name + "__")]
+
+    trials = wait_for(gate_trial_running, 600, "a gate trial's container")
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=300)[1]
+    assert proc.returncode != 0 and "Crash" not in err
+    for trial in trials:
+        assert ours(trial + "__") == {"containers": [], "networks": [], "volumes": []}, err[-2000:]
+    assert json.loads(next(out.glob(".work/*/state.json")).read_text())["stage"] in ("built", "environment", "specified")
