@@ -76,6 +76,7 @@ def test_pushed_tasks_download_and_pass_validation(docker_engine, tmp_path):
         assert "2 tasks" in proc.stdout + proc.stderr
         files = hub.repos["alice/terminal-tasks"]["files"]
         assert not any(f.startswith(".work") for f in files) and {"tasks.parquet", "dataset.toml", "README.md", "count-words/task.toml"} <= set(files)
+        assert not any(TOKEN.encode() in content for content in files.values())
         download = tmp_path / "download"
         script = f"from huggingface_hub import snapshot_download; snapshot_download('alice/terminal-tasks', repo_type='dataset', local_dir={str(download)!r})"
         got = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
@@ -104,6 +105,7 @@ def test_an_evaluation_is_pushed_one_row_per_trial_and_loads_back(docker_engine,
         got = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
         assert got.returncode == 0, got.stderr[-3000:]
         card = hub.repos["alice/evals"]["files"]["README.md"].decode()
+        assert not any(TOKEN.encode() in content for content in hub.repos["alice/evals"]["files"].values())
     rows = json.loads(got.stdout.strip().splitlines()[-1])
     assert sorted((r["task"], r["run"], r["reward"]) for r in rows) == [("solvable", 0, 1.0), ("solvable", 1, 1.0), ("unsolvable", 0, 0.0), ("unsolvable", 1, 0.0)]
     failed = next(r for r in rows if r["task"] == "unsolvable")
