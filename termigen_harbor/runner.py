@@ -255,9 +255,12 @@ def forget_interrupted_trials(job_dir: Path) -> dict[str, str]:
     return forgotten
 
 
+TRIAL_DIR_RE = re.compile(r"^.+__[A-Za-z0-9]+$")  # Harbor's trial names: <task>__<random suffix>
+
+
 def unfinished_trials(job_dir: Path) -> list[str]:
     """Trials that have a folder but no result: running when their process was killed."""
-    return sorted(p.name for p in Path(job_dir).glob("*/") if p.is_dir() and not (p / "result.json").exists())
+    return sorted(p.name for p in Path(job_dir).glob("*/") if TRIAL_DIR_RE.match(p.name) and not (p / "result.json").exists())
 
 
 def clear_leftovers(job_dir: Path, env: str | EnvironmentType = EnvironmentType.DOCKER) -> None:
