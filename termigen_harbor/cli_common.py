@@ -51,6 +51,11 @@ def _interrupt(_signum: int, _frame: object) -> None:
 def sigterm_as_ctrl_c() -> None:
     """SIGTERM (a scheduler, `timeout`, `kill`) stops a command the way Ctrl-C does: Harbor tears
     the trials' containers down, the local model server is stopped and state files stay whole.
-    Python's default for SIGTERM is to die on the spot, leaving all of that behind."""
+    Python's default for SIGTERM is to die on the spot, leaving all of that behind.
+    A shell without job control starts background commands (`cmd &`, nohup) with SIGINT ignored,
+    and then neither Ctrl-C's signal nor this one would stop anything: Python's own SIGINT
+    handler is put back, before asyncio looks for it."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
 

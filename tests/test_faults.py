@@ -51,8 +51,10 @@ def slow_task(root: Path, seconds: int) -> str:
     return name
 
 
-def start(args: list[str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen([TERMIGEN, *args], stdin=subprocess.DEVNULL, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+def start(args: list[str], log: Path, sigint_ignored: bool = False) -> subprocess.Popen:
+    """`sigint_ignored`: as a shell without job control starts `cmd &` (scripts, nohup)."""
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
+    return subprocess.Popen([TERMIGEN, *args], stdin=subprocess.DEVNULL, stdout=log.open("wb"), stderr=subprocess.STDOUT, preexec_fn=ignore)
 
 
 def running_container(prefix: str) -> bool:
@@ -62,16 +64,16 @@ def running_container(prefix: str) -> bool:
 
 @pytest.mark.docker
 @pytest.mark.parametrize(
-    "command, sig",
-    [("evaluate", signal.SIGINT), ("evaluate", signal.SIGTERM), ("validate", signal.SIGTERM)],
+    "command, sig, background",
+    [("evaluate", signal.SIGINT, False), ("evaluate", signal.SIGTERM, True), ("validate", signal.SIGTERM, False)],
 )
-def test_a_stopped_run_leaves_nothing_on_docker(docker_engine, tmp_path, command, sig):
+def test_a_stopped_run_leaves_nothing_on_docker(docker_engine, tmp_path, command, sig, background):
     name = slow_task(tmp_path / "tasks", 120)
     args = {
         "evaluate": ["evaluate", "-d", str(tmp_path / "tasks"), "-a", "oracle", "--runs", "1", "--jobs-dir", str(tmp_path / "jobs"), "-o", str(tmp_path / "report")],
         "validate": ["validate", str(tmp_path / "tasks"), "--jobs-dir", str(tmp_path / "jobs")],
     }[command]
-    proc = start(args, tmp_path / "log")
+    proc = start(args, tmp_path / "log", sigint_ignored=background)
     wait_for(lambda: running_container(name), 240, "the trial's container")
     time.sleep(2)
     proc.send_signal(sig)
