@@ -33,6 +33,14 @@ async def test_seeds_are_written_and_deduplicated():
     assert "The C project in `/app` builds `numstat`" in prompt  # a few-shot example from task_templates, same category first
 
 
+async def test_seeds_that_are_paths_not_problems_go_back_to_the_model():
+    paths = json.dumps({"seeds": ["/app/data/warehouse_data.csv", "/app/data/sales.csv"]})  # what the 1.5B model once wrote
+    backend = ScriptedBackend([paths, json.dumps({"seeds": ["Merge two CSV exports that disagree on dates"]})])
+    kept, _ = await write_seeds(LLM(backend), CATEGORY, 1, existing=[])
+    assert kept == ["Merge two CSV exports that disagree on dates"]
+    assert "not a path or a name" in backend.requests[1].messages[-1].content
+
+
 async def test_a_low_scoring_spec_is_revised_with_the_feedback_then_accepted():
     revised = {**SPEC, "success_criteria": SPEC["success_criteria"] + ["bin/calc exits 1 on bad input"]}
     backend = ScriptedBackend([json.dumps(SPEC), evaluation(5, 5, 2, "tests cannot check 'links' without running the binary"),

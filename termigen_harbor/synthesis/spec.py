@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
@@ -16,8 +16,21 @@ from termigen_harbor.text import words
 DUPLICATE_JACCARD = 0.6  # word-set overlap from which two seeds count as the same task
 
 
+MIN_SEED_WORDS = 3
+
+
 class Seeds(BaseModel):
     seeds: list[str] = Field(min_length=1)
+
+    @field_validator("seeds")
+    @classmethod
+    def _sentences(cls, seeds: list[str]) -> list[str]:
+        """A seed names a problem in a sentence; a small model sometimes lists file paths or names instead."""
+        bad = [s for s in seeds if len(s.split()) < MIN_SEED_WORDS or s.strip().startswith(("/", "./", "~"))]
+        if bad:
+            raise ValueError(f"each seed must be one sentence of at least {MIN_SEED_WORDS} words naming a concrete problem, "
+                             f"not a path or a name; these are not: {bad[:5]}")  # fmt: skip
+        return seeds
 
 
 class TaskSpec(BaseModel):
