@@ -108,6 +108,8 @@ def synthesis(console: Console, manifest: Manifest, out: Path) -> None:
             console.print(f"[yellow]errored[/] {item.id} ({item.seed}): {item.error}")
         elif item.stage in ("rejected", "errored"):
             console.print(f"[yellow]{item.stage}[/] {item.id} ({item.seed}): {item.reason}")
+    for category, reason in manifest.seed_failures.items():
+        console.print(f"[yellow]no seeds[/] for {category}: {reason} (the next run tries again)")
     console.print(f"accepted {manifest.accepted} of {manifest.tasks} (yield {manifest.yield_}); manifest: {out / 'manifest.json'}")
     if manifest.errored:
         console.print(f"[bold yellow]{manifest.errored} task(s) errored[/] (no verdict yet): run the same command to try them again")

@@ -86,3 +86,20 @@ async def test_a_model_that_stops_answering_leaves_the_task_errored_not_rejected
     manifest = await Pipeline(LLM(ScriptedBackend(second), retry=fast), load_taxonomy("termigen"), config).run()
     assert "planner" in second.calls and not {"seeds", "proposer", "evaluator"} & set(second.calls)  # resumed where it stopped
     assert manifest.items[0].stage == "specified" and manifest.stopped.startswith(MODEL_DOWN)
+
+
+async def test_a_category_whose_seeds_never_parse_is_reported_and_the_others_go_on(tmp_path):
+    from termigen_harbor.llm import RetryPolicy
+
+    roles = SynthesisRoles(down_at="planner")  # stop once the other category's spec is done: no Docker needed
+
+    def model(request):
+        if "distinct task seeds" in request.messages[0].content and "Data Processing" in request.messages[0].content:
+            return json.dumps({"seeds": ["/app/data/orders.csv"]})
+        return roles(request)
+
+    config = SynthesisConfig(out=tmp_path / "out", categories=["data_etl", "algorithms"], per_category=1, k_lazy=1, max_gate_rounds=2)
+    manifest = await Pipeline(LLM(ScriptedBackend(model), retry=RetryPolicy(max_retries=0)), load_taxonomy("termigen"), config).run()
+    assert list(manifest.seed_failures) == ["data_etl"] and "not a path or a name" in manifest.seed_failures["data_etl"]
+    assert [item.id for item in manifest.items] == ["algorithms-001"]
+    assert not (tmp_path / "out" / ".work" / "seeds-data_etl.json").exists()  # the next run asks again

@@ -30,7 +30,7 @@ async def test_seeds_are_written_and_deduplicated():
     prompt = backend.requests[0].messages[-1].content
     assert "Software Build & Compilation" in prompt and "gcc_cannot_find_library" in prompt
     assert "no internet while the task is solved or checked" in prompt and "generated inside the image" in prompt
-    assert "The C project in `/app` builds `numstat`" in prompt  # a few-shot example from task_templates, same category first
+    assert "Fixing a Makefile whose library link order breaks the build" in prompt  # a template's seed, same category first
 
 
 async def test_seeds_that_are_paths_not_problems_go_back_to_the_model():

@@ -19,7 +19,7 @@ MAX_TEST_EXAMPLE = 3000  # an example test excerpt longer than this is not shown
 class Example(BaseModel):
     name: str
     category: str
-    summary: str  # the instruction's first sentence: a seed
+    summary: str  # the task's seed (metadata `seed`), else the instruction's first sentence
     instruction: str  # its first paragraph
     tests: str  # the opening of its test file, cut at a test function's end
 
@@ -33,7 +33,8 @@ def all_examples() -> tuple[Example, ...]:
         paragraph = bundle.instruction.strip().split("\n\n")[0].replace("\n", " ")
         tests = bundle.tests["test_outputs.py"].content.decode() if "test_outputs.py" in bundle.tests else ""
         found.append(Example(name=folder.name, category=str(bundle.config.metadata.get("category", "")),
-                             summary=re.split(r"(?<=[.!?])\s", paragraph, maxsplit=1)[0], instruction=paragraph, tests=_excerpt(tests)))  # fmt: skip
+                             summary=str(bundle.config.metadata.get("seed") or re.split(r"(?<=[.!?])\s", paragraph, maxsplit=1)[0]),
+                             instruction=paragraph, tests=_excerpt(tests)))  # fmt: skip
     return tuple(found)
 
 

@@ -60,6 +60,7 @@ class Manifest(BaseModel):
     model: str
     wall_seconds_this_run: float
     stopped: str | None = None
+    seed_failures: dict[str, str] = Field(default_factory=dict)  # category -> why no seeds were written for it
     tasks: int
     accepted: int
     errored: int = 0

@@ -110,6 +110,7 @@ class Pipeline:
         self.progress = progress or Progress()
         self.states: list[TaskState] = []
         self.stopped: str | None = None
+        self.seed_failures: dict[str, str] = {}  # category -> why its seeds could not be written (the next run tries again)
 
     # ------------------------------------------------------------------ persistence
     def _state_path(self, task_id: str) -> Path:
@@ -145,7 +146,14 @@ class Pipeline:
     async def load_or_seed(self) -> list[TaskState]:
         states = []
         for category in self._categories():
-            for i, seed in enumerate(await self._seeds(category)):
+            try:
+                seeds = await self._seeds(category)
+            except (BudgetExceeded, RetryableError):
+                raise
+            except LLMError as exc:  # the model never wrote usable seeds for this category: the others go on
+                self.seed_failures[category.id] = str(exc).split("\n--- last reply ---")[0][:600]
+                continue
+            for i, seed in enumerate(seeds):
                 task_id = f"{category.id}-{i + 1:03d}"
                 path = self._state_path(task_id)
                 state = TaskState.model_validate_json(path.read_text()) if path.exists() else TaskState(
@@ -267,7 +275,7 @@ class Pipeline:
         total = sum(by_stage.values(), StageUsage())
         accepted = len(reached["gate_passed"])
         manifest = Manifest(
-            taxonomy=self.taxonomy.name, model=self.llm.model, wall_seconds_this_run=round(seconds, 1), stopped=self.stopped,
+            taxonomy=self.taxonomy.name, model=self.llm.model, wall_seconds_this_run=round(seconds, 1), stopped=self.stopped, seed_failures=self.seed_failures,
             tasks=len(self.states), accepted=accepted, errored=sum(s.stage == "errored" or bool(s.error) for s in self.states),
             yield_=round(accepted / len(self.states), 3) if self.states else None, by_stage=dict(self.progress.counts),
             funnel=funnel(items, reached), usage_by_stage=by_stage, usage_total=total,
