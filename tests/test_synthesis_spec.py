@@ -44,12 +44,12 @@ async def test_seeds_that_are_paths_not_problems_go_back_to_the_model():
 async def test_a_low_scoring_spec_is_revised_with_the_feedback_then_accepted():
     revised = {**SPEC, "success_criteria": SPEC["success_criteria"] + ["bin/calc exits 1 on bad input"]}
     backend = ScriptedBackend([json.dumps(SPEC), evaluation(5, 5, 2, "tests cannot check 'links' without running the binary"),
-                               json.dumps(revised), evaluation(4, 5, 4), evaluation(4, 5, 4, "bad input handling is loosely specified")])  # fmt: skip
+                               json.dumps(revised), evaluation(3, 5, 4), evaluation(4, 5, 4, "bad input handling is loosely specified")])  # fmt: skip
     outcome = await refine_spec(LLM(backend), "static lib link order", CATEGORY)
     assert outcome.accepted and outcome.spec.success_criteria[-1] == "bin/calc exits 1 on bad input" and len(outcome.rounds) == 2
     second_proposal = backend.requests[2].messages[-1].content
     assert "tests cannot check 'links'" in second_proposal and "fix-static-lib-link-order" in second_proposal
-    assert "explain every score below 5" in backend.requests[4].messages[-1].content  # low scores without a reason go back
+    assert "explain every score below 4" in backend.requests[4].messages[-1].content  # a rejecting score without a reason goes back
     assert outcome.rounds[-1].evaluation.feedback == "bad input handling is loosely specified"
 
 

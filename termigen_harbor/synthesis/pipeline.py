@@ -33,7 +33,7 @@ from termigen_harbor.llm import LLM, BudgetExceeded, LLMError, RetryableError, T
 from termigen_harbor.synthesis.build import BuildOutcome, build_until_ok
 from termigen_harbor.synthesis.manifest import Manifest, ManifestItem, StageUsage, funnel, usage_by_stage
 from termigen_harbor.synthesis.provenance import SynthesisProvenance
-from termigen_harbor.synthesis.spec import SpecOutcome, refine_spec, write_seeds
+from termigen_harbor.synthesis.spec import SPEC_THRESHOLD, SpecOutcome, refine_spec, write_seeds
 from termigen_harbor.synthesis.environment import PlannedFile, StageError, construct_files, plan_files
 from termigen_harbor.synthesis.verify import VerifyOutcome, verify_task
 from termigen_harbor.taxonomy import Category, Taxonomy
@@ -57,7 +57,7 @@ class SynthesisConfig(BaseModel):
             raise ValueError(f"--org {org!r} is not a Harbor registry organization (letters, digits, '-', '_', '.'; no '/')")
         return org
     base_image: str = BASE_IMAGE
-    threshold: int = Field(default=4, ge=1, le=5)
+    threshold: int = Field(default=SPEC_THRESHOLD, ge=1, le=5)
     max_spec_rounds: int = Field(default=3, ge=1)
     max_build_iterations: int = Field(default=5, ge=1)
     k_lazy: int = Field(default=2, ge=0)

@@ -45,6 +45,9 @@ class TaskSpec(BaseModel):
         return self.model_dump_json(indent=2)
 
 
+SPEC_THRESHOLD = 4  # every Evaluator score must reach it (SynthesisConfig.threshold)
+
+
 class Evaluation(BaseModel):
     environment_complexity: int = Field(ge=1, le=5)
     data_generatability: int = Field(ge=1, le=5)
@@ -53,8 +56,11 @@ class Evaluation(BaseModel):
 
     @model_validator(mode="after")
     def says_why(self) -> Evaluation:
-        if min(self.environment_complexity, self.data_generatability, self.verification_determinism) < 5 and not self.feedback.strip():
-            raise ValueError("explain every score below 5 in `feedback`: what is missing and how to fix it")
+        """A rejecting score needs its reason (what is missing, how to fix it): the Proposer revises
+        from it. A passing 4 needs none; a small model often leaves it out, and asking again cost
+        whole specs."""
+        if min(self.environment_complexity, self.data_generatability, self.verification_determinism) < SPEC_THRESHOLD and not self.feedback.strip():
+            raise ValueError(f"explain every score below {SPEC_THRESHOLD} in `feedback`: what is missing and how to fix it")
         return self
 
     def passes(self, threshold: int) -> bool:
@@ -105,7 +111,7 @@ async def write_seeds(llm: LLM, category: Category, n: int, existing: list[str])
     return kept[:n], dropped
 
 
-async def refine_spec(llm: LLM, seed: str, category: Category, threshold: int = 4, max_rounds: int = 3, evaluator: LLM | None = None) -> SpecOutcome:
+async def refine_spec(llm: LLM, seed: str, category: Category, threshold: int = SPEC_THRESHOLD, max_rounds: int = 3, evaluator: LLM | None = None) -> SpecOutcome:
     """Proposer, then Evaluator; revised with the feedback until every score reaches `threshold`."""
     outcome = SpecOutcome(seed=seed, category=category.id, accepted=False)
     feedback = previous = None
