@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
@@ -48,11 +48,20 @@ class TaskSpec(BaseModel):
 SPEC_THRESHOLD = 4  # every Evaluator score must reach it (SynthesisConfig.threshold)
 
 
+def _all_required(schema: dict) -> None:
+    schema["required"] = list(schema.get("properties", {}))
+
+
 class Evaluation(BaseModel):
+    # The review comes first, then the scores: a model (grammar-constrained on the local backend,
+    # which follows the schema's order and asks a non-empty review) reasons before it scores.
+    # (A comment, not a docstring: a docstring would go to the model as the schema's description.)
+    model_config = ConfigDict(json_schema_extra=_all_required)
+
+    feedback: str = Field(default="", json_schema_extra={"minLength": 1}, description="what is good, what is missing and how to fix it")
     environment_complexity: int = Field(ge=1, le=5)
     data_generatability: int = Field(ge=1, le=5)
     verification_determinism: int = Field(ge=1, le=5)
-    feedback: str = ""
 
     @model_validator(mode="after")
     def says_why(self) -> Evaluation:
