@@ -5,7 +5,7 @@ import pytest
 from termigen_harbor.llm import LLM, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.synthesis.checks import dockerfile_problem
-from termigen_harbor.synthesis.environment import PlannedFile, StageError, construct_files, plan_files, write_dockerfile
+from termigen_harbor.synthesis.environment import PlannedFile, construct_files, plan_files, write_dockerfile
 
 SPEC = TaskSpec(title="fix-cron-env", objective="Make the backup cron job run.", inputs=["/etc/cron.d/backup"], outputs=["/var/backups/db.tar.gz"],
                 success_criteria=["cron line valid", "script executable", "backup exists"], difficulty="easy")  # fmt: skip
@@ -16,9 +16,13 @@ async def test_the_blueprint_refuses_paths_outside_and_drops_what_must_not_be_in
                       {"path": "solution/solve.sh", "purpose": "x"}, {"path": "Dockerfile", "purpose": "x"}]}  # fmt: skip
     files = await plan_files(LLM(ScriptedBackend([json.dumps(plan)])), SPEC)
     assert [f.path for f in files] == ["cron/backup"]
-    for bad in ("/etc/passwd", "../../outside"):
-        with pytest.raises(StageError, match="file planner"):
-            await plan_files(LLM(ScriptedBackend([json.dumps({"files": [{"path": bad, "purpose": "x"}]})])), SPEC)
+    good = json.dumps({"files": [{"path": "maze.txt", "purpose": "the maze"}]})
+    for bad in ("/app/maze.txt", "../../outside"):  # goes back to the model with the reason
+        backend = ScriptedBackend([json.dumps({"files": [{"path": bad, "purpose": "x"}]}), good])
+        assert [f.path for f in await plan_files(LLM(backend), SPEC)] == ["maze.txt"]
+        assert "relative to the Docker build context" in backend.requests[1].messages[-1].content
+    with pytest.raises(StructuredOutputError, match="absolute path"):  # and a model that insists gets no blueprint
+        await plan_files(LLM(ScriptedBackend([json.dumps({"files": [{"path": "/etc/passwd", "purpose": "x"}]})] * 3)), SPEC)
 
 
 async def test_each_file_is_written_separately_with_the_whole_blueprint_in_view():

@@ -4,7 +4,7 @@ are untrusted: they pass the bundle's path checks before anything is kept."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from termigen_harbor.bundle import BundleError, BundleFile, safe_relpath
 from termigen_harbor.images import BASE_IMAGE
@@ -17,6 +17,16 @@ from termigen_harbor.synthesis.spec import TaskSpec
 class PlannedFile(BaseModel):
     path: str
     purpose: str
+
+    @field_validator("path")
+    @classmethod
+    def _inside_the_context(cls, path: str) -> str:
+        """Checked while parsing, so that a bad path goes back to the model with the reason (a
+        small model writes the file's place in the container, `/app/maze.txt`)."""
+        try:
+            return safe_relpath(path, "environment").as_posix()
+        except BundleError as exc:
+            raise ValueError(f"{exc.reason}: paths are relative to the Docker build context (write `maze.txt` for a file the Dockerfile copies to /app/maze.txt)") from None
 
 
 class Blueprint(BaseModel):
