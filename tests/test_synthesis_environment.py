@@ -13,7 +13,8 @@ SPEC = TaskSpec(title="fix-cron-env", objective="Make the backup cron job run.",
 
 async def test_the_blueprint_refuses_paths_outside_and_drops_what_must_not_be_in_the_image():
     plan = {"files": [{"path": "cron/backup", "purpose": "broken cron file"}, {"path": "tests/test_outputs.py", "purpose": "x"},
-                      {"path": "solution/solve.sh", "purpose": "x"}, {"path": "Dockerfile", "purpose": "x"}]}  # fmt: skip
+                      {"path": "solution/solve.sh", "purpose": "x"}, {"path": "Dockerfile", "purpose": "x"},
+                      {"path": "db.tar.gz", "purpose": "the backup"}]}  # fmt: skip  (the last is the task's output: the agent makes it)
     files = await plan_files(LLM(ScriptedBackend([json.dumps(plan)])), SPEC)
     assert [f.path for f in files] == ["cron/backup"]
     good = json.dumps({"files": [{"path": "maze.txt", "purpose": "the maze"}]})

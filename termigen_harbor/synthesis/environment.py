@@ -4,6 +4,8 @@ are untrusted: they pass the bundle's path checks before anything is kept."""
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from pydantic import BaseModel, Field, field_validator
 
 from termigen_harbor.bundle import BundleError, BundleFile, safe_relpath
@@ -37,8 +39,11 @@ class StageError(RuntimeError):
     """A stage's output cannot be used; the message says which stage and why."""
 
 
-def checked_blueprint(blueprint: Blueprint) -> list[PlannedFile]:
-    """Refuses paths that would leave the bundle; drops files the environment must never hold."""
+def checked_blueprint(blueprint: Blueprint, outputs: list[str] = ()) -> list[PlannedFile]:
+    """Refuses paths that would leave the bundle; drops files the environment must never hold:
+    ours (Dockerfile, tests, solution) and the task's outputs, which the agent must make (a small
+    model lists them as files of the environment, then has to write the answer)."""
+    made_by_the_agent = {PurePosixPath(o.strip().split()[0]).name for o in outputs if o.strip()}
     files = []
     for planned in blueprint.files:
         try:
@@ -47,12 +52,14 @@ def checked_blueprint(blueprint: Blueprint) -> list[PlannedFile]:
             raise StageError(f"file planner: {exc}") from None
         if rel.name in ("Dockerfile", "solve.sh", "test_outputs.py", "test.sh") or rel.parts[0] in ("tests", "solution"):
             continue
+        if rel.name in made_by_the_agent:
+            continue
         files.append(PlannedFile(path=rel.as_posix(), purpose=planned.purpose))
     return files
 
 
 async def plan_files(llm: LLM, spec: TaskSpec) -> list[PlannedFile]:
-    return checked_blueprint(await llm.structured(render("file_planner", spec=spec.as_text()), Blueprint, purpose="file_planner"))
+    return checked_blueprint(await llm.structured(render("file_planner", spec=spec.as_text()), Blueprint, purpose="file_planner"), spec.outputs)
 
 
 async def construct_files(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile]) -> dict[str, BundleFile]:
