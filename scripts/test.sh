@@ -4,4 +4,6 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$REPO/scripts/provision.sh"
 cd "$REPO"
-exec .venv/bin/python -m pytest "$@"
+# Most of the suite waits on Docker, not on the CPU: 4 workers even on 2 cores (TEST_WORKERS=0 runs
+# it in one process). Tests that share a module fixture carry an xdist_group mark.
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-4}" --dist loadgroup "$@"

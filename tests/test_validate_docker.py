@@ -12,7 +12,8 @@ from termigen_harbor.runner import read_job
 
 from termigen_harbor.testing import TEMPLATES, make_bundle
 
-pytestmark = pytest.mark.docker
+# One worker runs this module: its tests share one `termigen validate` run.
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("validate-docker")]
 TEMPLATE = "csv-json-etl"  # a real template: oracle and nop through Docker
 
 
