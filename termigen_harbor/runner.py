@@ -229,14 +229,13 @@ def _rerun_reason(result_path: Path) -> str | None:
         result = json.loads(result_path.read_text())
     except (OSError, ValueError):
         return "result cut short"  # Harbor writes result.json in place: a kill can leave half of it
-    exception = (result.get("exception_info") or {}).get("exception_type")
-    if exception in INTERRUPTED:
+    if (result.get("exception_info") or {}).get("exception_type") in INTERRUPTED:
         return "interrupted"
-    rewards = (result.get("verifier_result") or {}).get("rewards")
-    metadata = (result.get("agent_result") or {}).get("metadata") or {}
-    if metadata.get("model_unreachable") or (exception in UNREACHABLE and not rewards):
-        return "the model did not answer"
-    return None
+    try:
+        trial = read_trial(result_path.parent)
+    except RunnerError:
+        return None  # not a result Harbor wrote: left as it is
+    return "the model did not answer" if trial.model_unreachable else None
 
 
 def forget_interrupted_trials(job_dir: Path) -> dict[str, str]:

@@ -34,6 +34,11 @@ def split_card(text: str) -> tuple[dict, str]:
     return {}, text
 
 
+def join_card(meta: dict, body: str) -> str:
+    """A card from its YAML metadata and its Markdown body (the inverse of split_card)."""
+    return "---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n" + body
+
+
 def _token() -> str:
     token = os.environ.get("HF_TOKEN")
     if not token:
@@ -47,7 +52,7 @@ def _merge_card(api, repo_id: str, ours: str) -> str:
     remote_meta, _ = split_card(Path(remote).read_text())
     ours_meta, ours_body = split_card(ours)
     merged = {**ours_meta, **{k: v for k, v in remote_meta.items() if k in ("configs", "dataset_info")}}
-    return "---\n" + yaml.safe_dump(merged, sort_keys=False) + "---\n" + ours_body
+    return join_card(merged, ours_body)
 
 
 def push(folder: Path, repo_id: str, private: bool = True) -> dict[str, int]:
@@ -140,12 +145,11 @@ def tasks_card(manifest, rows: list[dict], repo_id: str) -> str:
         "harbor run -p tasks --agent termigen_harbor.agents:BashAgent -m <model>",
         "```",
     ]
-    return "---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n" + "\n".join(body) + "\n"
+    return join_card(meta, "\n".join(body) + "\n")
 
 
 def eval_rows(report) -> list[dict]:
     """One row per trial of the report's job: task, run, agent, model, reward, tests, tokens, seconds, error."""
-    from termigen_harbor.evaluation.evaluate import trial_error
     from termigen_harbor.runner import RunnerError, read_job
 
     try:
@@ -157,7 +161,7 @@ def eval_rows(report) -> list[dict]:
             "task": t.task, "run": t.attempt, "trial": t.trial, "agent": t.agent, "model": t.model or report.model, "reward": t.reward,
             "tests": [{"name": x.name, "outcome": x.outcome, "message": x.message} for x in t.tests],
             "input_tokens": t.n_input_tokens, "output_tokens": t.n_output_tokens, "cost_usd": t.cost_usd,
-            "agent_seconds": t.durations_sec.get("agent_execution"), "seconds": t.durations_sec.get("total"), "error": trial_error(t),
+            "agent_seconds": t.durations_sec.get("agent_execution"), "seconds": t.durations_sec.get("total"), "error": t.error_summary(),
         }  # fmt: skip
         for t in sorted(outcome.trials, key=lambda t: (t.task, t.attempt))
     ]
@@ -181,7 +185,7 @@ def push_eval(report_dir: Path, repo_id: str, private: bool = True) -> int:
     if not rows:
         raise PushError(f"the job {report.job_dir} holds no trials")
     meta = {"license": "apache-2.0", "tags": ["terminal-agents", "harbor", "termigen", "evaluation"]}
-    card = "---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n" + markdown(report) + "\nOne row per trial: task, run, agent, model, reward, per-test results, tokens, seconds, error.\n"
+    card = join_card(meta, markdown(report) + "\nOne row per trial: task, run, agent, model, reward, per-test results, tokens, seconds, error.\n")
     try:
         datasets.Dataset.from_list(rows).push_to_hub(repo_id, private=private, token=token, commit_message=f"Upload {len(rows)} trials")
         api = HfApi(token=token)

@@ -25,8 +25,17 @@ from termigen_harbor.files import write_atomic
 DEFAULT_ORG = "termigen"
 
 
-def _harbor_tasks(out: Path) -> list[Path]:
-    return task_folders(out, lambda p: (p / "task.toml").is_file() and (p / "instruction.md").is_file())
+def named_tasks(out: Path) -> dict[str, tuple[Path, TaskBundle]]:
+    """The task folders under `out` that carry a registry name (`[task] name`), by that name."""
+    named = {}
+    for folder in task_folders(out, lambda p: (p / "task.toml").is_file() and (p / "instruction.md").is_file()):
+        try:
+            bundle = TaskBundle.read(folder)
+        except BundleError:
+            continue
+        if bundle.config.task is not None:  # a task without a package name cannot be listed; synthesize names every task it accepts
+            named[bundle.config.task.name] = (folder, bundle)
+    return named
 
 
 class TaskDatasetError(RuntimeError):
@@ -44,12 +53,7 @@ def digest(task_dir: Path) -> str:
 
 def write_dataset_manifest(out: Path, org: str = DEFAULT_ORG, description: str = "") -> DatasetManifest:
     """Writes `out/dataset.toml` listing every named task folder directly under `out`, with digests."""
-    refs = []
-    for folder in _harbor_tasks(out):
-        bundle = TaskBundle.read(folder)
-        if bundle.config.task is None:
-            continue  # a task without a package name cannot be listed; synthesize names every task it accepts
-        refs.append(DatasetTaskRef(name=bundle.config.task.name, digest=digest(folder)))
+    refs = [DatasetTaskRef(name=name, digest=digest(folder)) for name, (folder, _) in named_tasks(out).items()]
     manifest = DatasetManifest(
         dataset=DatasetInfo(name=package_name(org, _slug(out.resolve().name)), description=description, keywords=["terminal", "termigen"]),
         tasks=sorted(refs, key=lambda r: r.name),
@@ -59,8 +63,7 @@ def write_dataset_manifest(out: Path, org: str = DEFAULT_ORG, description: str =
 
 
 def _slug(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-.") or "tasks"
-    return cleaned
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-.") or "tasks"
 
 
 def read_dataset(out: Path) -> DatasetManifest:
@@ -76,14 +79,7 @@ def read_dataset(out: Path) -> DatasetManifest:
 def index_rows(out: Path) -> list[dict[str, Any]]:
     """One row per task listed in the dataset manifest, from its bundle and provenance."""
     manifest = read_dataset(out)
-    by_name = {}
-    for folder in _harbor_tasks(out):
-        try:
-            bundle = TaskBundle.read(folder)
-        except BundleError:
-            continue
-        if bundle.config.task is not None:
-            by_name[bundle.config.task.name] = (folder, bundle)
+    by_name = named_tasks(out)
     rows = []
     for ref in manifest.tasks:
         if ref.name not in by_name:

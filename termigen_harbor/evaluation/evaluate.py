@@ -184,11 +184,6 @@ class EvalReport(BaseModel):
     coverage: Coverage | None = None  # how much of TerminalBench 1.0 the tasks are, when they are some of it
 
 
-def trial_error(trial: TrialOutcome) -> str | None:
-    """Why a trial tells nothing about the model, or None when it was verified on its merits."""
-    return trial.error_summary()
-
-
 def build_report(spec: EvalSpec, outcome: JobOutcome) -> EvalReport:
     rows: dict[str, TaskRow] = {}
     runs: list[dict[str, bool]] = [dict() for _ in range(spec.runs)]
@@ -196,7 +191,7 @@ def build_report(spec: EvalSpec, outcome: JobOutcome) -> EvalReport:
     for task, trials in outcome.by_task().items():
         row = rows[task] = TaskRow(task=task, rewards=[None] * spec.runs, errors=[None] * spec.runs)
         for trial in trials[: spec.runs]:
-            error = trial_error(trial)
+            error = trial.error_summary()
             row.errors[trial.attempt] = error
             if error is None:
                 row.rewards[trial.attempt] = trial.reward
