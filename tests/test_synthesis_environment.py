@@ -60,9 +60,20 @@ async def test_a_shell_script_must_pass_bash_n_and_a_dockerfile_must_start_from_
     backend = ScriptedBackend(["```bash\nif true; then echo x\n```", "```bash\nif true; then echo x; fi\n```"])
     files = await construct_files(LLM(backend), SPEC, [PlannedFile(path="setup.sh", purpose="setup")])
     assert files["setup.sh"].executable and "bash -n" in backend.requests[1].messages[-1].content
-    backend = ScriptedBackend(["```dockerfile\nFROM ubuntu:24.04\n```", "```dockerfile\nFROM termigen/base:bookworm\n```"])
+    # the base is ours: what the 1.5B model wrote (the base commented out, an image no registry here serves) is built on it
+    written = "```dockerfile\n# FROM termigen/base:bookworm\nFROM python:3.10-slim AS app\nWORKDIR /app\nCOPY maze.txt /app/\n```"
+    assert await write_dockerfile(LLM(ScriptedBackend([written])), SPEC, []) == "FROM termigen/base:bookworm AS app\nWORKDIR /app\nCOPY maze.txt /app/\n"
+    assert await write_dockerfile(LLM(ScriptedBackend(["```dockerfile\nRUN true\n```"])), SPEC, []) == "FROM termigen/base:bookworm\nRUN true\n"
+    backend = ScriptedBackend(["```dockerfile\nFROM termigen/base:bookworm\nADD http://x/y.tgz /\n```", "```dockerfile\nFROM termigen/base:bookworm\n```"])
     assert await write_dockerfile(LLM(backend), SPEC, []) == "FROM termigen/base:bookworm\n"
-    assert "must start with `FROM termigen/base:bookworm`" in backend.requests[1].messages[-1].content
+    assert "ADD <url>" in backend.requests[1].messages[-1].content  # the other checks still send it back
+
+
+async def test_a_reply_stuck_repeating_a_line_is_told_so():
+    loop = "```dockerfile\nFROM termigen/base:bookworm\nRUN apt-get install -y \\\n" + "    unzip \\\n" * 40
+    backend = ScriptedBackend([loop, "```dockerfile\nFROM termigen/base:bookworm\nRUN apt-get install -y unzip\n```"])
+    assert (await write_dockerfile(LLM(backend), SPEC, [])).endswith("unzip\n")
+    assert "repeats the line `unzip \\` 40 times in a row" in backend.requests[1].messages[-1].content
 
 
 async def test_a_reply_with_no_file_or_a_cut_off_one_is_asked_again_then_given_up_with_the_reason():

@@ -43,12 +43,32 @@ def blocks(text: str) -> list[Block]:
         close = re.compile(rf"^[ \t]{{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
         end = next((j for j in range(i + 1, len(lines)) if close.match(lines[j])), None)
         if end is None:
+            loop = repeated_line(lines[i + 1 :])
+            if loop:
+                raise ValueError(f"the reply repeats the line `{loop[0].strip()}` {loop[1]} times in a row until it is cut off: write each line once")
             raise ValueError(f"the code block opened on line {i + 1} is never closed (was the reply cut off?)")
         body = "\n".join(lines[i + 1 : end])
         found.append(Block(info=opening["info"].strip(), body=body + "\n" if body else "", note="\n".join(note).strip()))
         note = []
         i = end + 1
     return found
+
+
+LOOP = 8  # this many identical lines in a row: a small model stuck in a generation loop
+
+
+def repeated_line(lines: list[str]) -> tuple[str, int] | None:
+    """The longest run of one non-blank line repeated at least LOOP times in a row, with its length."""
+    best: tuple[str, int] | None = None
+    run = 1
+    for k in range(1, len(lines) + 1):
+        if k < len(lines) and lines[k] == lines[k - 1] and lines[k].strip():
+            run += 1
+            continue
+        if run >= LOOP and (best is None or run > best[1]):
+            best = (lines[k - 1], run)
+        run = 1
+    return best
 
 
 def file_text(reply: str) -> str:

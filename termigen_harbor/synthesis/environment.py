@@ -4,6 +4,7 @@ are untrusted: they pass the bundle's path checks before anything is kept."""
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
 from pydantic import BaseModel, Field, field_validator
@@ -74,5 +75,22 @@ async def construct_files(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile]
 async def write_dockerfile(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile], base_image: str = BASE_IMAGE,
                            build_error: str | None = None, previous: str | None = None) -> str:  # fmt: skip
     prompt = render("environment_agent", spec=spec.as_text(), blueprint=blueprint, base_image=base_image, build_error=build_error, previous=previous)
-    dockerfile = await llm.file(prompt, purpose="environment_agent", check=lambda text: dockerfile_problem(text, base_image))
-    return dockerfile if dockerfile.endswith("\n") else dockerfile + "\n"
+    dockerfile = await llm.file(prompt, purpose="environment_agent", check=lambda text: dockerfile_problem(on_base(text, base_image), base_image))
+    return on_base(dockerfile, base_image)
+
+
+FROM_RE = re.compile(r"^\s*FROM\s+(?P<image>\S+)(?P<rest>.*)$", re.I)
+COMMENTED_FROM_RE = re.compile(r"^\s*#\s*FROM\s", re.I)
+
+
+def on_base(dockerfile: str, base_image: str) -> str:
+    """The first stage is built FROM the configured base, whatever image the model named there
+    (`python:3.10-slim`, which no registry here serves): the base is ours to choose, not the
+    model's. A commented-out FROM goes; a missing FROM is added; later stages are left as written."""
+    lines = [line for line in dockerfile.splitlines() if not COMMENTED_FROM_RE.match(line)]
+    first = next((i for i, line in enumerate(lines) if FROM_RE.match(line)), None)
+    if first is None:
+        lines.insert(0, f"FROM {base_image}")
+    else:
+        lines[first] = f"FROM {base_image}{FROM_RE.match(lines[first])['rest']}"
+    return "\n".join(lines).strip("\n") + "\n"
