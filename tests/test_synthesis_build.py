@@ -23,11 +23,12 @@ async def test_a_dockerfile_that_fails_to_build_is_repaired_from_the_build_outpu
     assert "Unable to locate package no-such-package-xyz" in repair_prompt and "no-such-package-xyz" in repair_prompt.split("Previous Dockerfile")[1]
 
 
-async def test_a_dockerfile_not_from_the_base_goes_back_without_a_build(docker_engine, tmp_path):
-    backend = ScriptedBackend(["```dockerfile\nRUN echo no from line\n```", "```dockerfile\nFROM termigen/base:bookworm\n```"])
+async def test_a_dockerfile_that_fails_its_checks_goes_back_without_a_build(docker_engine, tmp_path):
+    backend = ScriptedBackend(["```dockerfile\nFROM termigen/base:bookworm\nADD http://example.com/x.tgz /\n```", "```dockerfile\nRUN echo no from line\n```"])
     outcome = await build_until_ok(LLM(backend), SPEC, [], {}, tmp_path / "jobs")
+    # one build only: the first reply went back unbuilt; the second, with no FROM line, is built on our base
     assert outcome.ok and [a.ok for a in outcome.attempts] == [True] and len(backend.requests) == 2
-    assert "must start with `FROM termigen/base:bookworm`" in backend.requests[1].messages[-1].content
+    assert "ADD <url>" in backend.requests[1].messages[-1].content
 
 
 async def test_a_build_that_never_succeeds_stops_after_the_bound(docker_engine, tmp_path):
