@@ -5,6 +5,7 @@ reaches a model or the network."""
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -77,17 +78,25 @@ class Crash(Exception):
 class SynthesisRoles:
     """Every synthesis role scripted for the count-words task, told apart by its prompt: a failing
     build then a good one, a low spec score then a passing one, weak tests then strong ones.
-    `crash_at` raises Crash at that role (a process killed mid-run); `down_at` makes the model
-    unreachable from that role on (the error the clients raise when a server is gone)."""
+    Each category asked for seeds gets its own copy of the task (the first `count-words`, the next
+    `count-words-2`, ...), with its own script, so tasks synthesized at once get the replies they
+    would get one at a time. `crash_at` raises Crash at that role (a process killed mid-run);
+    `down_at` makes the model unreachable from that role on (the error the clients raise when a
+    server is gone)."""
 
     def __init__(self, crash_at: str | None = None, down_at: str | None = None):
         self.crash_at = crash_at
         self.down_at = down_at
         self.calls: list[str] = []
-        self.dockerfiles = ["FROM termigen/base:bookworm\nRUN apt-get install -y -qq no-such-package-xyz\nCOPY input.txt /app/input.txt\n",
-                            "FROM termigen/base:bookworm\nCOPY input.txt /app/input.txt\n"]  # fmt: skip
-        self.evaluations = [(3, 5, 5, "too simple an environment: add a realistic input"), (4, 5, 5, "the environment could hold more than one file")]
-        self.tests = [WEAK, STRONG]
+        self.scripts: dict[int, _TaskScript] = {}  # copy n of the task, in the order the seeds were asked for
+
+    def _task(self, prompt: str, role: str) -> _TaskScript:
+        if role == "seeds":  # one call per category: the next copy of the task
+            n = len(self.scripts) + 1
+        else:  # the proposer sees the seed, later roles the spec's title (also after a resume)
+            found = (SEED_RE if role == "proposer" else TITLE_RE).search(prompt)
+            n = int(found[1] or 1) if found else 1
+        return self.scripts.setdefault(n, _TaskScript(n))
 
     def __call__(self, request: ChatRequest) -> str:
         prompt = request.messages[0].content  # a repair request follows the role's own prompt
@@ -101,15 +110,16 @@ class SynthesisRoles:
             raise Crash(role)
         if role == self.down_at:
             raise RetryableError(f"scripted: connection refused at the {role}")
-        env, data, verify, feedback = self.evaluations[0] if role == "evaluator" else (0, 0, 0, "")
+        task = self._task(prompt, role)
+        env, data, verify, feedback = task.evaluations[0] if role == "evaluator" else (0, 0, 0, "")
         replies = {
-            "seeds": lambda: {"seeds": ["Count words in a text file"]},
-            "proposer": lambda: COUNT_WORDS_SPEC,
-            "evaluator": lambda: {"environment_complexity": self.evaluations.pop(0)[0], "data_generatability": data, "verification_determinism": verify, "feedback": feedback},
+            "seeds": lambda: {"seeds": [task.seed]},
+            "proposer": lambda: {**COUNT_WORDS_SPEC, "title": task.title},
+            "evaluator": lambda: {"environment_complexity": task.evaluations.pop(0)[0], "data_generatability": data, "verification_determinism": verify, "feedback": feedback},
             "planner": lambda: {"files": [{"path": "input.txt", "purpose": "the text to count"}]},
             "constructor": lambda: fenced("a b c\nd e\n"),
-            "environment": lambda: fenced(self.dockerfiles.pop(0), "dockerfile"),
-            "tests": lambda: fenced(self.tests.pop(0), "python"),
+            "environment": lambda: fenced(task.dockerfiles.pop(0), "dockerfile"),
+            "tests": lambda: fenced(task.tests.pop(0), "python"),
             "judge": lambda: {"approve": True, "problems": []},
             "solution": lambda: fenced(REFERENCE, "bash"),
             "lazy": lambda: "Idea: hard-code\n" + fenced("#!/bin/bash\necho 3 > /app/count.txt\n", "bash"),
@@ -117,6 +127,21 @@ class SynthesisRoles:
         }
         reply = replies[role]()
         return reply if isinstance(reply, str) else json.dumps(reply)
+
+
+SEED_RE, TITLE_RE = re.compile(r"Count words in a text file(?: number (\d+))?"), re.compile(r"count-words(?:-(\d+))?")
+
+
+class _TaskScript:
+    """Copy n of the task: its seed and title, and its replies that change from one call to the next."""
+
+    def __init__(self, n: int):
+        self.seed = "Count words in a text file" + ("" if n == 1 else f" number {n}")
+        self.title = "count-words" if n == 1 else f"count-words-{n}"
+        self.dockerfiles = ["FROM termigen/base:bookworm\nRUN apt-get install -y -qq no-such-package-xyz\nCOPY input.txt /app/input.txt\n",
+                            "FROM termigen/base:bookworm\nCOPY input.txt /app/input.txt\n"]  # fmt: skip
+        self.evaluations = [(3, 5, 5, "too simple an environment: add a realistic input"), (4, 5, 5, "the environment could hold more than one file")]
+        self.tests = [WEAK, STRONG]
 
 
 # ---------------------------------------------------------------- a rollout trial on disk

@@ -211,6 +211,34 @@ def test_four_trials_at_once_give_the_results_of_one_at_a_time(docker_engine, tm
     assert serial == parallel == [("solvable-a", [1.0], [None]), ("solvable-b", [1.0], [None]), ("unsolvable-a", [0.0], [None]), ("unsolvable-b", [0.0], [None])]
 
 
+@pytest.mark.docker
+async def test_two_tasks_synthesized_at_once_give_the_results_of_one_at_a_time(docker_engine, tmp_path):
+    """`synthesize -n 2` against `-n 1`: the same tasks accepted, with the same files (all but the
+    provenance log, which holds times and temporary paths), and the same funnel. The scripted model
+    gives each task the replies it would get alone."""
+    from termigen_harbor.llm import LLM, ScriptedBackend
+    from termigen_harbor.synthesis.pipeline import Pipeline, SynthesisConfig
+    from termigen_harbor.taxonomy import load_taxonomy
+    from termigen_harbor.testing import SynthesisRoles
+
+    def files(bundle: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(bundle)): p.read_bytes() for p in sorted(bundle.rglob("*")) if p.is_file() and p.name not in ("task.toml", "provenance.json")}
+
+    runs = {}
+    for n in (1, 2):
+        config = SynthesisConfig(out=tmp_path / f"out-{n}", categories=["data_etl", "algorithms"], per_category=1, k_lazy=1, max_gate_rounds=2, concurrency=n)
+        manifest = await Pipeline(LLM(ScriptedBackend(SynthesisRoles())), load_taxonomy("termigen"), config).run()
+        runs[n] = (
+            [(i.id, i.stage, i.title, i.reason, i.error) for i in manifest.items],
+            manifest.funnel,
+            {Path(i.bundle).name: files(Path(i.bundle)) for i in manifest.items if i.bundle},
+        )
+    assert runs[2] == runs[1]
+    items, funnel, bundles = runs[1]
+    assert [(i[0], i[1], i[2]) for i in items] == [("data_etl-001", "accepted", "count-words"), ("algorithms-001", "accepted", "count-words-2")]
+    assert sorted(bundles) == ["count-words", "count-words-2"] and bundles["count-words"] == bundles["count-words-2"]
+
+
 SYNTHESIS = """
 import asyncio, sys
 from pathlib import Path

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import tempfile
+import uuid
 from pathlib import Path, PurePosixPath
 
 from harbor.models.task.config import TaskConfig
@@ -75,7 +76,10 @@ def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: 
     and context, so the engine's layer cache makes it quick after the environment stage): an
     import the image lacks, or a test file without tests, is caught before any trial."""
     digest = hashlib.sha256(dockerfile.encode() + b"".join(p.encode() + f.content for p, f in sorted(environment.items()))).hexdigest()[:16]
-    tag = f"termigen/collect-check:{digest}"
+    # one tag and one container per call: two tasks with the same environment, checked at once in
+    # one process, must not run into (or remove) each other's
+    call = f"{digest}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tag = f"termigen/collect-check:{call}"
     with tempfile.TemporaryDirectory(prefix="termigen-collect-") as tmp:
         root = TaskBundle(name="collect", instruction="-", config=TaskConfig(), environment={**environment, "Dockerfile": BundleFile.text(dockerfile)},
                           tests={"test_outputs.py": BundleFile.text(tests)}).write(Path(tmp))  # fmt: skip
@@ -83,7 +87,7 @@ def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: 
         build = subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], capture_output=True, text=True, timeout=timeout_s)
         if build.returncode:
             return f"the environment's image did not build: {build.stderr.strip()[-1500:]}"
-        name = f"termigen-collect-{digest}-{os.getpid()}"
+        name = f"termigen-collect-{call}"
         try:
             run = subprocess.run(["docker", "run", "--rm", "--name", name, *owner_label(), "--network", "none", "-v", f"{tests_dir}:/tests:ro", tag, "sh", "-c", COLLECT],
                                  capture_output=True, text=True, timeout=300)  # fmt: skip
