@@ -3,8 +3,6 @@ problem (the tool's own output, fit to send back to the model) or None."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import subprocess
 import tempfile
@@ -75,10 +73,9 @@ def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: 
     """pytest collects the tests inside the task's own image (built here from the same Dockerfile
     and context, so the engine's layer cache makes it quick after the environment stage): an
     import the image lacks, or a test file without tests, is caught before any trial."""
-    digest = hashlib.sha256(dockerfile.encode() + b"".join(p.encode() + f.content for p, f in sorted(environment.items()))).hexdigest()[:16]
     # one tag and one container per call: two tasks with the same environment, checked at once in
     # one process, must not run into (or remove) each other's
-    call = f"{digest}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    call = uuid.uuid4().hex[:12]
     tag = f"termigen/collect-check:{call}"
     with tempfile.TemporaryDirectory(prefix="termigen-collect-") as tmp:
         root = TaskBundle(name="collect", instruction="-", config=TaskConfig(), environment={**environment, "Dockerfile": BundleFile.text(dockerfile)},
