@@ -51,10 +51,11 @@ def slow_task(root: Path, seconds: int) -> str:
     return name
 
 
-def start(args: list[str], log: Path, sigint_ignored: bool = False) -> subprocess.Popen:
+def start(args: list[str], log: Path, sigint_ignored: bool = False, env: dict[str, str] | None = None) -> subprocess.Popen:
     """`sigint_ignored`: as a shell without job control starts `cmd &` (scripts, nohup)."""
     ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
-    return subprocess.Popen([TERMIGEN, *args], stdin=subprocess.DEVNULL, stdout=log.open("wb"), stderr=subprocess.STDOUT, preexec_fn=ignore)
+    return subprocess.Popen([TERMIGEN, *args], stdin=subprocess.DEVNULL, stdout=log.open("wb"), stderr=subprocess.STDOUT, preexec_fn=ignore,
+                            env={**os.environ, **(env or {})})  # fmt: skip
 
 
 def running_container(prefix: str) -> bool:
@@ -65,19 +66,33 @@ def running_container(prefix: str) -> bool:
 @pytest.mark.docker
 @pytest.mark.parametrize(
     "command, sig, background",
-    [("evaluate", signal.SIGINT, False), ("evaluate", signal.SIGTERM, True), ("validate", signal.SIGTERM, False)],
+    [
+        ("evaluate", signal.SIGINT, False),
+        ("evaluate", signal.SIGTERM, True),
+        ("validate", signal.SIGINT, False),
+        ("validate", signal.SIGTERM, False),
+        ("rollout", signal.SIGINT, False),
+        ("rollout", signal.SIGTERM, True),
+    ],
 )
 def test_a_stopped_run_leaves_nothing_on_docker(docker_engine, tmp_path, command, sig, background):
+    from fake_providers import FakeProvider, openai_completion
+
     name = slow_task(tmp_path / "tasks", 120)
     args = {
         "evaluate": ["evaluate", "-d", str(tmp_path / "tasks"), "-a", "oracle", "--runs", "1", "--jobs-dir", str(tmp_path / "jobs"), "-o", str(tmp_path / "report")],
         "validate": ["validate", str(tmp_path / "tasks"), "--jobs-dir", str(tmp_path / "jobs")],
+        "rollout": ["rollout", str(tmp_path / "tasks" / name), "-m", "local/qwen2.5-coder-0.5b", "-p", "0", "--max-steps", "3", "--jobs-dir", str(tmp_path / "jobs")],
     }[command]
-    proc = start(args, tmp_path / "log", sigint_ignored=background)
-    wait_for(lambda: running_container(name), 240, "the trial's container")
-    time.sleep(2)
-    proc.send_signal(sig)
-    rc = proc.wait(timeout=180)
+    # the rollout's model (a loopback endpoint) has the agent run a command that is still running when the signal comes
+    with FakeProvider([openai_completion("Wait for the input first.\n```bash\nsleep 120\n```")]) as model:
+        proc = start(args, tmp_path / "log", sigint_ignored=background, env={"TERMIGEN_LOCAL_BASE_URL": model.url + "/v1"})
+        wait_for(lambda: running_container(name), 240, "the trial's container")
+        if command == "rollout":
+            wait_for(lambda: model.received, 120, "the agent's first step")
+        time.sleep(2)
+        proc.send_signal(sig)
+        rc = proc.wait(timeout=180)
     log = (tmp_path / "log").read_text(errors="replace")
     assert rc != 0, log[-2000:]  # stopped, not finished
     assert "Traceback" not in log, log[-3000:]
@@ -287,7 +302,8 @@ def test_synthesis_killed_at_random_points_loses_nothing_and_finishes_as_an_unin
 
 
 @pytest.mark.docker
-def test_a_synthesis_stopped_by_sigterm_during_its_gate_leaves_nothing_on_docker(docker_engine, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_synthesis_stopped_during_its_gate_leaves_nothing_on_docker(docker_engine, tmp_path, sig):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-c", SYNTHESIS, str(out)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
@@ -296,7 +312,7 @@ def test_a_synthesis_stopped_by_sigterm_during_its_gate_leaves_nothing_on_docker
         return [name for name in trials if running_container(name + "__")]
 
     trials = wait_for(gate_trial_running, 600, "a gate trial's container")
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     err = proc.communicate(timeout=300)[1]
     assert proc.returncode != 0 and "Crash" not in err
     for trial in trials:
