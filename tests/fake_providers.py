@@ -5,9 +5,10 @@ Each server replays a queue of scripted answers and records every request it rec
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, Callable
 
 from loopback import LoopbackServer, respond
 
@@ -39,6 +40,35 @@ class FakeProvider(LoopbackServer):
                 provider.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 answer = provider.answers.pop(0) if provider.answers else Answer(500, {"error": {"message": "no scripted answer left"}})
                 respond(self, answer.status, json.dumps(answer.body).encode(), headers=answer.headers)
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(Handler)
+
+
+class ServedModel(LoopbackServer):
+    """An OpenAI-compatible model server whose replies come from `reply(ChatRequest)` (the scripted
+    synthesis roles, say). When `reply` raises, the server is dying: the request gets no answer and
+    `died` is set; the test then stops the server, and every later request is refused."""
+
+    def __init__(self, reply: Callable):
+        from termigen_harbor.llm.types import ChatRequest
+
+        self.died = threading.Event()
+        model = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+                try:
+                    text = reply(ChatRequest(messages=body["messages"]))
+                except Exception:
+                    model.died.set()
+                    self.close_connection = True  # the connection drops with no response
+                    return
+                answer = openai_completion(text)
+                respond(self, answer.status, json.dumps(answer.body).encode())
 
             def log_message(self, *args):
                 pass

@@ -318,3 +318,33 @@ def test_a_synthesis_stopped_during_its_gate_leaves_nothing_on_docker(docker_eng
     for trial in trials:
         assert ours(trial + "__") == {"containers": [], "networks": [], "volumes": []}, err[-2000:]
     assert json.loads(next(out.glob(".work/*/state.json")).read_text())["stage"] in ("built", "environment", "specified")
+
+
+@pytest.mark.docker
+def test_a_model_server_that_dies_mid_synthesis_errors_the_task_and_the_same_command_finishes_it(docker_engine, tmp_path):
+    from fake_providers import ServedModel
+
+    from termigen_harbor.testing import SynthesisRoles
+
+    out = tmp_path / "out"
+    args = [TERMIGEN, "synthesize", "-o", str(out), "--categories", "data_etl", "-k", "1", "--lazy", "1", "-m", "local/qwen2.5-coder-0.5b"]
+    with ServedModel(SynthesisRoles(down_at="planner")) as dying:
+        proc = subprocess.Popen(args, env={**os.environ, "TERMIGEN_LOCAL_BASE_URL": dying.url + "/v1"}, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        assert dying.died.wait(300), "the planner was never asked"
+    # the server is gone: the request in flight got no answer, every later one is refused
+    first = proc.communicate(timeout=300)[0]
+    assert proc.returncode == 1 and "Traceback" not in first, first[-3000:]
+    assert "did not answer" in first, first[-3000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    [item] = manifest["items"]
+    assert manifest["errored"] == 1 and item["stage"] == "specified" and item["reason"] is None, manifest  # errored, not rejected
+
+    back = SynthesisRoles()
+    with ServedModel(back) as model:
+        again = subprocess.run(args, env={**os.environ, "TERMIGEN_LOCAL_BASE_URL": model.url + "/v1"}, stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "planner" in back.calls and not {"seeds", "proposer", "evaluator"} & set(back.calls)  # resumed where it stopped
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["accepted"] == 1 and manifest["errored"] == 0 and manifest["stopped"] is None
