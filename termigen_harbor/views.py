@@ -117,7 +117,18 @@ def synthesis(console: Console, manifest: Manifest, out: Path) -> None:
         console.print(f"[bold yellow]stopped early:[/] {manifest.stopped} (run the same command to continue)")
 
 
-def exported(console: Console, result: Exported, decontaminated: bool, out: Path) -> None:
+def exported(console: Console, result: Exported, decontaminated: bool, out: Path, shown: int = 30) -> None:
+    if result.kept:
+        table = Table(title=f"dataset rows ({out / 'sft.jsonl'})")
+        for column in ("id", "task", "reward", "tests passed", "steps", "injected errors", "recoveries"):
+            table.add_column(column, overflow="fold")
+        for row in result.kept[:shown]:
+            ratio = "-" if row.test_pass_ratio is None else f"{row.test_pass_ratio:.0%}"
+            injected = ", ".join(f"{k} {v}" for k, v in sorted(row.injected_errors.items())) or "0"
+            table.add_row(row.id, row.task, _reward(row.reward), ratio, str(row.steps), injected, str(row.recoveries))
+        console.print(table)
+        if len(result.kept) > shown:
+            console.print(f"[dim]... and {len(result.kept) - shown} more rows[/]")
     if decontaminated:
         contaminated = sum(d.kind == "contamination" for d in result.dropped)
         console.print(f"decontamination against {result.benchmark_instructions} benchmark instructions: {contaminated} rows dropped")

@@ -74,6 +74,17 @@ def test_export_jobs_filters_decontaminates_pairs_and_says_what_it_dropped(tmp_p
     assert [json.loads(r)["id"].split("/")[1] for r in (tmp_path / "out" / "sft.jsonl").read_text().splitlines()] == ["good", "half"]
     assert "bench.txt" in (tmp_path / "out" / "README.md").read_text()
 
+    from rich.console import Console
+
+    from termigen_harbor import views
+
+    console = Console(record=True, width=200)
+    views.exported(console, result, True, tmp_path / "out")
+    printed = console.export_text()
+    shown = [line for line in printed.splitlines() if "/good" in line or "/half" in line]
+    assert len(shown) == 2 and "100%" in shown[0] and "50%" in shown[1], printed  # the rows kept, with their test pass ratio
+    assert "/dirty" not in printed and "/low" not in printed
+
 
 def test_preference_pairs_prefer_higher_scores_and_skip_ties(tmp_path):
     rows = [row_from_trial(planted_trial(tmp_path, n, task, p, 4)) for n, task, p in

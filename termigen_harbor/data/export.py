@@ -302,6 +302,7 @@ def benchmark_source(given: str | None) -> Path | None:
 
 class Exported(BaseModel):
     rows: int
+    kept: list[SFTRow]  # the rows written, in order
     pairs: int
     dropped: list[Dropped]
     benchmark_instructions: int  # 0: not decontaminated
@@ -319,4 +320,4 @@ def export_jobs(jobs: list[Path], out: Path, min_ratio: float, benchmark: Path |
     preference = preference_pairs(rows) if pairs else []
     files = write_dataset(out, rows, preference, dataset_card(rows, preference, dropped, command, min_ratio, str(benchmark) if benchmark else None))
     (out / "dropped.jsonl").write_text("".join(d.model_dump_json() + "\n" for d in dropped))
-    return Exported(rows=len(rows), pairs=len(preference), dropped=dropped, benchmark_instructions=len(instructions), files=[*files, out / "dropped.jsonl"])
+    return Exported(rows=len(rows), kept=rows, pairs=len(preference), dropped=dropped, benchmark_instructions=len(instructions), files=[*files, out / "dropped.jsonl"])
