@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from termigen_harbor.agents.injection_stats import InjectionStats
     from termigen_harbor.agents.collect import RolloutSummary
     from termigen_harbor.data.export import Exported
     from termigen_harbor.evaluation.compare import Comparison
@@ -67,11 +68,15 @@ def rollouts(console: Console, outcome: JobOutcome, summary: RolloutSummary) -> 
         )
     console.print(table)
     rate = "-" if summary.pass_rate is None else f"{summary.pass_rate:.0%}"
+    per_step = "-" if summary.seconds_per_step is None else f"{summary.seconds_per_step:.1f}"
     console.print(f"pass rate {rate} ({summary.n_passed}/{summary.n_trials - summary.n_errors} verified; {summary.n_errors} errored, not counted) | steps {summary.steps} | "
-                  f"tokens in {summary.input_tokens} out {summary.output_tokens}")  # fmt: skip
+                  f"{per_step} s per step | tokens in {summary.input_tokens} out {summary.output_tokens}")  # fmt: skip
     by_category = ", ".join(f"{k} {v}" for k, v in summary.injected_errors.items()) or "none"
     console.print(f"injected errors: {sum(summary.injected_errors.values())} ({by_category}) | recoveries: {summary.recoveries}")
     console.print(summary.injection.line())
+    injection_by_category(console, summary.injection)
+    if summary.ungrounded_recoveries:
+        console.print(f"[bold yellow]{len(summary.ungrounded_recoveries)} recoveries quote nothing the mistake printed[/]: " + "; ".join(summary.ungrounded_recoveries[:5]))
     unreachable = [t for t in outcome.trials if t.model_unreachable]
     if unreachable:
         console.print(f"[bold yellow]{len(unreachable)} trial(s) errored because the model did not answer[/] ({unreachable[0].agent_error or unreachable[0].exception_type}): "
@@ -80,6 +85,19 @@ def rollouts(console: Console, outcome: JobOutcome, summary: RolloutSummary) -> 
         console.print(f"[yellow]{summary.injections_abandoned} sampled mistakes were abandoned[/]: the Critic accepted none of their attempts, "
                       "so a validated plain step was taken (a stronger --ak critic_model, or more --ak max_regenerations, helps)")  # fmt: skip
     console.print(f"trajectories: {summary.job_dir}/*/agent/trajectory.json ({len(summary.trajectories)} files); browse with `harbor view {summary.job_dir.parent}`")
+
+
+def injection_by_category(console: Console, stats: InjectionStats) -> None:
+    """Per mistake category: sampled, injected (realized rate over all steps), silent, abandoned."""
+    categories = sorted({*stats.sampled, *stats.injected})
+    if not categories:
+        return
+    table = Table("category", "sampled", "injected", "realized rate", "silent", "abandoned", title=f"injected mistakes by category ({stats.steps} steps)", title_justify="left")
+    for c in [*categories, "all"]:
+        pick = (lambda d: sum(d.values())) if c == "all" else (lambda d: d.get(c, 0))  # noqa: E731
+        rate = stats.realized_rate if c == "all" else stats.realized_by_category.get(c, 0.0)
+        table.add_row(c, str(pick(stats.sampled)), str(pick(stats.injected)), "-" if rate is None else f"{rate:.1%}", str(pick(stats.silent)), str(pick(stats.abandoned)))
+    console.print(table)
 
 
 def comparison(out: Console, reports: list[EvalReport], result: Comparison) -> None:

@@ -152,3 +152,36 @@ def test_a_saved_trajectory_whose_recovery_quotes_nothing_real_is_flagged():
     assert recovery_problems(Trajectory(session_id="s", agent=agent, steps=[mistake, grounded])) == []
     problems = recovery_problems(Trajectory(session_id="s", agent=agent, steps=[mistake, invented]))
     assert len(problems) == 1 and "permission denied on /data" in problems[0]
+
+
+def test_the_rollout_summary_flags_recoveries_that_quote_nothing_real_and_shows_each_category(tmp_path):
+    from harbor.models.trajectories import Agent
+    from rich.console import Console
+
+    from termigen_harbor import views
+    from termigen_harbor.agents.collect import summarize
+    from termigen_harbor.agents.trajectory import TrajectoryRecorder
+    from termigen_harbor.llm import Usage
+    from termigen_harbor.runner import JobOutcome
+    from termigen_harbor.testing import planted_trial
+
+    mistake_output = "exit code: 2\nstdout:\n\nstderr:\nls: cannot access '/data': No such file or directory"
+    trials = []
+    for name, quote in (("grounded", "cannot access '/data'"), ("invented", "permission denied on /data")):
+        trial = planted_trial(tmp_path, name, "t", 1, 1)
+        recorder = TrajectoryRecorder(trial.trajectory_path, "s", Agent(name="termigen-bash-agent", version="0"))
+        recorder.add_agent("List it.", "List it.", "ls /data", mistake_output, Usage(), "m", {"intent": "error", "feedback_observed": True})
+        recorder.add_agent(f'It says "{quote}": look in /srv.', f'It says "{quote}": look in /srv.', "ls /srv/data", "exit code: 0", Usage(), "m",
+                           {"intent": "correct", "recovery": True, "repaired": True, "evidence": quote})  # fmt: skip
+        recorder.write(Usage(), {})
+        trials.append(trial.model_copy(update={"durations_sec": {"agent_execution": 30.0}, "agent_metadata": {**trial.agent_metadata, "steps": 4}}))
+    summary = summarize(JobOutcome(job_dir=tmp_path / "job", trials=trials))
+    assert len(summary.ungrounded_recoveries) == 1 and summary.ungrounded_recoveries[0].startswith("invented step 2")
+    assert summary.seconds_per_step == 60.0 / 8
+
+    console = Console(record=True, width=200)
+    views.rollouts(console, JobOutcome(job_dir=tmp_path / "job", trials=trials), summary)
+    printed = console.export_text()
+    assert "1 recoveries quote nothing the mistake printed" in printed and "permission denied on /data" in printed
+    assert "7.5 s per step" in printed
+    assert any(line.split()[:5] == ["│", "command_error", "│", "2", "│"] for line in printed.splitlines()), printed  # sampled 2 in all

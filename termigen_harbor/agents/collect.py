@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from termigen_harbor.agents.injection_stats import InjectionStats
 from termigen_harbor.agents.rollout import RolloutReport
+from termigen_harbor.agents.trajectory import recovery_problems
 from termigen_harbor.runner import JobOutcome, RunSpec, run_job
 
 BASH_AGENT = "termigen_harbor.agents:BashAgent"
@@ -26,9 +27,15 @@ class RolloutSummary(BaseModel):
     recoveries: int
     injection: InjectionStats  # the realized rate, per category, the Critic's acceptance, over every trial
     steps: int
+    agent_seconds: float  # the agents' run time, all trials: with `steps`, the cost of a step
     input_tokens: int
     output_tokens: int
     trajectories: list[Path]
+    ungrounded_recoveries: list[str]  # recoveries whose quoted evidence is not in the mistake's output (none expected)
+
+    @property
+    def seconds_per_step(self) -> float | None:
+        return self.agent_seconds / self.steps if self.steps else None
 
 
 def summarize(outcome: JobOutcome) -> RolloutSummary:
@@ -55,10 +62,25 @@ def summarize(outcome: JobOutcome) -> RolloutSummary:
         recoveries=recoveries,
         injection=InjectionStats.total(stats),
         steps=steps,
+        agent_seconds=sum(t.durations_sec.get("agent_execution") or 0.0 for t in outcome.trials),
         input_tokens=outcome.n_input_tokens,
         output_tokens=outcome.n_output_tokens,
         trajectories=[t.trajectory_path for t in outcome.trials if t.trajectory_path],
+        ungrounded_recoveries=[f"{t.trial} {problem}" for t in outcome.trials for problem in _recovery_problems(t.trajectory_path)],
     )
+
+
+def _recovery_problems(path: Path | None) -> list[str]:
+    """recovery_problems of a saved trajectory; one that does not load as ATIF says so."""
+    from harbor.models.trajectories import Trajectory
+    from pydantic import ValidationError
+
+    if path is None:
+        return []
+    try:
+        return recovery_problems(Trajectory.model_validate_json(path.read_text()))
+    except (OSError, ValidationError) as exc:
+        return [f"{path} cannot be read as an ATIF trajectory: {str(exc).splitlines()[0]}"]
 
 
 def run_rollouts(tasks: list[Path], model: str, agent_kwargs: dict[str, Any], n_attempts: int = 1, n_concurrent: int = 1,
