@@ -29,6 +29,7 @@ from harbor.models.trial.result import TimingInfo, TrialResult
 from harbor.utils.logger import logger as HARBOR_LOGGER
 from pydantic import BaseModel, Field, ValidationError
 
+from termigen_harbor.build_locks import use_per_loop_build_locks
 from termigen_harbor.files import FolderBusy, exclusive
 from termigen_harbor.leftovers import remove_trial_leftovers
 
@@ -299,6 +300,7 @@ def _quiet_console() -> None:
 
 
 async def run_job_async(spec: RunSpec) -> JobOutcome:
+    use_per_loop_build_locks()  # jobs run on many event loops (see build_locks)
     config = job_config(spec)
     try:
         with exclusive(Path(config.jobs_dir) / f".{config.job_name}.lock", f"the job {Path(config.jobs_dir) / config.job_name}"):

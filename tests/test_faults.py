@@ -4,6 +4,7 @@ and the local model server does not outlive the process that started it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -239,15 +240,16 @@ async def test_two_tasks_synthesized_at_once_give_the_results_of_one_at_a_time(d
     def files(bundle: Path) -> dict[str, bytes]:
         return {str(p.relative_to(bundle)): p.read_bytes() for p in sorted(bundle.rglob("*")) if p.is_file() and p.name not in ("task.toml", "provenance.json")}
 
-    runs = {}
-    for n in (1, 2):
+    async def run(n: int):
         config = SynthesisConfig(out=tmp_path / f"out-{n}", categories=["data_etl", "algorithms"], per_category=1, k_lazy=1, max_gate_rounds=2, concurrency=n)
         manifest = await Pipeline(LLM(ScriptedBackend(SynthesisRoles())), load_taxonomy("termigen"), config).run()
-        runs[n] = (
+        return (
             [(i.id, i.stage, i.title, i.reason, i.error) for i in manifest.items],
             manifest.funnel,
             {Path(i.bundle).name: files(Path(i.bundle)) for i in manifest.items if i.bundle},
         )
+
+    runs = dict(zip((1, 2), await asyncio.gather(run(1), run(2))))  # both at once: the test takes as long as the serial run
     assert runs[2] == runs[1]
     items, funnel, bundles = runs[1]
     assert [(i[0], i[1], i[2]) for i in items] == [("data_etl-001", "accepted", "count-words"), ("algorithms-001", "accepted", "count-words-2")]

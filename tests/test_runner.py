@@ -96,3 +96,30 @@ def test_trials_stopped_by_an_interrupt_run_again_when_the_job_resumes(tmp_path)
     assert forget_interrupted_trials(tmp_path) == {"a__1": "interrupted", "e__5": "result cut short"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b__2", "c__3", "d__4"]  # real outcomes are kept
     assert forget_interrupted_trials(tmp_path / "no-such-job") == {}
+
+
+def test_harbors_image_build_locks_work_for_jobs_on_several_event_loops_at_once():
+    """Harbor takes its build lock as `_image_build_locks.setdefault(name, asyncio.Lock())`. Jobs run
+    in two threads at once (synthesize -n 2), then a later job on a new loop: with one lock for the
+    process, the waiter in one thread is never woken (a 600 s hang in Harbor) or the lock refuses a
+    second loop ("bound to a different event loop")."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from harbor.environments.docker.docker import DockerEnvironment
+
+    from termigen_harbor.build_locks import use_per_loop_build_locks
+
+    use_per_loop_build_locks()
+
+    async def build():
+        async with DockerEnvironment._image_build_locks.setdefault("count-words", asyncio.Lock()):
+            await asyncio.sleep(0.2)
+
+    async def job():  # three trials of one task: they wait on each other's build
+        await asyncio.wait_for(asyncio.gather(build(), build(), build()), timeout=10)
+
+    with ThreadPoolExecutor(2) as pool:
+        for future in [pool.submit(asyncio.run, job()) for _ in range(2)]:
+            future.result(timeout=30)
+    asyncio.run(job())
