@@ -6,7 +6,8 @@ to the event loop that first waits on it, and we run Harbor jobs on many loops: 
 per job, and synthesis runs several jobs at once, each in a worker thread with its own loop. A lock
 shared that way either raises ("bound to a different event loop") in a later job, or, released from
 another thread, never wakes the loop whose trial waits on it: that trial hangs until Harbor's
-environment-start timeout (600 s) and errors. Found by `synthesize -n 2` with two tasks of one name.
+environment-start timeout (600 s) and errors. Found by two syntheses of a task of one name run at
+once in one process.
 
 Here each event loop gets its own locks. Builds in one loop are serialized as Harbor intends; two
 loops may build the same image at once, which the engine handles (Harbor tags images by the
