@@ -137,13 +137,13 @@ def synthesis(console: Console, manifest: Manifest, out: Path) -> None:
 
 def exported(console: Console, result: Exported, decontaminated: bool, out: Path, shown: int = 30) -> None:
     if result.kept:
-        table = Table(title=f"dataset rows ({out / 'sft.jsonl'})")
-        for column in ("id", "task", "reward", "tests passed", "steps", "injected errors", "recoveries"):
-            table.add_column(column, overflow="fold")
+        table = Table(title=f"dataset rows ({out / 'sft.jsonl'})", caption="tests: share passed; errors: injected mistakes; fixed: recoveries")
+        table.add_column("row id", no_wrap=True)
+        for column in ("reward", "tests", "steps", "errors", "fixed"):
+            table.add_column(column, min_width=len(column))
         for row in result.kept[:shown]:
             ratio = "-" if row.test_pass_ratio is None else f"{row.test_pass_ratio:.0%}"
-            injected = ", ".join(f"{k} {v}" for k, v in sorted(row.injected_errors.items())) or "0"
-            table.add_row(row.id, row.task, _reward(row.reward), ratio, str(row.steps), injected, str(row.recoveries))
+            table.add_row(row.id, _reward(row.reward), ratio, str(row.steps), str(row.n_injected_errors), str(row.recoveries))
         console.print(table)
         if len(result.kept) > shown:
             console.print(f"[dim]... and {len(result.kept) - shown} more rows[/]")
