@@ -293,10 +293,19 @@ class _ConsoleFormatter(logging.Formatter):
         return super().format(plain) + " (the traceback is in the job's job.log)"
 
 
+def _worth_showing(record: logging.LogRecord) -> bool:
+    """Harbor's note that it could not copy the logs out of a trial whose container never started
+    (an image that did not build) only repeats that failure: it stays in job.log."""
+    message = record.getMessage()
+    return not (message.startswith("Failed to download logs") and "Could not resolve container" in message)
+
+
 def _quiet_console() -> None:
     for handler in HARBOR_LOGGER.handlers:
         if type(handler) is logging.StreamHandler:  # the console, not the job's log file
             handler.setFormatter(_ConsoleFormatter())
+            if _worth_showing not in handler.filters:
+                handler.addFilter(_worth_showing)
 
 
 async def run_job_async(spec: RunSpec) -> JobOutcome:
