@@ -82,21 +82,22 @@ def rollouts(console: Console, outcome: JobOutcome, summary: RolloutSummary) -> 
         console.print(f"[bold yellow]{len(unreachable)} trial(s) errored because the model did not answer[/] ({unreachable[0].agent_error or unreachable[0].exception_type}): "
                       "run the same command again once it answers; they run again, the rest is kept")  # fmt: skip
     if summary.injections_abandoned:
-        console.print(f"[yellow]{summary.injections_abandoned} sampled mistakes were abandoned[/]: the Critic accepted none of their attempts, "
-                      "so a validated plain step was taken (a stronger --ak critic_model, or more --ak max_regenerations, helps)")  # fmt: skip
+        console.print(f"[yellow]{summary.injections_abandoned} mistake attempts were abandoned[/]: the Critic accepted none of their tries, "
+                      "so a validated plain step was taken and the mistake owed to a later step (a stronger --ak critic_model, "
+                      "or more --ak max_regenerations, helps)")  # fmt: skip
     console.print(f"trajectories: {summary.job_dir}/*/agent/trajectory.json ({len(summary.trajectories)} files); browse with `harbor view {summary.job_dir.parent}`")
 
 
 def injection_by_category(console: Console, stats: InjectionStats) -> None:
-    """Per mistake category: sampled, injected (realized rate over all steps), silent, abandoned."""
-    categories = sorted({*stats.sampled, *stats.injected})
+    """Per mistake category: sampled, owed retries, injected (realized rate over all steps), silent, abandoned."""
+    categories = sorted({*stats.sampled, *stats.retried, *stats.injected})
     if not categories:
         return
-    table = Table("category", "sampled", "injected", "realized rate", "silent", "abandoned", title=f"injected mistakes by category ({stats.steps} steps)", title_justify="left")
+    table = Table("category", "sampled", "retried", "injected", "realized rate", "silent", "abandoned", title=f"injected mistakes by category ({stats.steps} steps)", title_justify="left")
     for c in [*categories, "all"]:
         pick = (lambda d: sum(d.values())) if c == "all" else (lambda d: d.get(c, 0))  # noqa: E731
         rate = stats.realized_rate if c == "all" else stats.realized_by_category.get(c, 0.0)
-        table.add_row(c, str(pick(stats.sampled)), str(pick(stats.injected)), "-" if rate is None else f"{rate:.1%}", str(pick(stats.silent)), str(pick(stats.abandoned)))
+        table.add_row(c, str(pick(stats.sampled)), str(pick(stats.retried)), str(pick(stats.injected)), "-" if rate is None else f"{rate:.1%}", str(pick(stats.silent)), str(pick(stats.abandoned)))
     console.print(table)
 
 

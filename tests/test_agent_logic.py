@@ -125,12 +125,13 @@ def test_injection_statistics_add_up_over_rollouts():
     from termigen_harbor.agents.injection_stats import InjectionStats
 
     a = InjectionStats(p=0.2, steps=10, sampled={"hallucination": 3}, injected={"hallucination": 2}, abandoned={"hallucination": 1}, critic_accepted=9, critic_rejected=3)
-    b = InjectionStats(p=0.2, steps=10, sampled={"command_error": 1}, injected={"command_error": 1}, silent={"command_error": 1}, critic_accepted=10, critic_unparsable=1)
+    b = InjectionStats(p=0.2, steps=10, sampled={"command_error": 1}, retried={"hallucination": 1}, injected={"command_error": 1}, silent={"command_error": 1},
+                       critic_accepted=10, critic_unparsable=1)  # fmt: skip
     total = InjectionStats.total([a, b])
     assert total.steps == 20 and total.n_injected == 3 and total.realized_rate == 0.15 and total.p == 0.2
     assert total.realized_by_category == {"command_error": 0.05, "hallucination": 0.1}
     assert total.critic_acceptance_rate == round(19 / 23, 4)
-    assert "realized injection rate 15.0% (3 of 20 steps; p = 0.2), 1 silent, 1 abandoned of 4 sampled" in total.line()
+    assert "realized injection rate 15.0% (3 of 20 steps; p = 0.2), 1 silent, 1 abandoned of 5 tried (1 of them owed retries)" in total.line()
     assert InjectionStats.model_validate(total.model_dump()) == total  # computed fields do not break a round trip
 
 

@@ -9,7 +9,7 @@ from harbor.models.agent.context import AgentContext
 from harbor.models.trajectories import Trajectory
 
 from termigen_harbor.agents import BashAgent
-from termigen_harbor.agents.injection import ErrorCategory, IntentSampler
+from termigen_harbor.agents.injection import ErrorCategory, Intent, IntentSampler
 from termigen_harbor.agents.shell import start_script
 from termigen_harbor.agents.trajectory import recovery_problems
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
@@ -142,6 +142,20 @@ def test_seeded_sampling_is_reproducible_and_errors_can_follow_errors():
     assert any(x.error and y.error for x, y in zip(seq_a, seq_a[1:]))
 
 
+def test_an_owed_mistake_takes_the_next_correct_draw_and_owing_never_changes_the_draws():
+    plain, owing = IntentSampler(0.2, seed=11), IntentSampler(0.2, seed=11)
+    draws = [plain.sample() for _ in range(300)]
+    owing.owe(ErrorCategory.HALLUCINATION)
+    got = [owing.sample(may_owe=i > 0) for i in range(300)]  # the first step repairs something: nothing owed is taken there
+    first_correct = next(i for i, d in enumerate(draws) if not d.error and i > 0)
+    assert got[first_correct] == Intent(error=True, category=ErrorCategory.HALLUCINATION, owed=True)
+    assert [g for i, g in enumerate(got) if i != first_correct] == [d for i, d in enumerate(draws) if i != first_correct]
+    capped = IntentSampler(0.0, seed=1)
+    for category in ErrorCategory:  # five owed, at most three kept: the oldest go
+        capped.owe(category)
+    assert [capped.sample().category for _ in range(4)] == [*list(ErrorCategory)[2:], None]
+
+
 def first_seed(pattern: list[bool], rate: float) -> int:
     """A seed whose first intents are errors exactly where `pattern` says."""
     for seed in range(10_000):
@@ -267,6 +281,24 @@ async def test_a_mistake_the_critic_never_accepts_is_abandoned_for_a_validated_c
     assert step.extra["critic"] == "accept" and step.extra["abandoned_reasons"] == ["implausible", "still implausible"]
     assert sum(CRITIC in r.messages[-1].content for r in requests) == 3  # the plain step was checked too
     assert context.metadata["n_injected_errors"] == 0 and context.metadata["n_injections_abandoned"] == 1
+
+
+async def test_an_abandoned_mistake_is_owed_and_carried_by_the_next_correct_step_so_the_realized_rate_keeps_to_p(container, tmp_path):
+    seed = first_seed([True, False, False], rate=0.3)
+    script = Script(
+        steps=[bash("ls /a"), bash("echo plain-step"),  # step 1: the mistake is rejected, abandoned for a plain step
+               bash("cat /etc/hostnme", "The hostname is in /etc/hostnme."),  # step 2 draws correct: it carries the owed mistake
+               bash("cat /etc/hostname", 'It said "No such file or directory": the file is /etc/hostname.')],  # step 3: its repair
+        verdicts=["implausible", True, True, True],
+    )  # fmt: skip
+    _, requests, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=0.3, seed=seed, max_steps=3, max_regenerations=0)
+    plain, owed, repair = [s for s in trajectory.steps if s.source == "agent"]
+    assert plain.extra["injection_abandoned"] is True and plain.extra["intent"] == "correct"
+    assert owed.extra["intent"] == "error" and owed.extra["owed"] is True and owed.tool_calls[0].arguments["command"] == "cat /etc/hostnme"
+    assert owed.extra["category"] == next(iter(context.metadata["injection"]["sampled"]))  # the same kind as the one abandoned
+    assert repair.extra["recovery"] is True and repair.extra["repaired"] is True
+    stats = context.metadata["injection"]
+    assert stats["retried"] == {owed.extra["category"]: 1} and stats["abandoned"] == {owed.extra["category"]: 1} and stats["n_injected"] == 1
 
 
 async def test_with_p_zero_no_hidden_or_critic_prompt_is_ever_sent(container, tmp_path):

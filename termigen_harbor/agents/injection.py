@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -29,6 +30,7 @@ DESCRIPTIONS: dict[ErrorCategory, tuple[str, str]] = {
 class Intent:
     error: bool
     category: ErrorCategory | None = None
+    owed: bool = False  # a mistake abandoned at an earlier step, tried again here
 
     @property
     def label(self) -> str:
@@ -45,16 +47,31 @@ class Intent:
 
 class IntentSampler:
     """Each step independently: an error with probability p (so errors can follow errors), its
-    category uniform over the five. Seeded for reproducible rollouts."""
+    category uniform over the five. Seeded for reproducible rollouts.
+
+    A mistake the Critic accepted no attempt of is owed (`owe`): the next step whose draw is a
+    correct one, and that repairs nothing, carries it instead, in the same category. Without this
+    the share of steps with a mistake would be p times the Critic's acceptance of mistakes (about
+    half with the 1.5B model), not p. At most MAX_OWED are owed at once (the oldest is dropped),
+    so a Critic that accepts no mistake at all cannot turn every step into an attempt. Owing never
+    changes the draws, so a seed gives the same draws with or without it."""
+
+    MAX_OWED = 3
 
     def __init__(self, rate: float, seed: int | None = None):
         self.rate = rate  # checked once, by RolloutOptions (0 <= p <= 1)
         self.rng = random.Random(seed)
+        self.owed: deque[ErrorCategory] = deque(maxlen=self.MAX_OWED)
 
-    def sample(self) -> Intent:
+    def sample(self, may_owe: bool = True) -> Intent:
         if self.rate > 0 and self.rng.random() < self.rate:
             return Intent(error=True, category=self.rng.choice(list(ErrorCategory)))
+        if may_owe and self.owed:
+            return Intent(error=True, category=self.owed.popleft(), owed=True)
         return Intent(error=False)
+
+    def owe(self, category: ErrorCategory) -> None:
+        self.owed.append(category)
 
 
 # Words in an assistant turn that give away how a step was produced: the hidden instruction, the

@@ -1,5 +1,5 @@
 """What error injection actually did in a rollout (or a sum of rollouts): the realized rate, overall
-and per category, the Critic's acceptance rate, silent and abandoned mistakes, repairs."""
+and per category, the Critic's acceptance rate, silent, abandoned and retried mistakes, repairs."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ class InjectionStats(BaseModel):
     sampled: dict[str, int] = Field(default_factory=dict)  # mistakes the sampler asked for, by category
     injected: dict[str, int] = Field(default_factory=dict)  # mistakes that ran, by category
     silent: dict[str, int] = Field(default_factory=dict)  # of those, the ones whose output showed nothing: no recovery asked
-    abandoned: dict[str, int] = Field(default_factory=dict)  # sampled mistakes the Critic accepted no attempt of
+    retried: dict[str, int] = Field(default_factory=dict)  # owed mistakes tried again at a later step (IntentSampler.owe)
+    abandoned: dict[str, int] = Field(default_factory=dict)  # mistakes (sampled or retried) the Critic accepted no attempt of
     critic_accepted: int = 0
     critic_rejected: int = 0
     critic_unparsable: int = 0  # verdicts that could not be read: the step was regenerated
@@ -50,7 +51,7 @@ class InjectionStats(BaseModel):
         return InjectionStats(
             p=self.p if self.p == other.p else None, steps=self.steps + other.steps,
             sampled=_add(self.sampled, other.sampled), injected=_add(self.injected, other.injected),
-            silent=_add(self.silent, other.silent), abandoned=_add(self.abandoned, other.abandoned),
+            silent=_add(self.silent, other.silent), retried=_add(self.retried, other.retried), abandoned=_add(self.abandoned, other.abandoned),
             critic_accepted=self.critic_accepted + other.critic_accepted, critic_rejected=self.critic_rejected + other.critic_rejected,
             critic_unparsable=self.critic_unparsable + other.critic_unparsable,
             recovery_steps=self.recovery_steps + other.recovery_steps, recoveries=self.recoveries + other.recoveries,
@@ -71,5 +72,6 @@ class InjectionStats(BaseModel):
         rate = "-" if self.realized_rate is None else f"{self.realized_rate:.1%}"
         critic = "-" if self.critic_acceptance_rate is None else f"{self.critic_acceptance_rate:.0%}"
         return (f"realized injection rate {rate} ({self.n_injected} of {self.steps} steps; p = {self.p if self.p is not None else 'mixed'}), "
-                f"{sum(self.silent.values())} silent, {sum(self.abandoned.values())} abandoned of {sum(self.sampled.values())} sampled; "
+                f"{sum(self.silent.values())} silent, {sum(self.abandoned.values())} abandoned of {sum(self.sampled.values()) + sum(self.retried.values())} tried "
+                f"({sum(self.retried.values())} of them owed retries); "
                 f"Critic acceptance {critic}; recoveries {self.recoveries} of {self.recovery_steps} recovery steps")  # fmt: skip

@@ -97,6 +97,7 @@ class Proposal:
             "critic": self.critic,
             "critic_reasons": self.critic_reasons,
             "regenerations": self.regenerations,
+            "owed": self.intent.owed,
             "injection_abandoned": self.injection_abandoned,
             **({"abandoned_reasons": self.abandoned_reasons} if self.injection_abandoned else {}),
         }
@@ -165,8 +166,10 @@ class Rollout:
         format_errors = 0
         while self.steps < self.options.max_steps:
             marks = (len(self.llm.records), len(self.critic_llm.records))
-            intent = self.sampler.sample()
-            if intent.error:
+            intent = self.sampler.sample(may_owe=self.pending is None)  # a visible mistake is repaired first
+            if intent.owed:
+                self.stats.retried[intent.label] = self.stats.retried.get(intent.label, 0) + 1
+            elif intent.error:
                 self.stats.sampled[intent.label] = self.stats.sampled.get(intent.label, 0) + 1
             proposal = await self._propose(intent)
             if proposal.rejected:  # never validated, so never run: the rollout ends here, labelled
@@ -310,6 +313,8 @@ class Rollout:
             reasons.append(problem)
         if intent.error:  # no acceptable mistake: a validated correct step instead, and say so
             self.stats.abandoned[intent.label] = self.stats.abandoned.get(intent.label, 0) + 1
+            if intent.category:
+                self.sampler.owe(intent.category)  # tried again at a later step
             fallback = await self._propose(Intent(error=False))
             fallback.injection_abandoned, fallback.abandoned_reasons = True, reasons
             return fallback
