@@ -33,5 +33,6 @@ async def test_a_dockerfile_that_fails_its_checks_goes_back_without_a_build(dock
 
 async def test_a_build_that_never_succeeds_stops_after_the_bound(docker_engine, tmp_path):
     broken = "```dockerfile\nFROM termigen/base:bookworm\nRUN exit 7\n```"
-    outcome = await build_until_ok(LLM(ScriptedBackend([broken, broken])), SPEC, [], {}, tmp_path / "jobs", max_iterations=2)
+    also_broken = "```dockerfile\nFROM termigen/base:bookworm\nRUN true && exit 7\n```"  # (the same one again is refused unbuilt)
+    outcome = await build_until_ok(LLM(ScriptedBackend([broken, also_broken])), SPEC, [], {}, tmp_path / "jobs", max_iterations=2)
     assert not outcome.ok and len(outcome.attempts) == 2 and "exit code: 7" in outcome.attempts[1].error

@@ -4,8 +4,8 @@ import pytest
 
 from termigen_harbor.llm import LLM, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.spec import TaskSpec
-from termigen_harbor.synthesis.checks import dockerfile_problem
-from termigen_harbor.synthesis.environment import PlannedFile, construct_files, plan_files, write_dockerfile
+from termigen_harbor.synthesis.checks import context_problem, dockerfile_problem
+from termigen_harbor.synthesis.environment import PlannedFile, as_instructions, construct_files, plan_files, write_dockerfile
 
 SPEC = TaskSpec(title="fix-cron-env", objective="Make the backup cron job run.", inputs=["/etc/cron.d/backup"], outputs=["/var/backups/db.tar.gz"],
                 success_criteria=["cron line valid", "script executable", "backup exists"], difficulty="easy")  # fmt: skip
@@ -62,11 +62,35 @@ async def test_a_shell_script_must_pass_bash_n_and_a_dockerfile_must_start_from_
     assert files["setup.sh"].executable and "bash -n" in backend.requests[1].messages[-1].content
     # the base is ours: what the 1.5B model wrote (the base commented out, an image no registry here serves) is built on it
     written = "```dockerfile\n# FROM termigen/base:bookworm\nFROM python:3.10-slim AS app\nWORKDIR /app\nCOPY maze.txt /app/\n```"
-    assert await write_dockerfile(LLM(ScriptedBackend([written])), SPEC, []) == "FROM termigen/base:bookworm AS app\nWORKDIR /app\nCOPY maze.txt /app/\n"
+    maze = [PlannedFile(path="maze.txt", purpose="the maze")]
+    assert await write_dockerfile(LLM(ScriptedBackend([written])), SPEC, maze) == "FROM termigen/base:bookworm AS app\nWORKDIR /app\nCOPY maze.txt /app/\n"
     assert await write_dockerfile(LLM(ScriptedBackend(["```dockerfile\nRUN true\n```"])), SPEC, []) == "FROM termigen/base:bookworm\nRUN true\n"
     backend = ScriptedBackend(["```dockerfile\nFROM termigen/base:bookworm\nADD http://x/y.tgz /\n```", "```dockerfile\nFROM termigen/base:bookworm\n```"])
     assert await write_dockerfile(LLM(backend), SPEC, []) == "FROM termigen/base:bookworm\n"
     assert "ADD <url>" in backend.requests[1].messages[-1].content  # the other checks still send it back
+
+
+async def test_a_dockerfile_that_cannot_build_from_its_context_goes_back_before_any_build():
+    maze = [PlannedFile(path="maze.txt", purpose="the maze")]
+    # as the 1.5B model wrote them in a real run: a shell line outside RUN (made the RUN it meant),
+    # `pip install -r` of a file the context lacks, a COPY of a name the blueprint does not have
+    written = "```dockerfile\nFROM termigen/base:bookworm\napt-get update && apt-get install -y \\\n    # tools\n    jq\nRUN pip install -r requirements.txt\nCOPY data.csv ./\n```"
+    fixed = "```dockerfile\nFROM termigen/base:bookworm\napt-get update && apt-get install -y jq\nCOPY maze.txt ./\n```"
+    backend = ScriptedBackend([written, fixed])
+    assert await write_dockerfile(LLM(backend), SPEC, maze) == "FROM termigen/base:bookworm\nRUN apt-get update && apt-get install -y jq\nCOPY maze.txt ./\n"
+    told = backend.requests[1].messages[-1].content
+    assert "installs from `requirements.txt`, which the build context does not hold (it holds: maze.txt)" in told and "copies `data.csv`" in told
+    assert "not a Dockerfile instruction" not in told  # that one was repaired, not sent back
+    # the Dockerfile whose build just failed, sent back unchanged, is not built again
+    previous = "FROM termigen/base:bookworm\nCOPY maze.txt ./\n"
+    backend = ScriptedBackend(["```dockerfile\n" + previous + "```", "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/maze.txt\n```"])
+    assert (await write_dockerfile(LLM(backend), SPEC, maze, build_error="boom", previous=previous)).endswith("COPY maze.txt /app/maze.txt\n")
+    assert "whose build just failed, unchanged" in backend.requests[1].messages[-1].content
+    # heredocs, JSON-form COPY, wildcards, the whole context and other stages are not problems
+    fine = ("FROM termigen/base:bookworm\nRUN cat <<'EOF' > /app/gen.py\nimport json\nprint(json.dumps([1]))\nEOF\n"
+            "COPY [\"maze.txt\", \"/app/\"]\nCOPY *.txt /app/\nCOPY . /app\nCOPY --from=builder /out /app\n")  # fmt: skip
+    assert as_instructions(fine) == fine and context_problem(fine, ["maze.txt"]) is None
+    assert "line 2 (`jq`) is not a Dockerfile instruction" in context_problem("FROM termigen/base:bookworm\njq\n", [])
 
 
 async def test_a_reply_stuck_repeating_a_line_is_told_so():

@@ -15,7 +15,7 @@ from termigen_harbor.bash_syntax import bash_complaint
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.leftovers import owner_label
 
-__all__ = ["bash_problem", "collect_problem", "dockerfile_problem", "file_problem", "python_problem"]
+__all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "python_problem"]
 
 
 def bash_problem(script: str) -> str | None:
@@ -63,6 +63,77 @@ def dockerfile_problem(dockerfile: str, base_image: str) -> str | None:
     if PRIVILEGED_RE.search(dockerfile):
         return "the Dockerfile asks for privileges (--privileged, --security=insecure, --cap-add): a task's image must not"
     return None
+
+
+INSTRUCTIONS = frozenset("FROM RUN CMD LABEL MAINTAINER EXPOSE ENV ADD COPY ENTRYPOINT VOLUME USER WORKDIR ARG ONBUILD STOPSIGNAL HEALTHCHECK SHELL".split())
+REQUIREMENTS_RE = re.compile(r"\bpip3?\s+install\b[^\n&|;]*?\s-r\s*(?P<file>[^\s&|;]+)")
+
+
+HEREDOC_RE = re.compile(r"<<-?\s*[\"']?(?P<word>[A-Za-z_]\w*)[\"']?")
+
+
+def instructions(dockerfile: str) -> list[tuple[int, str]]:
+    """The Dockerfile's instructions as (first line number, text with continuations joined);
+    comment lines, inside continuations too, are left out as Docker leaves them out, and a
+    heredoc's body (`RUN cat <<'EOF' > f` ... `EOF`) belongs to its instruction."""
+    found: list[tuple[int, str]] = []
+    parts: list[str] = []
+    start = 0
+    heredoc: list[str] = []  # delimiters still open
+    for number, line in enumerate(dockerfile.splitlines(), 1):
+        if heredoc:
+            if line.strip() == heredoc[0]:
+                heredoc.pop(0)
+            if not heredoc:
+                found.append((start, " ".join(parts)))
+                parts = []
+            continue
+        if line.strip().startswith("#") or (not line.strip() and not parts):
+            continue
+        if not parts:
+            start = number
+        parts.append(line.rstrip().removesuffix("\\").strip())
+        heredoc = [m["word"] for m in HEREDOC_RE.finditer(line)] if parts[0].split()[0].upper() in ("RUN", "COPY", "ADD") else []
+        if not heredoc and not line.rstrip().endswith("\\"):
+            found.append((start, " ".join(p for p in parts if p)))
+            parts = []
+    if parts:
+        found.append((start, " ".join(p for p in parts if p)))
+    return found
+
+
+def _sources(instruction: str) -> list[str]:
+    words = instruction.split()[1:]
+    if instruction.split(None, 1)[1:] and instruction.split(None, 1)[1].lstrip().startswith("["):  # JSON form
+        words = re.findall(r'"([^"]*)"', instruction)
+    words = [w for w in words if not w.startswith("--")]
+    return words[:-1]
+
+
+def context_problem(dockerfile: str, context_files: list[str]) -> str | None:
+    """Why this Dockerfile cannot build from this build context, found without building it: a line
+    that is no Dockerfile instruction (a shell command outside RUN), a COPY/ADD of a file the
+    context does not hold, `pip install -r` of a requirements file it does not hold. A small model
+    writes these, then repeats them after the build fails; the reason names what the context holds."""
+    holds = ", ".join(context_files) or "no files"
+    names = {PurePosixPath(f).name for f in context_files}
+    problems = []
+    for number, text in instructions(dockerfile):
+        keyword = text.split()[0].upper()
+        if keyword not in INSTRUCTIONS:
+            problems.append(f"line {number} (`{text[:60]}`) is not a Dockerfile instruction: a shell command goes in a RUN instruction")
+        elif keyword in ("COPY", "ADD") and "--from" not in text:
+            for source in _sources(text):
+                clean = source.removeprefix("./").rstrip("/")
+                if clean in ("", ".") or clean.startswith("<<") or any(ch in clean for ch in "*?[$"):
+                    continue
+                if not any(f == clean or f.startswith(clean + "/") for f in context_files):
+                    problems.append(f"line {number} copies `{source}`, which the build context does not hold (it holds: {holds})")
+        elif keyword == "RUN":
+            for match in REQUIREMENTS_RE.finditer(text):
+                if PurePosixPath(match["file"]).name not in names:
+                    problems.append(f"line {number} installs from `{match['file']}`, which the build context does not hold (it holds: {holds}): name the packages in the pip line")
+    return "; ".join(problems) or None
 
 
 COLLECT = ('P=/opt/termigen/verifier/bin/pytest; [ -x "$P" ] || P="python3 -m pytest"; '

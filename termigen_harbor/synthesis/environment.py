@@ -13,7 +13,7 @@ from termigen_harbor.bundle import BundleError, BundleFile, safe_relpath
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
-from termigen_harbor.synthesis.checks import dockerfile_problem, file_problem
+from termigen_harbor.synthesis.checks import INSTRUCTIONS, context_problem, dockerfile_problem, file_problem, instructions
 from termigen_harbor.synthesis.spec import TaskSpec
 
 
@@ -74,9 +74,37 @@ async def construct_files(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile]
 
 async def write_dockerfile(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile], base_image: str = BASE_IMAGE,
                            build_error: str | None = None, previous: str | None = None) -> str:  # fmt: skip
+    """The Environment agent's Dockerfile, normalized (on_base, shell lines as RUN). Before any build
+    it goes back to the agent when it is not FROM the base, copies or installs from files the build
+    context does not hold, or is the very Dockerfile whose build just failed."""
     prompt = render("environment_agent", spec=spec.as_text(), blueprint=blueprint, base_image=base_image, build_error=build_error, previous=previous)
-    dockerfile = await llm.file(prompt, purpose="environment_agent", check=lambda text: dockerfile_problem(on_base(text, base_image), base_image))
-    return on_base(dockerfile, base_image)
+    context = [f.path for f in blueprint]
+
+    def problem(text: str) -> str | None:
+        dockerfile = normalized(text, base_image)
+        if previous is not None and dockerfile.strip() == previous.strip():
+            return "this is the Dockerfile whose build just failed, unchanged: change what the build output points at"
+        return dockerfile_problem(dockerfile, base_image) or context_problem(dockerfile, context)
+
+    return normalized(await llm.file(prompt, purpose="environment_agent", check=problem), base_image)
+
+
+def normalized(dockerfile: str, base_image: str) -> str:
+    return as_instructions(on_base(dockerfile, base_image))
+
+
+SHELL_WORD_RE = re.compile(r"^[a-z][\w.+-]*(\s|$)")
+
+
+def as_instructions(dockerfile: str) -> str:
+    """A shell command written where an instruction belongs (`apt-get update && ...` with no RUN,
+    which Docker refuses as an unknown instruction) becomes the RUN it was meant to be: the
+    intent is unambiguous, and a small model repeats the line after the build's error."""
+    lines = dockerfile.splitlines()
+    for number, text in instructions(dockerfile):
+        if text.split()[0].upper() not in INSTRUCTIONS and SHELL_WORD_RE.match(text):
+            lines[number - 1] = "RUN " + lines[number - 1].strip()
+    return "\n".join(lines) + ("\n" if dockerfile.endswith("\n") else "")
 
 
 FROM_RE = re.compile(r"^\s*FROM\s+(?P<image>\S+)(?P<rest>.*)$", re.I)
