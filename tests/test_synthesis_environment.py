@@ -18,12 +18,15 @@ async def test_the_blueprint_refuses_paths_outside_and_drops_what_must_not_be_in
     files = await plan_files(LLM(ScriptedBackend([json.dumps(plan)])), SPEC)
     assert [f.path for f in files] == ["cron/backup"]
     good = json.dumps({"files": [{"path": "maze.txt", "purpose": "the maze"}]})
-    for bad in ("/app/maze.txt", "../../outside"):  # goes back to the model with the reason
-        backend = ScriptedBackend([json.dumps({"files": [{"path": bad, "purpose": "x"}]}), good])
-        assert [f.path for f in await plan_files(LLM(backend), SPEC)] == ["maze.txt"]
-        assert "relative to the Docker build context" in backend.requests[1].messages[-1].content
-    with pytest.raises(StructuredOutputError, match="absolute path"):  # and a model that insists gets no blueprint
-        await plan_files(LLM(ScriptedBackend([json.dumps({"files": [{"path": "/etc/passwd", "purpose": "x"}]})] * 3)), SPEC)
+    backend = ScriptedBackend([json.dumps({"files": [{"path": "../../outside", "purpose": "x"}]}), good])  # goes back to the model with the reason
+    assert [f.path for f in await plan_files(LLM(backend), SPEC)] == ["maze.txt"]
+    assert "relative to the Docker build context" in backend.requests[1].messages[-1].content
+    with pytest.raises(StructuredOutputError, match="leaves the bundle"):  # and a model that insists gets no blueprint
+        await plan_files(LLM(ScriptedBackend([json.dumps({"files": [{"path": "../etc/passwd", "purpose": "x"}]})] * 3)), SPEC)
+    # a place in the image (what the 1.5B model wrote three times in a real run) is a path in the context, and the purpose keeps the place
+    placed = {"files": [{"path": "/app/data/orders.csv", "purpose": "orders"}, {"path": "/etc/cron.d/job", "purpose": "the cron line"}]}
+    files = await plan_files(LLM(ScriptedBackend([json.dumps(placed)])), SPEC)
+    assert [(f.path, f.purpose) for f in files] == [("data/orders.csv", "orders (in the image at /app/data/orders.csv)"), ("etc/cron.d/job", "the cron line (in the image at /etc/cron.d/job)")]
 
 
 async def test_each_file_is_written_separately_with_the_whole_blueprint_in_view():

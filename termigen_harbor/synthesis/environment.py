@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
+from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from termigen_harbor.bundle import BundleError, BundleFile, safe_relpath
 from termigen_harbor.images import BASE_IMAGE
@@ -20,6 +21,20 @@ from termigen_harbor.synthesis.spec import TaskSpec
 class PlannedFile(BaseModel):
     path: str
     purpose: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _in_the_context_not_the_image(cls, data: Any) -> Any:
+        """A small model writes the file's place in the image (`/app/data/orders.csv`) however
+        often it is told otherwise: that place becomes the path in the build context
+        (`data/orders.csv`; outside /app, `etc/cron.d/job`), and the purpose says where the image
+        has it, so the Dockerfile copies it there."""
+        if isinstance(data, dict) and isinstance(data.get("path"), str) and data["path"].startswith("/"):
+            original = data["path"]
+            relative = original.lstrip("/")
+            relative = relative.removeprefix("app/") if relative.startswith("app/") else relative
+            data = {**data, "path": relative, "purpose": f"{data.get('purpose', '')} (in the image at {original})".strip()}
+        return data
 
     @field_validator("path")
     @classmethod
