@@ -73,23 +73,30 @@ async def test_a_shell_script_must_pass_bash_n_and_a_dockerfile_must_start_from_
     assert "ADD <url>" in backend.requests[1].messages[-1].content  # the other checks still send it back
 
 
-async def test_a_dockerfile_that_cannot_build_from_its_context_goes_back_before_any_build():
-    maze = [PlannedFile(path="maze.txt", purpose="the maze")]
-    # as the 1.5B model wrote them in a real run: a shell line outside RUN (made the RUN it meant),
-    # `pip install -r` of a file the context lacks, a COPY of a name the blueprint does not have
-    written = "```dockerfile\nFROM termigen/base:bookworm\napt-get update && apt-get install -y \\\n    # tools\n    jq\nRUN pip install -r requirements.txt\nCOPY data.csv ./\n```"
-    fixed = "```dockerfile\nFROM termigen/base:bookworm\napt-get update && apt-get install -y jq\nCOPY maze.txt ./\n```"
-    backend = ScriptedBackend([written, fixed])
-    assert await write_dockerfile(LLM(backend), SPEC, maze) == "FROM termigen/base:bookworm\nRUN apt-get update && apt-get install -y jq\nCOPY maze.txt ./\n"
+async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fitted_goes_back_before_any_build():
+    maze = [PlannedFile(path="maze.txt", purpose="the maze"), PlannedFile(path="etc/cron.d/job", purpose="the cron line (in the image at /etc/cron.d/job)")]
+    # as the 1.5B model wrote them in a real run, again after every reason it was given: a shell line outside RUN,
+    # `pip install -r` of a file the context lacks, a COPY of a name the blueprint does not have, planned files never copied
+    written = ("```dockerfile\nFROM termigen/base:bookworm\napt-get update && apt-get install -y \\\n    # tools\n    jq\n"
+               "RUN pip install --no-cache-dir -r requirements.txt\nCOPY requirements.txt ./\nCOPY data.csv ./\n```")  # fmt: skip
+    backend = ScriptedBackend([written])
+    assert await write_dockerfile(LLM(backend), SPEC, maze) == (
+        'FROM termigen/base:bookworm\nCOPY ["maze.txt", "/app/maze.txt"]\nCOPY ["etc/cron.d/job", "/etc/cron.d/job"]\n'
+        "RUN apt-get update && apt-get install -y \\\n    # tools\n    jq\n"
+    )
+    # what has no plain repair goes back with the reason: a COPY naming a file it has and one it lacks, pip -r inside a longer RUN
+    mixed = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt gen.py /app/\nRUN apt-get update && pip install -r reqs.txt\n```"
+    fixed = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n```"
+    backend = ScriptedBackend([mixed, fixed])
+    assert await write_dockerfile(LLM(backend), SPEC, maze) == "FROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
     told = backend.requests[1].messages[-1].content
-    assert "installs from `requirements.txt`, which the build context does not hold (it holds: maze.txt)" in told and "copies `data.csv`" in told
-    assert "not a Dockerfile instruction" not in told  # that one was repaired, not sent back
+    assert "copies `gen.py`, which the build context does not hold (it holds: maze.txt, etc/cron.d/job)" in told and "installs from `reqs.txt`" in told
     # the Dockerfile whose build just failed, sent back unchanged, is not built again
-    previous = "FROM termigen/base:bookworm\nCOPY maze.txt ./\n"
-    backend = ScriptedBackend(["```dockerfile\n" + previous + "```", "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/maze.txt\n```"])
-    assert (await write_dockerfile(LLM(backend), SPEC, maze, build_error="boom", previous=previous)).endswith("COPY maze.txt /app/maze.txt\n")
+    previous = "FROM termigen/base:bookworm\nCOPY maze.txt ./\nCOPY etc/ /etc/\n"
+    backend = ScriptedBackend(["```dockerfile\n" + previous + "```", "```dockerfile\nFROM termigen/base:bookworm\nCOPY . /app\n```"])
+    assert (await write_dockerfile(LLM(backend), SPEC, maze, build_error="boom", previous=previous)).endswith("COPY . /app\n")
     assert "whose build just failed, unchanged" in backend.requests[1].messages[-1].content
-    # heredocs, JSON-form COPY, wildcards, the whole context and other stages are not problems
+    # heredocs, JSON-form COPY, wildcards, the whole context and other stages are left as they are
     fine = ("FROM termigen/base:bookworm\nRUN cat <<'EOF' > /app/gen.py\nimport json\nprint(json.dumps([1]))\nEOF\n"
             "COPY [\"maze.txt\", \"/app/\"]\nCOPY *.txt /app/\nCOPY . /app\nCOPY --from=builder /out /app\n")  # fmt: skip
     assert as_instructions(fine) == fine and context_problem(fine, ["maze.txt"]) is None

@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import uuid
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from harbor.models.task.config import TaskConfig
 
@@ -15,7 +16,7 @@ from termigen_harbor.bash_syntax import bash_complaint
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.leftovers import owner_label
 
-__all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "python_problem"]
+__all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "holds", "python_problem"]
 
 
 def bash_problem(script: str) -> str | None:
@@ -72,20 +73,27 @@ REQUIREMENTS_RE = re.compile(r"\bpip3?\s+install\b[^\n&|;]*?\s-r\s*(?P<file>[^\s
 HEREDOC_RE = re.compile(r"<<-?\s*[\"']?(?P<word>[A-Za-z_]\w*)[\"']?")
 
 
-def instructions(dockerfile: str) -> list[tuple[int, str]]:
-    """The Dockerfile's instructions as (first line number, text with continuations joined);
-    comment lines, inside continuations too, are left out as Docker leaves them out, and a
-    heredoc's body (`RUN cat <<'EOF' > f` ... `EOF`) belongs to its instruction."""
-    found: list[tuple[int, str]] = []
+class Instruction(NamedTuple):
+    line: int  # its first line (1-based)
+    end: int  # its last line, continuations and heredoc included
+    text: str  # continuations joined, comment lines left out
+
+
+def instructions(dockerfile: str) -> list[Instruction]:
+    """The Dockerfile's instructions; comment lines, inside continuations too, are left out as
+    Docker leaves them out, and a heredoc's body (`RUN cat <<'EOF' > f` ... `EOF`) belongs to its
+    instruction."""
+    found: list[Instruction] = []
     parts: list[str] = []
     start = 0
     heredoc: list[str] = []  # delimiters still open
+    number = 0
     for number, line in enumerate(dockerfile.splitlines(), 1):
         if heredoc:
             if line.strip() == heredoc[0]:
                 heredoc.pop(0)
             if not heredoc:
-                found.append((start, " ".join(parts)))
+                found.append(Instruction(start, number, " ".join(parts)))
                 parts = []
             continue
         if line.strip().startswith("#") or (not line.strip() and not parts):
@@ -95,11 +103,28 @@ def instructions(dockerfile: str) -> list[tuple[int, str]]:
         parts.append(line.rstrip().removesuffix("\\").strip())
         heredoc = [m["word"] for m in HEREDOC_RE.finditer(line)] if parts[0].split()[0].upper() in ("RUN", "COPY", "ADD") else []
         if not heredoc and not line.rstrip().endswith("\\"):
-            found.append((start, " ".join(p for p in parts if p)))
+            found.append(Instruction(start, number, " ".join(p for p in parts if p)))
             parts = []
     if parts:
-        found.append((start, " ".join(p for p in parts if p)))
+        found.append(Instruction(start, number, " ".join(p for p in parts if p)))
     return found
+
+
+def copied_sources(instruction: Instruction) -> list[str] | None:
+    """The build-context paths a COPY/ADD instruction reads (`./` and a trailing `/` dropped;
+    `.` for the whole context), or None for anything else, another stage's files, a heredoc,
+    or a pattern."""
+    keyword = instruction.text.split()[0].upper()
+    if keyword not in ("COPY", "ADD") or "--from" in instruction.text:
+        return None
+    sources = [source.removeprefix("./").rstrip("/") or "." for source in _sources(instruction.text)]
+    if any(s.startswith("<<") or "://" in s or any(ch in s for ch in "*?[$") for s in sources):
+        return None
+    return sources
+
+
+def holds(context_files: list[str], source: str) -> bool:
+    return source == "." or any(f == source or f.startswith(source + "/") for f in context_files)
 
 
 def _sources(instruction: str) -> list[str]:
@@ -115,24 +140,22 @@ def context_problem(dockerfile: str, context_files: list[str]) -> str | None:
     that is no Dockerfile instruction (a shell command outside RUN), a COPY/ADD of a file the
     context does not hold, `pip install -r` of a requirements file it does not hold. A small model
     writes these, then repeats them after the build fails; the reason names what the context holds."""
-    holds = ", ".join(context_files) or "no files"
+    listed = ", ".join(context_files) or "no files"
     names = {PurePosixPath(f).name for f in context_files}
     problems = []
-    for number, text in instructions(dockerfile):
+    for number, _, text in instructions(dockerfile):
         keyword = text.split()[0].upper()
+        sources = copied_sources(Instruction(number, number, text)) if keyword in INSTRUCTIONS else None
         if keyword not in INSTRUCTIONS:
             problems.append(f"line {number} (`{text[:60]}`) is not a Dockerfile instruction: a shell command goes in a RUN instruction")
-        elif keyword in ("COPY", "ADD") and "--from" not in text:
-            for source in _sources(text):
-                clean = source.removeprefix("./").rstrip("/")
-                if clean in ("", ".") or clean.startswith("<<") or any(ch in clean for ch in "*?[$"):
-                    continue
-                if not any(f == clean or f.startswith(clean + "/") for f in context_files):
-                    problems.append(f"line {number} copies `{source}`, which the build context does not hold (it holds: {holds})")
+        elif sources is not None:
+            for source in sources:
+                if not holds(context_files, source):
+                    problems.append(f"line {number} copies `{source}`, which the build context does not hold (it holds: {listed})")
         elif keyword == "RUN":
             for match in REQUIREMENTS_RE.finditer(text):
                 if PurePosixPath(match["file"]).name not in names:
-                    problems.append(f"line {number} installs from `{match['file']}`, which the build context does not hold (it holds: {holds}): name the packages in the pip line")
+                    problems.append(f"line {number} installs from `{match['file']}`, which the build context does not hold (it holds: {listed}): name the packages in the pip line")
     return "; ".join(problems) or None
 
 

@@ -4,6 +4,7 @@ are untrusted: they pass the bundle's path checks before anything is kept."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import PurePosixPath
 from typing import Any
@@ -14,7 +15,7 @@ from termigen_harbor.bundle import BundleError, BundleFile, safe_relpath
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
-from termigen_harbor.synthesis.checks import INSTRUCTIONS, context_problem, dockerfile_problem, file_problem, instructions
+from termigen_harbor.synthesis.checks import INSTRUCTIONS, context_problem, copied_sources, dockerfile_problem, file_problem, holds, instructions
 from termigen_harbor.synthesis.spec import TaskSpec
 
 
@@ -96,16 +97,54 @@ async def write_dockerfile(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile
     context = [f.path for f in blueprint]
 
     def problem(text: str) -> str | None:
-        dockerfile = normalized(text, base_image)
+        dockerfile = normalized(text, base_image, blueprint)
         if previous is not None and dockerfile.strip() == previous.strip():
             return "this is the Dockerfile whose build just failed, unchanged: change what the build output points at"
         return dockerfile_problem(dockerfile, base_image) or context_problem(dockerfile, context)
 
-    return normalized(await llm.file(prompt, purpose="environment_agent", check=problem), base_image)
+    return normalized(await llm.file(prompt, purpose="environment_agent", check=problem), base_image, blueprint)
 
 
-def normalized(dockerfile: str, base_image: str) -> str:
-    return as_instructions(on_base(dockerfile, base_image))
+def normalized(dockerfile: str, base_image: str, blueprint: list[PlannedFile] = ()) -> str:
+    return fit_to_context(as_instructions(on_base(dockerfile, base_image)), blueprint)
+
+
+IMAGE_PLACE_RE = re.compile(r"\(in the image at (?P<place>/[^)\s]+)\)$")
+ONLY_REQUIREMENTS_RE = re.compile(r"RUN\s+(?:python3?\s+-m\s+)?pip3?\s+install\s+(?:--?[\w-]+(?:=\S+)?\s+)*-r\s*(?P<file>\S+)(?:\s+--?[\w-]+(?:=\S+)?)*\s*")
+
+
+def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
+    """What a small model gets wrong about the build context, set right where the intent is plain
+    (in a real run the 1.5B model wrote these again after every reason it was given): a COPY/ADD
+    none of whose sources the context holds goes (a build step that needed the file then fails, and
+    that output goes back), as does a RUN that only `pip install -r`s a file the context lacks; a
+    planned file that no COPY brings in is copied, right after FROM, to /app/<path> or to the place
+    in the image the File Planner named."""
+    context = [f.path for f in blueprint]
+    names = {PurePosixPath(f).name for f in context}
+    lines = dockerfile.splitlines()
+    dropped: set[int] = set()
+    covered: set[str] = set()
+    first_from = None
+    for found in instructions(dockerfile):
+        keyword = found.text.split()[0].upper()
+        first_from = found.end if first_from is None and keyword == "FROM" else first_from
+        sources = copied_sources(found)
+        only_requirements = ONLY_REQUIREMENTS_RE.fullmatch(found.text) if keyword == "RUN" else None
+        if sources is not None and not any(holds(context, source) for source in sources):
+            dropped.update(range(found.line, found.end + 1))
+        elif sources is not None:
+            covered.update(f for f in context if any(holds([f], source) for source in sources))
+        elif only_requirements and PurePosixPath(only_requirements["file"]).name not in names:
+            dropped.update(range(found.line, found.end + 1))
+    copies = []
+    for planned in blueprint:
+        if planned.path not in covered:
+            place = IMAGE_PLACE_RE.search(planned.purpose)
+            copies.append("COPY " + json.dumps([planned.path, place["place"] if place else f"/app/{planned.path}"]))
+    kept = [line for number, line in enumerate(lines, 1) if number not in dropped]
+    at = (first_from or 0) - sum(1 for n in dropped if n <= (first_from or 0))
+    return "\n".join(kept[:at] + copies + kept[at:]) + ("\n" if dockerfile.endswith("\n") else "")
 
 
 SHELL_WORD_RE = re.compile(r"^[a-z][\w.+-]*(\s|$)")
@@ -116,7 +155,7 @@ def as_instructions(dockerfile: str) -> str:
     which Docker refuses as an unknown instruction) becomes the RUN it was meant to be: the
     intent is unambiguous, and a small model repeats the line after the build's error."""
     lines = dockerfile.splitlines()
-    for number, text in instructions(dockerfile):
+    for number, _, text in instructions(dockerfile):
         if text.split()[0].upper() not in INSTRUCTIONS and SHELL_WORD_RE.match(text):
             lines[number - 1] = "RUN " + lines[number - 1].strip()
     return "\n".join(lines) + ("\n" if dockerfile.endswith("\n") else "")
