@@ -78,12 +78,13 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     # as the 1.5B model wrote them in a real run, again after every reason it was given: a shell line outside RUN,
     # `pip install -r` of a file the context lacks, a COPY of a name the blueprint does not have, planned files never copied
     written = ("```dockerfile\nFROM termigen/base:bookworm\napt-get update && apt-get install -y \\\n    # tools\n    jq\n"
-               "RUN pip install --no-cache-dir -r requirements.txt\nCOPY requirements.txt ./\nCOPY data.csv ./\n```")  # fmt: skip
+               "RUN pip install --no-cache-dir -r requirements.txt\nCOPY requirements.txt ./\nCOPY data.csv ./\nRUN python3 generate_restore_script.py\n"
+               "RUN cat <<'EOF' > /app/gen.py\nprint(1)\nEOF\nRUN python3 /app/gen.py\n```")  # fmt: skip
     backend = ScriptedBackend([written])
     assert await write_dockerfile(LLM(backend), SPEC, maze) == (
         'FROM termigen/base:bookworm\nCOPY ["maze.txt", "/app/maze.txt"]\nCOPY ["etc/cron.d/job", "/etc/cron.d/job"]\n'
-        "RUN apt-get update && apt-get install -y \\\n    # tools\n    jq\n"
-    )
+        "RUN apt-get update && apt-get install -y \\\n    # tools\n    jq\nRUN cat <<'EOF' > /app/gen.py\nprint(1)\nEOF\nRUN python3 /app/gen.py\n"
+    )  # a script written by an earlier step stays
     # what has no plain repair goes back with the reason: a COPY naming a file it has and one it lacks, pip -r inside a longer RUN
     mixed = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt gen.py /app/\nRUN apt-get update && pip install -r reqs.txt\n```"
     fixed = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n```"

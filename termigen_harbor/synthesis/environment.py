@@ -113,11 +113,22 @@ IMAGE_PLACE_RE = re.compile(r"\(in the image at (?P<place>/[^)\s]+)\)$")
 ONLY_REQUIREMENTS_RE = re.compile(r"RUN\s+(?:python3?\s+-m\s+)?pip3?\s+install\s+(?:--?[\w-]+(?:=\S+)?\s+)*-r\s*(?P<file>\S+)(?:\s+--?[\w-]+(?:=\S+)?)*\s*")
 
 
+ONLY_SCRIPT_RE = re.compile(r"RUN\s+(?:cd\s+\S+\s*&&\s*)?(?:(?:python3?|bash|sh)\s+)?(?P<script>[\w./-]+\.(?:py|sh))(?:\s+[^&|;<>]*)?")
+
+
+def missing_script(script: str, names: set[str], dockerfile: str) -> bool:
+    """A script that the context does not hold and that the Dockerfile names nowhere else (so no
+    earlier step writes it)."""
+    name = PurePosixPath(script).name
+    return name not in names and dockerfile.count(name) == 1
+
+
 def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
     """What a small model gets wrong about the build context, set right where the intent is plain
     (in a real run the 1.5B model wrote these again after every reason it was given): a COPY/ADD
     none of whose sources the context holds goes (a build step that needed the file then fails, and
-    that output goes back), as does a RUN that only `pip install -r`s a file the context lacks; a
+    that output goes back), as does a RUN that only `pip install -r`s a file the context lacks or
+    only runs a script that neither the context holds nor an earlier step writes; a
     planned file that no COPY brings in is copied, right after FROM, to /app/<path> or to the place
     in the image the File Planner named."""
     context = [f.path for f in blueprint]
@@ -136,6 +147,8 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
         elif sources is not None:
             covered.update(f for f in context if any(holds([f], source) for source in sources))
         elif only_requirements and PurePosixPath(only_requirements["file"]).name not in names:
+            dropped.update(range(found.line, found.end + 1))
+        elif keyword == "RUN" and (script := ONLY_SCRIPT_RE.fullmatch(found.text)) and missing_script(script["script"], names, dockerfile):
             dropped.update(range(found.line, found.end + 1))
     copies = []
     for planned in blueprint:
