@@ -130,7 +130,9 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
     that output goes back), as does a RUN that only `pip install -r`s a file the context lacks or
     only runs a script that neither the context holds nor an earlier step writes; a
     planned file that no COPY brings in is copied, right after FROM, to /app/<path> or to the place
-    in the image the File Planner named."""
+    in the image the File Planner named. An ENTRYPOINT goes too: Harbor keeps the container up with
+    its own command, which an entrypoint would wrap (the container then exits, and the build
+    output that goes back says only "exited (1)")."""
     context = [f.path for f in blueprint]
     names = {PurePosixPath(f).name for f in context}
     lines = dockerfile.splitlines()
@@ -142,7 +144,9 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
         first_from = found.end if first_from is None and keyword == "FROM" else first_from
         sources = copied_sources(found)
         only_requirements = ONLY_REQUIREMENTS_RE.fullmatch(found.text) if keyword == "RUN" else None
-        if sources is not None and not any(holds(context, source) for source in sources):
+        if keyword == "ENTRYPOINT":  # Harbor's compose runs `sh -c "sleep infinity"` as the command: an entrypoint wraps it and the container exits
+            dropped.update(range(found.line, found.end + 1))
+        elif sources is not None and not any(holds(context, source) for source in sources):
             dropped.update(range(found.line, found.end + 1))
         elif sources is not None:
             covered.update(f for f in context if any(holds([f], source) for source in sources))
