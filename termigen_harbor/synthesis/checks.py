@@ -143,9 +143,10 @@ def context_problem(dockerfile: str, context_files: list[str]) -> str | None:
     listed = ", ".join(context_files) or "no files"
     names = {PurePosixPath(f).name for f in context_files}
     problems = []
-    for number, _, text in instructions(dockerfile):
+    for found in instructions(dockerfile):
+        number, text = found.line, found.text
         keyword = text.split()[0].upper()
-        sources = copied_sources(Instruction(number, number, text)) if keyword in INSTRUCTIONS else None
+        sources = copied_sources(found)
         if keyword not in INSTRUCTIONS:
             problems.append(f"line {number} (`{text[:60]}`) is not a Dockerfile instruction: a shell command goes in a RUN instruction")
         elif sources is not None:
