@@ -32,8 +32,7 @@ class PlannedFile(BaseModel):
         has it, so the Dockerfile copies it there."""
         if isinstance(data, dict) and isinstance(data.get("path"), str) and data["path"].startswith("/"):
             original = data["path"]
-            relative = original.lstrip("/")
-            relative = relative.removeprefix("app/") if relative.startswith("app/") else relative
+            relative = original.lstrip("/").removeprefix("app/")
             data = {**data, "path": relative, "purpose": f"{data.get('purpose', '')} (in the image at {original})".strip()}
         return data
 
@@ -143,17 +142,18 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
         keyword = found.text.split()[0].upper()
         first_from = found.end if first_from is None and keyword == "FROM" else first_from
         sources = copied_sources(found)
-        only_requirements = ONLY_REQUIREMENTS_RE.fullmatch(found.text) if keyword == "RUN" else None
-        if keyword == "ENTRYPOINT":  # Harbor's compose runs `sh -c "sleep infinity"` as the command: an entrypoint wraps it and the container exits
-            dropped.update(range(found.line, found.end + 1))
-        elif sources is not None and not any(holds(context, source) for source in sources):
+        requirements = ONLY_REQUIREMENTS_RE.fullmatch(found.text) if keyword == "RUN" else None
+        script = ONLY_SCRIPT_RE.fullmatch(found.text) if keyword == "RUN" else None
+        drop = (
+            keyword == "ENTRYPOINT"  # Harbor's compose runs `sh -c "sleep infinity"` as the command: an entrypoint wraps it and the container exits
+            or (sources is not None and not any(holds(context, source) for source in sources))
+            or (requirements is not None and PurePosixPath(requirements["file"]).name not in names)
+            or (script is not None and missing_script(script["script"], names, dockerfile))
+        )
+        if drop:
             dropped.update(range(found.line, found.end + 1))
         elif sources is not None:
             covered.update(f for f in context if any(holds([f], source) for source in sources))
-        elif only_requirements and PurePosixPath(only_requirements["file"]).name not in names:
-            dropped.update(range(found.line, found.end + 1))
-        elif keyword == "RUN" and (script := ONLY_SCRIPT_RE.fullmatch(found.text)) and missing_script(script["script"], names, dockerfile):
-            dropped.update(range(found.line, found.end + 1))
     copies = []
     for planned in blueprint:
         if planned.path not in covered:
