@@ -121,6 +121,17 @@ def test_a_diagnosis_must_repeat_output_that_exists_and_bash_syntax_is_checked()
     assert "not valid bash" in bash_syntax_problem("if true; then echo") and bash_syntax_problem("echo 'a b' | wc -w") is None
 
 
+def test_the_recovery_is_pointed_at_the_line_of_output_that_shows_the_mistake():
+    from termigen_harbor.agents.step_checks import telling_line
+
+    traceback = "exit code: 1\nstdout:\nloading orders.csv\nstderr:\nTraceback (most recent call last):\n  File \"etl.py\", line 3\nKeyError: 'customer_id'"
+    assert telling_line(traceback) == "KeyError: 'customer_id'"
+    # an error that shows only on stdout, a command that failed quietly, and one that printed nothing worth quoting
+    assert telling_line("exit code: 2\nstdout:\nmake: *** [Makefile:4: all] Error 1\nstderr:\n(empty)") == "make: *** [Makefile:4: all] Error 1"
+    assert telling_line("exit code: 1\nstdout:\n3 rows written to out.csv\nstderr:\n(empty)") == "3 rows written to out.csv"
+    assert telling_line("exit code: 1\nstdout:\n(empty)\nstderr:\n(empty)") is None
+
+
 def test_injection_statistics_add_up_over_rollouts():
     from termigen_harbor.agents.injection_stats import InjectionStats
 

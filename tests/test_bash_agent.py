@@ -193,7 +193,8 @@ async def test_a_rejected_step_is_regenerated_a_visible_mistake_is_repaired_and_
     agent, requests, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=0.5, seed=seed)
     generator = [r for r in requests if CRITIC not in r.messages[-1].content]
     assert "destructive outside the task" in generator[1].messages[-1].content  # regeneration with the reason
-    assert "Your previous step went wrong" in generator[2].messages[-1].content  # recovery instruction
+    assert "Your previous step went wrong" in generator[2].messages[-1].content  # recovery instruction, pointing at the telling line
+    assert "this line: `cat: /etc/hostnme: No such file or directory`" in generator[2].messages[-1].content
     step1, step2 = [s for s in trajectory.steps if s.source == "agent"][:2]
     assert step1.extra["intent"] == "error" and step1.extra["regenerations"] == 1
     assert "removes the root" in step1.extra["critic_reasons"][0] and step1.extra["feedback_observed"] is True
@@ -334,4 +335,4 @@ async def test_a_malformed_regeneration_of_a_rejected_step_is_a_format_error_and
     step = [s for s in trajectory.steps if s.source == "agent"][0]
     assert step.extra.get("format_error") and step.tool_calls is None and step.extra["critic_reasons"] == ["not useful"]
     assert (await container.exec("test -e /tmp/first-attempt; echo $?")).stdout.strip() == "1"
-    assert "Hint for this step: not useful" in requests[2].messages[-1].content
+    assert "Note for this step: not useful" in requests[2].messages[-1].content

@@ -85,13 +85,22 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
         'FROM termigen/base:bookworm\nCOPY ["maze.txt", "/app/maze.txt"]\nCOPY ["etc/cron.d/job", "/etc/cron.d/job"]\n'
         "RUN apt-get update && apt-get install -y \\\n    # tools\n    jq\nRUN cat <<'EOF' > /app/gen.py\nprint(1)\nEOF\nRUN python3 /app/gen.py\n"
     )  # a script written by an earlier step stays
-    # what has no plain repair goes back with the reason: a COPY naming a file it has and one it lacks, pip -r inside a longer RUN
-    mixed = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt gen.py /app/\nRUN apt-get update && pip install -r reqs.txt\n```"
+    # as the 1.5B model wrote them in later runs: `pip install -r` of a missing file inside a longer RUN (packages on
+    # its line stay), a COPY naming one file the context has and one it lacks, a file copied by its name alone
+    planned = maze + [PlannedFile(path="data/orders.csv", purpose="the orders")]
+    mixed = ("```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt gen.py /app/\nCOPY orders.csv /app/data/orders.csv\n"
+             "RUN apt-get update && \\\n    pip install --no-cache-dir -r reqs.txt pandas && \\\n    pip3 install -r requirements.txt && echo ok\n```")  # fmt: skip
+    assert await write_dockerfile(LLM(ScriptedBackend([mixed])), SPEC, planned) == (
+        'FROM termigen/base:bookworm\nCOPY ["etc/cron.d/job", "/etc/cron.d/job"]\nCOPY ["maze.txt", "/app/"]\n'
+        'COPY ["data/orders.csv", "/app/data/orders.csv"]\nRUN apt-get update && pip install --no-cache-dir pandas && echo ok\n'
+    )
+    # what has no plain repair goes back with the reason: a COPY of nothing the context has by that name, pip -r in a `;` list
+    unfit = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nRUN pip install -r reqs.txt; echo done\n```"
     fixed = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n```"
-    backend = ScriptedBackend([mixed, fixed])
+    backend = ScriptedBackend([unfit, fixed])
     assert await write_dockerfile(LLM(backend), SPEC, maze) == "FROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
     told = backend.requests[1].messages[-1].content
-    assert "copies `gen.py`, which the build context does not hold (it holds: maze.txt, etc/cron.d/job)" in told and "installs from `reqs.txt`" in told
+    assert "line 4 installs from `reqs.txt`, which the build context does not hold (it holds: maze.txt, etc/cron.d/job)" in told
     # the Dockerfile whose build just failed, sent back unchanged, is not built again
     previous = "FROM termigen/base:bookworm\nCOPY maze.txt ./\nCOPY etc/ /etc/\n"
     backend = ScriptedBackend(["```dockerfile\n" + previous + "```", "```dockerfile\nFROM termigen/base:bookworm\nCOPY . /app\n```"])

@@ -67,6 +67,8 @@ async def test_weak_tests_are_beaten_by_a_lazy_solution_that_read_them_and_are_s
     first, second = outcome.rounds
     reasons = " | ".join(p.reason for p in first.problems)
     assert "def test_input_present" in model.prompts["lazy"][0] and "Write the number of words" in model.prompts["lazy"][0]
+    # the reference solution is written against the tests; the independent one sees only the task
+    assert "def test_input_present" in model.prompts["solution"][0] and "def test_" not in model.prompts["alternative"][0]
     assert first.nop == 1.0 and "pass on the untouched container" in reasons
     assert first.lazy == [("hard-code the count the tests read", 1.0)] and "a lazy solution passes (hard-code the count" in reasons
     assert "pass on the untouched container" in model.prompts["tests"][1] and "echo 3 > /app/count.txt" in model.prompts["tests"][1]

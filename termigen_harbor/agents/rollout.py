@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from termigen_harbor.agents.injection import ErrorCategory, Intent, IntentSampler, leaked_words
 from termigen_harbor.agents.injection_stats import InjectionStats
-from termigen_harbor.agents.step_checks import bash_syntax_problem, destructive, quoted_evidence
+from termigen_harbor.agents.step_checks import bash_syntax_problem, destructive, quoted_evidence, telling_line
 from termigen_harbor.agents.parsing import Action, parse_action
 from termigen_harbor.agents.shell import ShellResult
 from termigen_harbor.agents.trajectory import TrajectoryRecorder
@@ -273,7 +273,7 @@ class Rollout:
         if intent.error:
             hidden = render("step_error", category_name=intent.name, category_description=intent.description, critic_feedback=feedback)
         elif recovery:
-            hidden = render("step_recovery", critic_feedback=feedback)
+            hidden = render("step_recovery", critic_feedback=feedback, telling=telling_line(self.pending.observation) if self.pending else None)
         elif feedback:
             hidden = render("step_correct_feedback", critic_feedback=feedback)
         else:
@@ -326,8 +326,8 @@ class Rollout:
         text = action.reasoning + "\n" + (action.command or "")
         leaked = leaked_words(text, self.instruction)
         if leaked:
-            return (f"the reasoning or command gives away how this step was produced ({', '.join(leaked)}): write it as your own "
-                    "honest attempt, without mentioning instructions, reviewers, hints or deliberate mistakes")  # fmt: skip
+            return (f"the reasoning or command uses words that do not belong in it ({', '.join(leaked)}): write it as your own "
+                    "honest attempt, about the task only")  # fmt: skip
         if intent.error:
             if action.problem:
                 return f"the reply was malformed: {action.problem}"

@@ -50,3 +50,21 @@ def quoted_evidence(reasoning: str, observation: str, minimum: int = MIN_QUOTE) 
         best = reasoning[start:end]
     best = best.strip()
     return best if len(best) >= minimum else None
+
+
+TRACEBACK_HEADER = "Traceback (most recent call last):"
+TELLING_RE = re.compile(r"error|not found|no such|denied|invalid|unknown|unrecognized|illegal|cannot|can't|failed|missing|usage:|traceback|exception", re.I)
+
+
+def telling_line(observation: str) -> str | None:
+    """The line of a step's output most likely to show what went wrong, for the step that must
+    diagnose it to quote: the last error-looking line of stderr (a traceback's exception, not its
+    header), then of stdout, else the last line of stderr, then of stdout; None when no line is
+    long enough to count as a quote."""
+    sections = re.split(r"^(?:stdout|stderr):$", observation, flags=re.M)
+    stdout, stderr = (sections[1], sections[2]) if len(sections) == 3 else ("", observation)
+    lines = {name: [line.strip() for line in text.splitlines() if len(line.strip()) >= MIN_QUOTE and line.strip() != "(empty)"]
+             for name, text in (("stderr", stderr), ("stdout", stdout))}  # fmt: skip
+    telling = {name: [line for line in found if TELLING_RE.search(line) and line != TRACEBACK_HEADER] for name, found in lines.items()}
+    found = next((c[-1] for c in (telling["stderr"], telling["stdout"], lines["stderr"], lines["stdout"]) if c), None)
+    return found[:200] if found else None

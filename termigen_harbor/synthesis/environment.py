@@ -15,7 +15,9 @@ from termigen_harbor.bundle import BundleError, BundleFile, safe_relpath
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
-from termigen_harbor.synthesis.checks import INSTRUCTIONS, context_problem, copied_sources, dockerfile_problem, file_problem, holds, instructions
+from termigen_harbor.synthesis.checks import (
+    HEREDOC_RE, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, dockerfile_problem, file_problem, holds, instructions,
+)
 from termigen_harbor.synthesis.spec import TaskSpec
 
 
@@ -109,9 +111,7 @@ def normalized(dockerfile: str, base_image: str, blueprint: list[PlannedFile] = 
 
 
 IMAGE_PLACE_RE = re.compile(r"\(in the image at (?P<place>/[^)\s]+)\)$")
-ONLY_REQUIREMENTS_RE = re.compile(r"RUN\s+(?:python3?\s+-m\s+)?pip3?\s+install\s+(?:--?[\w-]+(?:=\S+)?\s+)*-r\s*(?P<file>\S+)(?:\s+--?[\w-]+(?:=\S+)?)*\s*")
-
-
+PIP_ONLY_RE = re.compile(r"(?:python3?\s+-m\s+)?pip3?\s+install(?:\s+--?[\w-]+(?:=\S+)?)*")  # a pip line left with nothing to install
 ONLY_SCRIPT_RE = re.compile(r"RUN\s+(?:cd\s+\S+\s*&&\s*)?(?:(?:python3?|bash|sh)\s+)?(?P<script>[\w./-]+\.(?:py|sh))(?:\s+[^&|;<>]*)?")
 
 
@@ -122,46 +122,100 @@ def missing_script(script: str, names: set[str], dockerfile: str) -> bool:
     return name not in names and dockerfile.count(name) == 1
 
 
+def without_missing_requirements(run: str, names: set[str]) -> str | None:
+    """A RUN with each `pip install -r FILE` of a file the context lacks taken out of its `&&`
+    chain (packages named on the same pip line stay); "" when nothing is left to run, None when
+    there is nothing to take out or no plain way to (a heredoc, `;` or `|` in the pip command)."""
+    if HEREDOC_RE.search(run):
+        return None
+    segments = re.split(r"\s*&&\s*", run.split(None, 1)[1] if len(run.split(None, 1)) > 1 else "")
+    kept, changed = [], False
+    for segment in segments:
+        missing = [m for m in REQUIREMENTS_RE.finditer(segment) if PurePosixPath(m["file"]).name not in names]
+        if missing and re.search(r"[;|]", segment):
+            return None
+        for match in reversed(missing):
+            segment, changed = (segment[: match.start("file")].rstrip().removesuffix("-r").rstrip() + segment[match.end("file") :]).strip(), True
+        if not PIP_ONLY_RE.fullmatch(segment) or not missing:
+            kept.append(segment)
+    return None if not changed else ("RUN " + " && ".join(kept) if kept else "")
+
+
+def fitted_copy(found: Instruction, context: list[str]) -> str | None:
+    """A COPY/ADD with its sources fitted to the context: a source the context holds stays, one
+    it holds under another folder by the same unique name is read from there, any other goes;
+    "" when no source is left, None when nothing changes (or it is not a plain COPY/ADD)."""
+    sources = copied_sources(found)
+    if sources is None or all(holds(context, source) for source in sources):
+        return None
+    fitted = []
+    for source in sources:
+        same_name = [f for f in context if PurePosixPath(f).name == PurePosixPath(source).name]
+        if holds(context, source) or len(same_name) == 1:
+            fitted.append(source if holds(context, source) else same_name[0])
+    if not fitted:
+        return ""
+    words = found.text.split()
+    flags = [w for w in words[1:] if w.startswith("--")]
+    quoted = re.findall(r'"([^"]*)"', found.text) if found.text.split(None, 1)[1].lstrip().startswith("[") else []
+    destination = quoted[-1] if quoted else [w for w in words if not w.startswith("--")][-1]
+    if len(fitted) > 1 and not destination.endswith("/"):
+        destination += "/"  # Docker wants a folder for several sources
+    return " ".join([words[0], *flags, json.dumps([*fitted, destination])])
+
+
 def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
     """What a small model gets wrong about the build context, set right where the intent is plain
     (in a real run the 1.5B model wrote these again after every reason it was given): a COPY/ADD
-    none of whose sources the context holds goes (a build step that needed the file then fails, and
-    that output goes back), as does a RUN that only `pip install -r`s a file the context lacks or
-    only runs a script that neither the context holds nor an earlier step writes; a
-    planned file that no COPY brings in is copied, right after FROM, to /app/<path> or to the place
-    in the image the File Planner named. An ENTRYPOINT goes too: Harbor keeps the container up with
-    its own command, which an entrypoint would wrap (the container then exits, and the build
-    output that goes back says only "exited (1)")."""
+    source the context lacks goes, or is read from the one context path of that name (a build step
+    that needed a lost file then fails, and that output goes back); `pip install -r` of a file the
+    context lacks goes from its RUN; a RUN that only runs a script that neither the context holds
+    nor an earlier step writes goes; a planned file that no COPY brings in is copied, right after
+    FROM, to /app/<path> or to the place in the image the File Planner named. An ENTRYPOINT goes
+    too: Harbor keeps the container up with its own command, which an entrypoint would wrap (the
+    container then exits, and the build output that goes back says only "exited (1)")."""
     context = [f.path for f in blueprint]
     names = {PurePosixPath(f).name for f in context}
     lines = dockerfile.splitlines()
-    dropped: set[int] = set()
+    replaced: dict[int, str] = {}  # first line of an instruction -> what it becomes ("" drops it)
+    spans: dict[int, int] = {}
     covered: set[str] = set()
     first_from = None
     for found in instructions(dockerfile):
         keyword = found.text.split()[0].upper()
         first_from = found.end if first_from is None and keyword == "FROM" else first_from
-        sources = copied_sources(found)
-        requirements = ONLY_REQUIREMENTS_RE.fullmatch(found.text) if keyword == "RUN" else None
         script = ONLY_SCRIPT_RE.fullmatch(found.text) if keyword == "RUN" else None
-        drop = (
-            keyword == "ENTRYPOINT"  # Harbor's compose runs `sh -c "sleep infinity"` as the command: an entrypoint wraps it and the container exits
-            or (sources is not None and not any(holds(context, source) for source in sources))
-            or (requirements is not None and PurePosixPath(requirements["file"]).name not in names)
-            or (script is not None and missing_script(script["script"], names, dockerfile))
-        )
-        if drop:
-            dropped.update(range(found.line, found.end + 1))
-        elif sources is not None:
-            covered.update(f for f in context if any(holds([f], source) for source in sources))
+        if keyword == "ENTRYPOINT" or (script is not None and missing_script(script["script"], names, dockerfile)):
+            becomes = ""  # Harbor's compose runs `sh -c "sleep infinity"` as the command: an entrypoint wraps it and the container exits
+        elif keyword == "RUN":
+            becomes = without_missing_requirements(found.text, names)
+        else:
+            becomes = fitted_copy(found, context)
+        if becomes is not None:
+            replaced[found.line], spans[found.line] = becomes, found.end
+        if becomes != "" and keyword in ("COPY", "ADD"):
+            fitted = Instruction(found.line, found.end, becomes) if becomes else found
+            covered.update(f for f in context if any(holds([f], source) for source in copied_sources(fitted) or []))
     copies = []
     for planned in blueprint:
         if planned.path not in covered:
             place = IMAGE_PLACE_RE.search(planned.purpose)
             copies.append("COPY " + json.dumps([planned.path, place["place"] if place else f"/app/{planned.path}"]))
-    kept = [line for number, line in enumerate(lines, 1) if number not in dropped]
-    at = (first_from or 0) - sum(1 for n in dropped if n <= (first_from or 0))
-    return "\n".join(kept[:at] + copies + kept[at:]) + ("\n" if dockerfile.endswith("\n") else "")
+    kept: list[str] = []
+    skip_to = 0
+    for number, line in enumerate(lines, 1):
+        if number <= skip_to:
+            continue
+        if number in replaced:
+            skip_to = spans[number]
+            kept += [replaced[number]] if replaced[number] else []
+        else:
+            kept.append(line)
+        if number == first_from:
+            kept += copies
+    if first_from is None:
+        kept = copies + kept
+    return "\n".join(kept) + ("\n" if dockerfile.endswith("\n") else "")
 
 
 SHELL_WORD_RE = re.compile(r"^[a-z][\w.+-]*(\s|$)")

@@ -129,8 +129,9 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
     return tests, rounds, False
 
 
-async def write_solution(llm: LLM, spec: TaskSpec, environment: str, feedback: str | None = None, previous: str | None = None) -> str:
-    prompt = render("solution_writer", spec=spec.as_text(), environment=environment, feedback=feedback, previous=previous)
+async def write_solution(llm: LLM, spec: TaskSpec, environment: str, tests: str, feedback: str | None = None, previous: str | None = None) -> str:
+    """The reference solution, written with the tests in view (the independent solution is not)."""
+    prompt = render("solution_writer", spec=spec.as_text(), environment=environment, tests=tests, feedback=feedback, previous=previous)
     return await llm.file(prompt, purpose="solution_writer", check=bash_problem)
 
 
@@ -260,7 +261,7 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
     tests = await tests_for()
     if tests is None:
         return outcome
-    solution = await write_solution(llm, spec, environment)
+    solution = await write_solution(llm, spec, environment, tests)
     alternative = await alternative_solution(llm, spec, environment)
     lazies = await lazy_solutions(llm, spec, environment, tests, k_lazy) if k_lazy else []
     for _ in range(max_rounds):
@@ -289,6 +290,6 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
             if k_lazy:  # attack the new tests too; the old attacks must still fail
                 lazies += await lazy_solutions(llm, spec, environment, tests, k_lazy, known=[lazy.idea for lazy in lazies])
         elif for_solution:  # the reference is rewritten only against tests nothing else objects to
-            solution = await write_solution(llm, spec, environment, feedback="\n".join(f"- {r}" for r in for_solution), previous=solution)
+            solution = await write_solution(llm, spec, environment, tests, feedback="\n".join(f"- {r}" for r in for_solution), previous=solution)
     outcome.reason = "the gate never passed: " + "; ".join(p.reason.splitlines()[0] for p in outcome.rounds[-1].problems)
     return outcome
