@@ -9,6 +9,7 @@ import pytest
 
 from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
+from termigen_harbor.synthesis.checks import collect_problem
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.synthesis.verify import generate_tests, verify_task
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
@@ -88,6 +89,15 @@ async def test_a_wrong_independent_solution_is_judged_wrong_and_rewritten_and_co
     assert "it counts lines, not words" in model.prompts["alternative"][1] and "test_count" in model.prompts["alternative"][1]
     assert len(model.prompts["tests"]) == 1 and outcome.disputes[0].verdict.wrong == "solution"
     assert second.passed and outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == STRONG
+
+
+@pytest.mark.docker
+def test_tests_can_import_what_the_environment_installs_and_nothing_else(docker_engine):
+    # where `pip install` (PIP_BREAK_SYSTEM_PACKAGES is set in the base) puts a package system-wide
+    installs = DOCKERFILE + "RUN mkdir -p /usr/local/lib/python3.11/dist-packages && echo 'WORDS = 5' > /usr/local/lib/python3.11/dist-packages/wordlib.py\n"
+    tests = "import wordlib\n\ndef test_words():\n    assert wordlib.WORDS == 5\n"
+    assert collect_problem(FILES, installs, tests) is None
+    assert "No module named 'wordlib'" in collect_problem(FILES, DOCKERFILE, tests)
 
 
 @pytest.mark.docker
