@@ -264,6 +264,31 @@ async def test_a_step_that_gives_the_game_away_is_regenerated_even_when_it_is_a_
     assert all("reviewer" not in m.content for m in agent.rollout.history)
 
 
+async def test_a_reply_that_repeats_the_hidden_notes_words_is_regenerated_and_never_reaches_the_history(container, tmp_path):
+    # as the 0.5B model wrote them in a real run: a mistake whose reasoning is the note's requirement, a recovery that
+    # repeats the note's instruction (with a real quote in it), a format slip that names the reviewer
+    seed = first_seed([True, False, False, False], rate=0.4)
+    script = Script(
+        steps=[
+            bash("cat /etc/hostnme", "This is what a capable engineer could plausibly do by accident in this exact situation."),
+            bash("cat /etc/hostnme", "The hostname is in /etc/hostnme."),
+            bash("cat /etc/hostname", "First diagnose what went wrong from its actual output: quote the telling part of that output exactly as it "
+                 "was printed: cat: /etc/hostnme: No such file or directory"),  # fmt: skip
+            bash("cat /etc/hostname", "It printed cat: /etc/hostnme: No such file or directory, a typo: the file is /etc/hostname."),
+            "As the reviewer said, I list the files.\n```bash\nls /",  # unclosed block, and a leak: regenerated, not recorded
+            DONE,
+        ],
+        verdicts=[True, True, True],
+    )
+    agent, requests, trajectory, _ = await run_agent(container, script, tmp_path, injection_rate=0.4, seed=seed, max_steps=3)
+    mistake, repair, done = [s for s in trajectory.steps if s.source == "agent"]
+    assert mistake.extra["regenerations"] == 1 and "repeats this note's words" in mistake.extra["critic_reasons"][0]
+    assert repair.extra["regenerations"] == 1 and "repeats this note's words" in repair.extra["critic_reasons"][0] and repair.extra["repaired"]
+    assert done.extra.get("complete") and done.extra["regenerations"] == 1 and "(reviewer)" in done.extra["critic_reasons"][0]
+    student = "\n".join(m.content for m in agent.rollout.history)
+    assert "capable engineer" not in student and "diagnose what went wrong" not in student and "reviewer" not in student
+
+
 async def test_a_mistake_that_admits_being_deliberate_is_regenerated_without_asking_the_critic(container, tmp_path):
     seed = first_seed([True], rate=1.0)
     script = Script(steps=[bash("ls /nope", "I will deliberately inject an error here."), bash("ls /nope", "The data should be in /nope."), DONE], verdicts=[True, True])

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from termigen_harbor.agents.injection import ErrorCategory, Intent, IntentSampler, leaked_words
 from termigen_harbor.agents.injection_stats import InjectionStats
-from termigen_harbor.agents.step_checks import bash_syntax_problem, destructive, quoted_evidence, telling_line
+from termigen_harbor.agents.step_checks import bash_syntax_problem, copied_note, destructive, quoted_evidence, telling_line
 from termigen_harbor.agents.parsing import Action, parse_action
 from termigen_harbor.agents.shell import ShellResult
 from termigen_harbor.agents.trajectory import TrajectoryRecorder
@@ -270,17 +270,20 @@ class Rollout:
 
     # ------------------------------------------------------------------ one step
     async def _generate(self, intent: Intent, recovery: bool, feedback: str | None) -> Action:
-        if intent.error:
-            hidden = render("step_error", category_name=intent.name, category_description=intent.description, critic_feedback=feedback)
-        elif recovery:
-            hidden = render("step_recovery", critic_feedback=feedback, telling=telling_line(self.pending.observation) if self.pending else None)
-        elif feedback:
-            hidden = render("step_correct_feedback", critic_feedback=feedback)
-        else:
-            hidden = None
+        hidden = self._note(intent, recovery, feedback)
         messages = self.prompt_history() + ([Message(role="user", content=hidden)] if hidden else [])
         completion = await self.llm.chat(messages, purpose="error_step" if intent.error else "step")
         return parse_action(completion.text)
+
+    def _note(self, intent: Intent, recovery: bool, feedback: str | None, telling: bool = True) -> str | None:
+        """The hidden note for this step (None for an ordinary step with nothing to fix); without
+        the feedback and the telling line, it is the note's own words, which no reply may repeat."""
+        if intent.error:
+            return render("step_error", category_name=intent.name, category_description=intent.description, critic_feedback=feedback)
+        if recovery:
+            line = telling_line(self.pending.observation) if self.pending and telling else None
+            return render("step_recovery", critic_feedback=feedback, telling=line)
+        return render("step_correct_feedback", critic_feedback=feedback) if feedback else None
 
     async def _propose(self, intent: Intent) -> Proposal:
         """One step that the Critic accepted (with p > 0), or a labelled outcome: a format slip (not
@@ -294,9 +297,10 @@ class Rollout:
         for attempt in range(self.options.max_regenerations + 1):
             action = await self._generate(intent, recovery, feedback)
             proposal = Proposal(action, intent, recovery, critic_reasons=list(reasons), regenerations=attempt)
-            if action.problem and not intent.error:
-                return proposal  # the model's own format slip: recorded as such and not run
-            problem = self._cheap_check(intent, action, recovery)
+            leak = self._leak(intent, action, recovery)
+            if action.problem and not intent.error and leak is None:
+                return proposal  # the model's own format slip: recorded as such (the student sees it) and not run
+            problem = leak or self._cheap_check(intent, action, recovery)
             feedback = problem
             if problem is None:
                 verdict = await self._critique(intent, recovery, action)
@@ -321,13 +325,23 @@ class Rollout:
         proposal.critic, proposal.critic_reasons, proposal.rejected = "reject", reasons, True
         return proposal
 
-    def _cheap_check(self, intent: Intent, action: Action, recovery: bool) -> str | None:
-        """Problems that need no model to see: checked before the Critic is asked."""
-        text = action.reasoning + "\n" + (action.command or "")
+    def _leak(self, intent: Intent, action: Action, recovery: bool) -> str | None:
+        """Why a reply gives away how it was produced, or None: a word the leak screen refuses, or
+        the hidden note's own words repeated. Every reply the student will see is screened, a
+        format slip too."""
+        text = action.message
         leaked = leaked_words(text, self.instruction)
         if leaked:
             return (f"the reasoning or command uses words that do not belong in it ({', '.join(leaked)}): write it as your own "
                     "honest attempt, about the task only")  # fmt: skip
+        note = self._note(intent, recovery, None, telling=False) or ""
+        copied = copied_note(text, note, "\n".join(m.content for m in self.history))
+        if copied:
+            return f'the reply repeats this note\'s words ("{copied[:80]}"): write your own reasoning about the task and its output'
+        return None
+
+    def _cheap_check(self, intent: Intent, action: Action, recovery: bool) -> str | None:
+        """Problems that need no model to see: checked before the Critic is asked."""
         if intent.error:
             if action.problem:
                 return f"the reply was malformed: {action.problem}"

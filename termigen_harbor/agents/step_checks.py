@@ -39,15 +39,31 @@ def quoted_evidence(reasoning: str, observation: str, minimum: int = MIN_QUOTE) 
     """The longest stretch of the previous output that the reasoning repeats verbatim (at least
     `minimum` characters, not counting our observation's own labels), or None: a diagnosis must
     rest on output that exists."""
-    output = SCAFFOLD_RE.sub("", observation)
+    return longest_shared(reasoning, SCAFFOLD_RE.sub("", observation), minimum)
+
+
+MIN_COPIED = 40  # characters of a hidden note that a reply may not repeat
+
+
+def copied_note(reply: str, note: str, visible: str, minimum: int = MIN_COPIED) -> str | None:
+    """The longest stretch of a hidden note's own words (the step's instruction, a mistake kind's
+    description) that a reply repeats and that the conversation the student sees does not hold,
+    or None. Such words would teach the student text it was never shown."""
+    copied = longest_shared(reply, note, minimum)
+    return copied if copied is not None and copied not in visible else None
+
+
+def longest_shared(text: str, source: str, minimum: int) -> str | None:
+    """The longest stretch of `text` that `source` holds verbatim, stripped, if it is at least
+    `minimum` characters long."""
     best = ""
-    for start in range(len(reasoning) - minimum + 1):  # substring tests run in C: fast enough for a step
+    for start in range(len(text) - minimum + 1):  # substring tests run in C: fast enough for a step
         end = start + max(minimum, len(best) + 1)
-        if end > len(reasoning) or reasoning[start:end] not in output:
+        if end > len(text) or text[start:end] not in source:
             continue
-        while end < len(reasoning) and reasoning[start : end + 1] in output:
+        while end < len(text) and text[start : end + 1] in source:
             end += 1
-        best = reasoning[start:end]
+        best = text[start:end]
     best = best.strip()
     return best if len(best) >= minimum else None
 
