@@ -327,6 +327,24 @@ async def test_an_abandoned_mistake_is_owed_and_carried_by_the_next_correct_step
     assert stats["retried"] == {owed.extra["category"]: 1} and stats["abandoned"] == {owed.extra["category"]: 1} and stats["n_injected"] == 1
 
 
+async def test_an_owed_mistake_abandoned_again_is_given_up_and_the_next_correct_draw_is_a_plain_step(container, tmp_path):
+    seed = first_seed([True, False, False], rate=0.3)
+    script = Script(
+        steps=[bash("ls /a"), bash("echo plain-1"),  # step 1: the sampled mistake is rejected, a plain step instead
+               bash("ls /b"), bash("echo plain-2"),  # step 2: the owed mistake is rejected too, a plain step instead
+               bash("echo plain-3")],  # step 3 draws correct: nothing is owed any more
+        verdicts=["implausible", True, "implausible", True, True],
+    )  # fmt: skip
+    _, requests, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=0.3, seed=seed, max_steps=3, max_regenerations=0)
+    first, second, third = [s for s in trajectory.steps if s.source == "agent"]
+    assert first.extra["injection_abandoned"] and second.extra["injection_abandoned"]
+    assert third.extra["intent"] == "correct" and not third.extra["owed"] and not third.extra["injection_abandoned"]
+    assert HIDDEN not in requests[-2].messages[-1].content  # step 3 was asked as an ordinary step (the last request is the Critic's)
+    stats = context.metadata["injection"]
+    category = next(iter(stats["sampled"]))
+    assert stats["retried"] == {category: 1} and stats["abandoned"] == {category: 2} and stats["n_injected"] == 0
+
+
 async def test_with_p_zero_no_hidden_or_critic_prompt_is_ever_sent(container, tmp_path):
     replies = [bash("ls /nope"), bash("echo fixed"), DONE]
     agent, requests, trajectory, context = await run_agent(container, replies, tmp_path, injection_rate=0.0)

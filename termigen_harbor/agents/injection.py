@@ -52,9 +52,11 @@ class IntentSampler:
     A mistake the Critic accepted no attempt of is owed (`owe`): the next step whose draw is a
     correct one, and that repairs nothing, carries it instead, in the same category. Without this
     the share of steps with a mistake would be p times the Critic's acceptance of mistakes (about
-    half with the 1.5B model), not p. At most MAX_OWED are owed at once (the oldest is dropped),
-    so a Critic that accepts no mistake at all cannot turn every step into an attempt. Owing never
-    changes the draws, so a seed gives the same draws with or without it."""
+    half with the 1.5B model), not p. An owed mistake is tried once: abandoned again, it is given up
+    (the rollout does not owe it again), and at most MAX_OWED are owed at once (the oldest is
+    dropped), so a model whose mistakes are never accepted makes at most twice as many attempts as
+    draws, not one at every step (as the 0.5B model did in a real run, before this rule). Owing
+    never changes the draws, so a seed gives the same draws with or without it."""
 
     MAX_OWED = 3
 

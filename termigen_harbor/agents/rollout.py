@@ -317,8 +317,8 @@ class Rollout:
             reasons.append(problem)
         if intent.error:  # no acceptable mistake: a validated correct step instead, and say so
             self.stats.abandoned[intent.label] = self.stats.abandoned.get(intent.label, 0) + 1
-            if intent.category:
-                self.sampler.owe(intent.category)  # tried again at a later step
+            if intent.category and not intent.owed:
+                self.sampler.owe(intent.category)  # tried once more at a later step; an owed one abandoned again is given up
             fallback = await self._propose(Intent(error=False))
             fallback.injection_abandoned, fallback.abandoned_reasons = True, reasons
             return fallback
