@@ -92,6 +92,24 @@ async def test_a_wrong_independent_solution_is_judged_wrong_and_rewritten_and_co
 
 
 @pytest.mark.docker
+async def test_a_reference_that_fails_tests_which_crash_on_their_own_goes_to_the_judge_and_the_tests_are_rewritten(docker_engine, tmp_path):
+    # as the 1.5B model wrote one in a real run: a test that fails in its own code, whatever the solution did
+    crashes = STRONG + "\nimport os\n\ndef test_report():\n    assert Path(os.environ.get('REPORT')).exists()\n"
+    verdict = {"wrong": "tests", "reason": "test_report opens os.environ.get('REPORT'), which nothing sets: a TypeError in the test itself"}
+    model = Model(tests=[crashes, STRONG], verdicts=[verdict])
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2)
+    first, second = outcome.rounds
+    assert first.oracle == 0.0 and first.alternative == 0.0 and [p.stage for p in first.problems] == ["solution"]
+    judged = model.prompts["gate_judge"][0]
+    assert "The reference solution, written with the tests in view, fails them, and so does a second solution" in judged
+    assert "TypeError" in judged and "wc -w" in judged
+    assert outcome.disputes[0].solution == "reference" and outcome.disputes[0].verdict.wrong == "tests"
+    assert "a judge found the tests at fault: test_report opens" in model.prompts["tests"][1]
+    assert len(model.prompts["solution"]) == 1  # the reference was right: it is kept, not rewritten
+    assert second.passed and outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == STRONG
+
+
+@pytest.mark.docker
 def test_tests_can_import_what_the_environment_installs_and_nothing_else(docker_engine):
     # where `pip install` (PIP_BREAK_SYSTEM_PACKAGES is set in the base) puts a package system-wide
     installs = DOCKERFILE + "RUN mkdir -p /usr/local/lib/python3.11/dist-packages && echo 'WORDS = 5' > /usr/local/lib/python3.11/dist-packages/wordlib.py\n"

@@ -50,7 +50,8 @@ class Verdict(BaseModel):
 
 
 class GateVerdict(BaseModel):
-    """The Judge's call when the independent solution fails tests the reference passes."""
+    """The Judge's call when a solution fails the tests: the reference, or the independent
+    solution where the reference passes."""
 
     wrong: Literal["tests", "solution"]
     reason: str = Field(min_length=1)
@@ -77,6 +78,7 @@ class Problem(BaseModel):
 class Dispute(BaseModel):
     evidence: str
     verdict: GateVerdict
+    solution: Literal["reference", "independent"] = "independent"  # which solution failed the tests
 
 
 class GateResult(BaseModel):
@@ -162,8 +164,8 @@ async def alternative_solution(llm: LLM, spec: TaskSpec, environment: str, feedb
     return await llm.file(prompt, purpose="alternative_solution", check=bash_problem)
 
 
-async def judge_dispute(llm: LLM, spec: TaskSpec, tests: str, solution: str, evidence: str) -> GateVerdict:
-    prompt = render("gate_judge", spec=spec.as_text(), tests=tests, solution=solution, evidence=evidence)
+async def judge_dispute(llm: LLM, spec: TaskSpec, tests: str, solution: str, evidence: str, reference: bool = False, others_fail: bool = False) -> GateVerdict:
+    prompt = render("gate_judge", spec=spec.as_text(), tests=tests, solution=solution, evidence=evidence, reference=reference, others_fail=others_fail)
     return await llm.structured(prompt, GateVerdict, purpose="gate_judge")
 
 
@@ -275,7 +277,15 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
             outcome.accepted, outcome.bundle = True, bundle
             return outcome
         for_tests = [p.reason for p in gate.problems if p.stage == "tests"]
-        for_solution = [p.reason for p in gate.problems if p.stage == "solution"]
+        for_solution = []
+        for problem in (p for p in gate.problems if p.stage == "solution" and not for_tests):  # tests nothing else objects to
+            others_fail = gate.alternative is not None and gate.alternative < 1
+            verdict = await judge_dispute(llm, spec, tests, solution, problem.reason, reference=True, others_fail=others_fail)
+            outcome.disputes.append(Dispute(evidence=problem.reason, verdict=verdict, solution="reference"))
+            if verdict.wrong == "tests":
+                for_tests.append(f"the reference solution fails them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {problem.reason}")
+            else:
+                for_solution.append(f"{problem.reason}\nA judge found the solution at fault: {verdict.reason}")
         for problem in (p for p in gate.problems if p.stage == "alternative"):
             verdict = await judge_dispute(llm, spec, tests, alternative, problem.reason)
             outcome.disputes.append(Dispute(evidence=problem.reason, verdict=verdict))
@@ -289,7 +299,7 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
                 return outcome
             if k_lazy:  # attack the new tests too; the old attacks must still fail
                 lazies += await lazy_solutions(llm, spec, environment, tests, k_lazy, known=[lazy.idea for lazy in lazies])
-        elif for_solution:  # the reference is rewritten only against tests nothing else objects to
+        elif for_solution:  # the reference is rewritten only against tests nothing else objects to (and the judge upheld)
             solution = await write_solution(llm, spec, environment, tests, feedback="\n".join(f"- {r}" for r in for_solution), previous=solution)
     outcome.reason = "the gate never passed: " + "; ".join(p.reason.splitlines()[0] for p in outcome.rounds[-1].problems)
     return outcome
