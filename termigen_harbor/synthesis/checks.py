@@ -192,5 +192,11 @@ def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: 
     if run.returncode == 5:
         return "pytest collected no tests from tests/test_outputs.py (test functions must be named test_*)"
     if run.returncode:
-        return f"pytest cannot collect the tests inside the task's image (exit {run.returncode}):\n{output[-2000:]}"
+        missing = sorted(set(MISSING_MODULE_RE.findall(output)))
+        advice = (f"the tests import {', '.join(f'`{m}`' for m in missing)}, which the task's image does not have: import only the "
+                  "standard library (csv, json, statistics, sqlite3, subprocess, ...) and what the Dockerfile installs.\n") if missing else ""  # fmt: skip
+        return f"{advice}pytest cannot collect the tests inside the task's image (exit {run.returncode}):\n{output[-2000:]}"
     return None
+
+
+MISSING_MODULE_RE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
