@@ -96,7 +96,8 @@ async def test_a_reference_that_fails_tests_which_crash_on_their_own_goes_to_the
     # as the 1.5B model wrote one in a real run: a test that fails in its own code, whatever the solution did
     crashes = STRONG + "\nimport os\n\ndef test_report():\n    assert Path(os.environ.get('REPORT')).exists()\n"
     verdict = {"wrong": "tests", "reason": "test_report opens os.environ.get('REPORT'), which nothing sets: a TypeError in the test itself"}
-    model = Model(tests=[crashes, STRONG], verdicts=[verdict])
+    relative = STRONG.replace("/app/", "")  # tests run in the task's working directory, /app, as the agent does
+    model = Model(tests=[crashes, relative], verdicts=[verdict])
     outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2)
     first, second = outcome.rounds
     assert first.oracle == 0.0 and first.alternative == 0.0 and [p.stage for p in first.problems] == ["solution"]
@@ -106,7 +107,7 @@ async def test_a_reference_that_fails_tests_which_crash_on_their_own_goes_to_the
     assert outcome.disputes[0].solution == "reference" and outcome.disputes[0].verdict.wrong == "tests"
     assert "a judge found the tests at fault: test_report opens" in model.prompts["tests"][1]
     assert len(model.prompts["solution"]) == 1  # the reference was right: it is kept, not rewritten
-    assert second.passed and outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == STRONG
+    assert second.passed and outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == relative
 
 
 @pytest.mark.docker

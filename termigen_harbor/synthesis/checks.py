@@ -161,7 +161,7 @@ def context_problem(dockerfile: str, context_files: list[str]) -> str | None:
 
 
 COLLECT = ('P=/opt/termigen/verifier/bin/pytest; [ -x "$P" ] || P="python3 -m pytest"; '
-           'cd /tests && $P --collect-only -q -p no:cacheprovider test_outputs.py')  # fmt: skip
+           '{ cd /app 2>/dev/null || cd /tests; } && $P --collect-only -q -p no:cacheprovider /tests/test_outputs.py')  # fmt: skip
 
 
 def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: str, timeout_s: int = 900) -> str | None:

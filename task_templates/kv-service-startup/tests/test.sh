@@ -8,7 +8,7 @@ if [ ! -x "$PYTEST" ]; then
     && /tmp/termigen-verifier/bin/pip install -q "pytest==8.4.2" >/dev/null 2>&1
   PYTEST=/tmp/termigen-verifier/bin/pytest
 fi
-cd /tests || exit 1
+cd /app 2>/dev/null || cd /tests || exit 1  # a relative path in a test means the task's working directory, as for the agent
 "$PYTEST" /tests/test_outputs.py -rA -p no:cacheprovider --junitxml=/logs/verifier/junit.xml
 status=$?
 if [ "$status" -eq 0 ]; then echo 1 > /logs/verifier/reward.txt; else echo 0 > /logs/verifier/reward.txt; fi
