@@ -122,10 +122,16 @@ def missing_script(script: str, names: set[str], dockerfile: str) -> bool:
     return name not in names and dockerfile.count(name) == 1
 
 
-def without_missing_requirements(run: str, names: set[str]) -> str | None:
-    """A RUN with each `pip install -r FILE` of a file the context lacks taken out of its `&&`
-    chain (packages named on the same pip line stay); "" when nothing is left to run, None when
-    there is nothing to take out or no plain way to (a heredoc, `;` or `|` in the pip command)."""
+NEEDLESS_RE = re.compile(  # the base already has pip; Debian's python3 refuses ensurepip, which failed a real build
+    r"(?:python3?\s+-m\s+)?ensurepip(?:\s+\S+)*|(?:python3?\s+-m\s+)?pip3?\s+install(?:\s+--?[\w-]+(?:=\S+)?)*\s+pip(?:\s+--?[\w-]+(?:=\S+)?)*"
+)
+
+
+def without_needless(run: str, names: set[str]) -> str | None:
+    """A RUN with what cannot or need not run taken out of its `&&` chain: `pip install -r FILE`
+    of a file the context lacks (packages named on the same pip line stay), `ensurepip` and pip
+    upgrading itself; "" when nothing is left to run, None when there is nothing to take out or no
+    plain way to (a heredoc, `;` or `|` in the pip command)."""
     if HEREDOC_RE.search(run):
         return None
     segments = re.split(r"\s*&&\s*", run.split(None, 1)[1] if len(run.split(None, 1)) > 1 else "")
@@ -136,7 +142,9 @@ def without_missing_requirements(run: str, names: set[str]) -> str | None:
             return None
         for match in reversed(missing):
             segment, changed = (segment[: match.start("file")].rstrip().removesuffix("-r").rstrip() + segment[match.end("file") :]).strip(), True
-        if not PIP_ONLY_RE.fullmatch(segment) or not missing:
+        if NEEDLESS_RE.fullmatch(segment) or (missing and PIP_ONLY_RE.fullmatch(segment)):
+            changed = True
+        else:
             kept.append(segment)
     return None if not changed else ("RUN " + " && ".join(kept) if kept else "")
 
@@ -169,7 +177,7 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
     (in a real run the 1.5B model wrote these again after every reason it was given): a COPY/ADD
     source the context lacks goes, or is read from the one context path of that name (a build step
     that needed a lost file then fails, and that output goes back); `pip install -r` of a file the
-    context lacks goes from its RUN; a RUN that only runs a script that neither the context holds
+    context lacks, `ensurepip` and pip upgrading itself go from their RUN; a RUN that only runs a script that neither the context holds
     nor an earlier step writes goes; a planned file that no COPY brings in is copied, right after
     FROM, to /app/<path> or to the place in the image the File Planner named. An ENTRYPOINT goes
     too: Harbor keeps the container up with its own command, which an entrypoint would wrap (the
@@ -188,7 +196,7 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
         if keyword == "ENTRYPOINT" or (script is not None and missing_script(script["script"], names, dockerfile)):
             becomes = ""  # Harbor's compose runs `sh -c "sleep infinity"` as the command: an entrypoint wraps it and the container exits
         elif keyword == "RUN":
-            becomes = without_missing_requirements(found.text, names)
+            becomes = without_needless(found.text, names)
         else:
             becomes = fitted_copy(found, context)
         if becomes is not None:
