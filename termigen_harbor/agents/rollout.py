@@ -334,8 +334,8 @@ class Rollout:
         if leaked:
             return (f"the reasoning or command uses words that do not belong in it ({', '.join(leaked)}): write it as your own "
                     "honest attempt, about the task only")  # fmt: skip
-        note = self._note(intent, recovery, None, telling=False) or ""
-        copied = copied_note(text, note, "\n".join(m.content for m in self.history))
+        note = self._note(intent, recovery, None, telling=False)  # an ordinary step has none: the history is not joined
+        copied = copied_note(text, note, "\n".join(m.content for m in self.history)) if note else None
         if copied:
             return f'the reply repeats this note\'s words ("{copied[:80]}"): write your own reasoning about the task and its output'
         return None

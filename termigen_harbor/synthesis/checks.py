@@ -16,7 +16,7 @@ from termigen_harbor.bash_syntax import bash_complaint
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.leftovers import owner_label
 
-__all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "holds", "python_problem"]
+__all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem"]
 
 
 def bash_problem(script: str) -> str | None:
@@ -128,11 +128,15 @@ def holds(context_files: list[str], source: str) -> bool:
 
 
 def _sources(instruction: str) -> list[str]:
+    return copy_operands(instruction)[:-1]
+
+
+def copy_operands(instruction: str) -> list[str]:
+    """A COPY/ADD's sources and destination, last (flags left out; the JSON form read too)."""
     words = instruction.split()[1:]
     if instruction.split(None, 1)[1:] and instruction.split(None, 1)[1].lstrip().startswith("["):  # JSON form
         words = re.findall(r'"([^"]*)"', instruction)
-    words = [w for w in words if not w.startswith("--")]
-    return words[:-1]
+    return [w for w in words if not w.startswith("--")]
 
 
 def context_problem(dockerfile: str, context_files: list[str]) -> str | None:

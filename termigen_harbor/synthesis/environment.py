@@ -16,7 +16,7 @@ from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
 from termigen_harbor.synthesis.checks import (
-    HEREDOC_RE, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, dockerfile_problem, file_problem, holds, instructions,
+    HEREDOC_RE, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, copy_operands, dockerfile_problem, file_problem, holds, instructions,
 )
 from termigen_harbor.synthesis.spec import TaskSpec
 
@@ -159,14 +159,15 @@ def fitted_copy(found: Instruction, context: list[str]) -> str | None:
     fitted = []
     for source in sources:
         same_name = [f for f in context if PurePosixPath(f).name == PurePosixPath(source).name]
-        if holds(context, source) or len(same_name) == 1:
-            fitted.append(source if holds(context, source) else same_name[0])
+        if holds(context, source):
+            fitted.append(source)
+        elif len(same_name) == 1:
+            fitted.append(same_name[0])
     if not fitted:
         return ""
     words = found.text.split()
     flags = [w for w in words[1:] if w.startswith("--")]
-    quoted = re.findall(r'"([^"]*)"', found.text) if found.text.split(None, 1)[1].lstrip().startswith("[") else []
-    destination = quoted[-1] if quoted else [w for w in words if not w.startswith("--")][-1]
+    destination = copy_operands(found.text)[-1]
     if len(fitted) > 1 and not destination.endswith("/"):
         destination += "/"  # Docker wants a folder for several sources
     return " ".join([words[0], *flags, json.dumps([*fitted, destination])])
@@ -177,16 +178,15 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
     (in a real run the 1.5B model wrote these again after every reason it was given): a COPY/ADD
     source the context lacks goes, or is read from the one context path of that name (a build step
     that needed a lost file then fails, and that output goes back); `pip install -r` of a file the
-    context lacks, `ensurepip` and pip upgrading itself go from their RUN; a RUN that only runs a script that neither the context holds
-    nor an earlier step writes goes; a planned file that no COPY brings in is copied, right after
-    FROM, to /app/<path> or to the place in the image the File Planner named. An ENTRYPOINT goes
-    too: Harbor keeps the container up with its own command, which an entrypoint would wrap (the
+    context lacks, `ensurepip` and pip upgrading itself go from their RUN; a RUN that only runs a
+    script that neither the context holds nor an earlier step writes goes; a planned file that no
+    COPY brings in is copied, right after FROM, to /app/<path> or to the place in the image the File
+    Planner named. An ENTRYPOINT goes too: Harbor keeps the container up with its own command, which an entrypoint would wrap (the
     container then exits, and the build output that goes back says only "exited (1)")."""
     context = [f.path for f in blueprint]
     names = {PurePosixPath(f).name for f in context}
     lines = dockerfile.splitlines()
-    replaced: dict[int, str] = {}  # first line of an instruction -> what it becomes ("" drops it)
-    spans: dict[int, int] = {}
+    replaced: dict[int, tuple[int, str]] = {}  # first line of an instruction -> its last line, what it becomes ("" drops it)
     covered: set[str] = set()
     first_from = None
     for found in instructions(dockerfile):
@@ -200,7 +200,7 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
         else:
             becomes = fitted_copy(found, context)
         if becomes is not None:
-            replaced[found.line], spans[found.line] = becomes, found.end
+            replaced[found.line] = (found.end, becomes)
         if becomes != "" and keyword in ("COPY", "ADD"):
             fitted = Instruction(found.line, found.end, becomes) if becomes else found
             covered.update(f for f in context if any(holds([f], source) for source in copied_sources(fitted) or []))
@@ -215,8 +215,8 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
         if number <= skip_to:
             continue
         if number in replaced:
-            skip_to = spans[number]
-            kept += [replaced[number]] if replaced[number] else []
+            skip_to, becomes = replaced[number]
+            kept += [becomes] if becomes else []
         else:
             kept.append(line)
         if number == first_from:

@@ -278,20 +278,25 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
             return outcome
         for_tests = [p.reason for p in gate.problems if p.stage == "tests"]
         for_solution = []
-        for problem in (p for p in gate.problems if p.stage == "solution" and not for_tests):  # tests nothing else objects to
-            others_fail = gate.alternative is not None and gate.alternative < 1
-            verdict = await judge_dispute(llm, spec, tests, solution, problem.reason, reference=True, others_fail=others_fail)
-            outcome.disputes.append(Dispute(evidence=problem.reason, verdict=verdict, solution="reference"))
+
+        async def judged(problem: Problem, script: str, reference: bool) -> GateVerdict:
+            """The Judge's verdict on a solution that failed the tests; tests found at fault go back."""
+            others_fail = reference and gate.alternative is not None and gate.alternative < 1
+            verdict = await judge_dispute(llm, spec, tests, script, problem.reason, reference=reference, others_fail=others_fail)
+            outcome.disputes.append(Dispute(evidence=problem.reason, verdict=verdict, solution="reference" if reference else "independent"))
             if verdict.wrong == "tests":
-                for_tests.append(f"the reference solution fails them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {problem.reason}")
-            else:
-                for_solution.append(f"{problem.reason}\nA judge found the solution at fault: {verdict.reason}")
+                which = "the reference solution fails" if reference else "an independent solution fails"
+                for_tests.append(f"{which} them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {problem.reason}")
+            return verdict
+
+        if not for_tests:  # the reference is judged only against tests nothing else objects to
+            for problem in (p for p in gate.problems if p.stage == "solution"):
+                verdict = await judged(problem, solution, reference=True)
+                if verdict.wrong == "solution":
+                    for_solution.append(f"{problem.reason}\nA judge found the solution at fault: {verdict.reason}")
         for problem in (p for p in gate.problems if p.stage == "alternative"):
-            verdict = await judge_dispute(llm, spec, tests, alternative, problem.reason)
-            outcome.disputes.append(Dispute(evidence=problem.reason, verdict=verdict))
-            if verdict.wrong == "tests":
-                for_tests.append(f"an independent solution fails them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {problem.reason}")
-            else:
+            verdict = await judged(problem, alternative, reference=False)
+            if verdict.wrong == "solution":
                 alternative = await alternative_solution(llm, spec, environment, feedback=f"{verdict.reason}\nEvidence: {problem.reason}", previous=alternative)
         if for_tests:
             tests = await tests_for("\n".join(f"- {r}" for r in for_tests), tests)
