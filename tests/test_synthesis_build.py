@@ -36,3 +36,22 @@ async def test_a_build_that_never_succeeds_stops_after_the_bound(docker_engine, 
     also_broken = "```dockerfile\nFROM termigen/base:bookworm\nRUN true && exit 7\n```"  # (the same one again is refused unbuilt)
     outcome = await build_until_ok(LLM(ScriptedBackend([broken, also_broken])), SPEC, [], {}, tmp_path / "jobs", max_iterations=2)
     assert not outcome.ok and len(outcome.attempts) == 2 and "exit code: 7" in outcome.attempts[1].error
+
+
+async def test_a_failed_dockerfile_sent_back_unchanged_loses_the_package_no_installer_has(docker_engine, tmp_path):
+    broken = "FROM termigen/base:bookworm\nRUN echo kept > /app/kept.txt && pip install --no-index no-such-pkg-xyz\nCOPY data.txt /app/data.txt\n"
+    backend = ScriptedBackend([f"```dockerfile\n{broken}```"] * 2)  # the 1.5B model's habit: the same file after the build output
+    files = {"data.txt": BundleFile.text("a\n")}
+    outcome = await build_until_ok(LLM(backend), SPEC, [PlannedFile(path="data.txt", purpose="input")], files, tmp_path / "jobs")
+    assert outcome.ok and [a.ok for a in outcome.attempts] == [False, True] and len(backend.requests) == 2
+    assert outcome.dockerfile.splitlines()[1] == "RUN echo kept > /app/kept.txt" and "took `no-such-pkg-xyz`" in outcome.attempts[1].repair
+    repair_prompt = backend.requests[1].messages[-1].content  # the agent was told which instruction failed, and why
+    assert "The instruction `RUN echo kept > /app/kept.txt && pip install --no-index no-such-pkg-xyz` failed with exit code 1" in repair_prompt
+
+
+async def test_an_environment_agent_that_never_writes_a_usable_repair_stops_the_build_with_its_attempts_kept(docker_engine, tmp_path):
+    downloads = "```dockerfile\nFROM termigen/base:bookworm\nADD http://example.com/x.tgz /\n```"  # refused unbuilt, every time
+    backend = ScriptedBackend(["```dockerfile\nFROM termigen/base:bookworm\nRUN exit 7\n```"] + [downloads] * 3)
+    outcome = await build_until_ok(LLM(backend), SPEC, [], {}, tmp_path / "jobs")
+    assert not outcome.ok and len(outcome.attempts) == 1 and "exit code: 7" in outcome.attempts[0].error
+    assert outcome.reason.startswith("the Environment agent wrote no usable Dockerfile") and "ADD <url>" in outcome.reason

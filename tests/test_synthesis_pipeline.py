@@ -103,3 +103,20 @@ async def test_a_category_whose_seeds_never_parse_is_reported_and_the_others_go_
     assert list(manifest.seed_failures) == ["data_etl"] and "not a path or a name" in manifest.seed_failures["data_etl"]
     assert [item.id for item in manifest.items] == ["algorithms-001"]
     assert not (tmp_path / "out" / ".work" / "seeds-data_etl.json").exists()  # the next run asks again
+
+
+async def test_a_task_rejected_inside_a_stage_keeps_the_calls_and_the_cost_of_that_stage(tmp_path):
+    roles = SynthesisRoles()
+
+    def model(request):
+        if "write one file" in request.messages[0].content:
+            return "```python\nprint('the reply was cut off"  # never closed, three times
+        return roles(request)
+
+    config = SynthesisConfig(out=tmp_path / "out", categories=["data_etl"], per_category=1, k_lazy=1, max_gate_rounds=2)
+    manifest = await Pipeline(LLM(ScriptedBackend(model)), load_taxonomy("termigen"), config).run()
+    [item] = manifest.items
+    assert item.stage == "rejected" and "never closed" in item.reason
+    state = json.loads((tmp_path / "out" / ".work" / "data_etl-001" / "state.json").read_text())
+    assert state["usage"]["construct"]["output_tokens"] > 0 and manifest.usage_by_stage["construct"].output_tokens > 0
+    assert [c["purpose"] for c in state["transcript"]].count("constructor") == 3  # the failed replies, for whoever asks why

@@ -15,10 +15,11 @@ from pydantic import BaseModel
 
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.images import BASE_IMAGE
-from termigen_harbor.llm import LLM
+from termigen_harbor.llm import LLM, StructuredOutputError
 from termigen_harbor.runner import RunSpec, run_job
-from termigen_harbor.synthesis.spec import TaskSpec
+from termigen_harbor.synthesis.build_failure import read_failure, without_failure
 from termigen_harbor.synthesis.environment import PlannedFile, write_dockerfile
+from termigen_harbor.synthesis.spec import TaskSpec
 
 ERROR_TAIL = 3000  # characters of build output shown to the Environment agent
 PLACEHOLDER_TEST = "#!/bin/bash\nmkdir -p /logs/verifier && echo 0 > /logs/verifier/reward.txt\n"
@@ -29,12 +30,14 @@ class BuildAttempt(BaseModel):
     ok: bool
     error: str | None = None
     seconds: float | None = None
+    repair: str | None = None  # how this Dockerfile came from the failed one before it, when no model wrote it
 
 
 class BuildOutcome(BaseModel):
     ok: bool
     dockerfile: str | None
     attempts: list[BuildAttempt]
+    reason: str | None = None  # why it stopped before its last attempt (the Environment agent wrote no usable Dockerfile)
 
 
 def build_once(spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, jobs_dir: Path, env: str = "docker") -> BuildAttempt:
@@ -59,14 +62,30 @@ def build_once(spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, jo
 async def build_until_ok(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile], files: dict[str, BundleFile], jobs_dir: Path,
                          max_iterations: int = 5, base_image: str = BASE_IMAGE, env: str = "docker") -> BuildOutcome:  # fmt: skip
     """Environment agent writes the Dockerfile (one not FROM the base image goes back to it before
-    any build); each failed build goes back to it with the output, up to max_iterations."""
+    any build); each failed build goes back to it with what failed and the output, up to
+    max_iterations. When it sends the failed Dockerfile back unchanged (a small model does, again
+    and again), the one mechanical repair is made instead: the package no installer could find, or
+    else the failed RUN, taken out; the gate then judges the task built without it."""
     attempts: list[BuildAttempt] = []
-    dockerfile = await write_dockerfile(llm, spec, blueprint, base_image)
+    dockerfile, repair = await write_dockerfile(llm, spec, blueprint, base_image), None
     for iteration in range(max_iterations):
         attempt = await asyncio.to_thread(build_once, spec, files, dockerfile, jobs_dir, env)
+        attempt.repair = repair
         attempts.append(attempt)
         if attempt.ok:
             return BuildOutcome(ok=True, dockerfile=dockerfile, attempts=attempts)
-        if iteration + 1 < max_iterations:
-            dockerfile = await write_dockerfile(llm, spec, blueprint, base_image, build_error=attempt.error, previous=dockerfile)
+        if iteration + 1 == max_iterations:
+            break
+        failure = read_failure(attempt.error or "")
+        mechanical = without_failure(dockerfile, failure) if failure else None
+        summary = failure.summary() if failure else ""
+        try:
+            written = await write_dockerfile(llm, spec, blueprint, base_image, build_error=f"{summary}\n\n{attempt.error}".strip(), previous=dockerfile,
+                                             unchanged_ok=mechanical is not None)  # fmt: skip
+        except StructuredOutputError as exc:
+            return BuildOutcome(ok=False, dockerfile=None, attempts=attempts, reason=f"the Environment agent wrote no usable Dockerfile: {str(exc).split(chr(10))[0]}")
+        if mechanical and written.strip() == dockerfile.strip():
+            dockerfile, repair = mechanical[0], f"the Environment agent sent the failed Dockerfile back unchanged, so this one {mechanical[1]}"
+        else:
+            dockerfile, repair = written, None
     return BuildOutcome(ok=False, dockerfile=None, attempts=attempts)

@@ -90,17 +90,18 @@ async def construct_files(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile]
 
 
 async def write_dockerfile(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile], base_image: str = BASE_IMAGE,
-                           build_error: str | None = None, previous: str | None = None) -> str:  # fmt: skip
+                           build_error: str | None = None, previous: str | None = None, unchanged_ok: bool = False) -> str:  # fmt: skip
     """The Environment agent's Dockerfile, normalized (on_base, shell lines as RUN). Before any build
     it goes back to the agent when it is not FROM the base, copies or installs from files the build
-    context does not hold, or is the very Dockerfile whose build just failed."""
+    context does not hold, or is the very Dockerfile whose build just failed (unless `unchanged_ok`:
+    the caller has its own repair for that)."""
     prompt = render("environment_agent", spec=spec.as_text(), blueprint=blueprint, base_image=base_image, build_error=build_error, previous=previous)
     context = [f.path for f in blueprint]
 
     def problem(text: str) -> str | None:
         dockerfile = normalized(text, base_image, blueprint)
         if previous is not None and dockerfile.strip() == previous.strip():
-            return "this is the Dockerfile whose build just failed, unchanged: change what the build output points at"
+            return None if unchanged_ok else "this is the Dockerfile whose build just failed, unchanged: change what the build output points at"
         return dockerfile_problem(dockerfile, base_image) or context_problem(dockerfile, context)
 
     return normalized(await llm.file(prompt, purpose="environment_agent", check=problem), base_image, blueprint)

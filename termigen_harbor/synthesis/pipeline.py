@@ -86,6 +86,14 @@ class TaskState(BaseModel):
     transcript: list[TranscriptCall] = Field(default_factory=list)
 
 
+def why_not_built(build: BuildOutcome) -> str:
+    last = build.attempts[-1].error if build.attempts else None
+    tail = f": {last[-300:]}" if last else ""
+    if build.reason:
+        return f"{build.reason} (after {len(build.attempts)} failed builds{tail})"
+    return f"never built in {len(build.attempts)} attempts{tail}"
+
+
 class Progress:
     """Counts of tasks per stage, reported through a callback (the CLI draws them)."""
 
@@ -163,13 +171,16 @@ class Pipeline:
 
     # ------------------------------------------------------------------ one task
     async def _stage(self, state: TaskState, name: str, llm: LLM, work) -> Any:
+        """The stage's tokens, time and model calls are kept whether it ends well or not: a
+        rejected task's record shows the calls that failed it, and the funnel counts their cost."""
         started, mark = time.monotonic(), len(llm.records)
-        result = await work
-        usage = llm.usage_since(mark)
-        state.usage[name] = StageUsage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, cost_usd=usage.cost_usd or 0.0,
-                                       seconds=round(time.monotonic() - started, 1))  # fmt: skip
-        state.transcript = list(llm.transcript or [])
-        return result
+        try:
+            return await work
+        finally:
+            usage = llm.usage_since(mark)
+            state.usage[name] = StageUsage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, cost_usd=usage.cost_usd or 0.0,
+                                           seconds=round(time.monotonic() - started, 1))  # fmt: skip
+            state.transcript = list(llm.transcript or [])
 
     async def run_task(self, state: TaskState) -> None:
         category = next(c for c in self.taxonomy.categories if c.id == state.category)
@@ -192,7 +203,7 @@ class Pipeline:
                 self.save(state)
             if state.stage == "environment":
                 state.build = await self._stage(state, "build", llm, build_until_ok(llm, spec, state.blueprint, state.files, jobs, self.config.max_build_iterations, self.config.base_image, self.config.env))
-                state.stage, state.reason = ("built", None) if state.build.ok else ("rejected", f"build: never built in {len(state.build.attempts)} attempts: {state.build.attempts[-1].error[-300:] if state.build.attempts[-1].error else ''}")
+                state.stage, state.reason = ("built", None) if state.build.ok else ("rejected", f"build: {why_not_built(state.build)}")
                 self.save(state)
             if state.stage == "built":
                 config = {**self.config.task_config, "metadata": TaskLabels(category=state.category, tier=state.tier, difficulty=spec.difficulty, tags=[state.category]).model_dump()}

@@ -1,0 +1,87 @@
+"""What a failed `docker build` says, read from its output: the instruction that failed and its
+own output lines, a package that does not exist; and the one repair a failed build's Dockerfile
+can get without a model: the missing package, or else the failing RUN, taken out."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+
+from termigen_harbor.synthesis.checks import instructions
+
+FAILED_STEP_RE = re.compile(r"^ > \[[^\]\n]*\] (?P<instruction>.+?):\n(?P<output>.*?)^-{6}$", re.M | re.S)
+PARSE_ERROR_RE = re.compile(r"dockerfile parse error on line (?P<line>\d+): (?P<what>[^\n]+)")
+EXIT_CODE_RE = re.compile(r"did not complete successfully: exit code: (?P<code>\d+)")
+TIMESTAMP_RE = re.compile(r"^\d+\.\d+ ", re.M)
+MISSING_PACKAGE_RES = (
+    re.compile(r"No matching distribution found for (?P<name>[A-Za-z0-9][\w.-]*)"),  # pip
+    re.compile(r"Unable to locate package (?P<name>[a-z0-9][a-z0-9.+-]*)"),  # apt
+    re.compile(r"Package '(?P<name>[a-z0-9][a-z0-9.+-]*)' has no installation candidate"),  # apt
+)
+INSTALL_RE = re.compile(r"\b(?:pip3?|apt-get|apt)\s+install\b")
+EMPTY_INSTALL_RE = re.compile(r"(?:python3?\s+-m\s+)?(?:pip3?|apt-get|apt)\s+install(?:\s+--?[\w-]+(?:=\S+)?)*")
+
+
+class BuildFailure(BaseModel):
+    instruction: str | None = None  # `RUN pip install tmux`, as the build printed it
+    output: str = ""  # that instruction's own output lines, or the parse error
+    exit_code: int | None = None
+    missing_package: str | None = None
+
+    def summary(self) -> str:
+        """One paragraph that points at what to change, put before the build's output."""
+        if self.instruction is None:
+            return f"The Dockerfile could not be read: {self.output}." if self.output else ""
+        said = f" with exit code {self.exit_code}" if self.exit_code is not None else ""
+        last = self.output.strip().splitlines()[-3:]
+        text = f"The instruction `{self.instruction}` failed{said}" + (": " + " / ".join(line.strip() for line in last) if last else "") + "."
+        if self.missing_package:
+            text += f" `{self.missing_package}` is no package that this installer can find: remove it from that line, or install it with the right installer."
+        return text
+
+
+def read_failure(output: str) -> BuildFailure | None:
+    """The failed instruction in a build's output (BuildKit's boxed excerpt), or a parse error."""
+    step = None
+    for step in FAILED_STEP_RE.finditer(output):
+        pass  # the last box is the step that stopped the build
+    if step is None:
+        parse = PARSE_ERROR_RE.search(output)
+        return BuildFailure(output=f"line {parse['line']}: {parse['what']}") if parse else None
+    lines = TIMESTAMP_RE.sub("", step["output"]).strip()
+    code = EXIT_CODE_RE.search(output[step.end():]) or EXIT_CODE_RE.search(output)
+    missing = next((m["name"] for pattern in MISSING_PACKAGE_RES for m in [pattern.search(lines)] if m), None)
+    return BuildFailure(instruction=step["instruction"].strip(), output=lines, exit_code=int(code["code"]) if code else None, missing_package=missing)
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+def without_failure(dockerfile: str, failure: BuildFailure) -> tuple[str, str] | None:
+    """The Dockerfile with the missing package taken out of the failed RUN (an install left with
+    nothing to install goes, and a RUN left with nothing to run), or else the failed RUN taken out;
+    with what was done. None when the failed instruction is not a RUN of this Dockerfile."""
+    if failure.instruction is None or not failure.instruction.upper().startswith("RUN "):
+        return None
+    found = next((i for i in instructions(dockerfile) if _same(i.text, failure.instruction)), None)
+    if found is None:
+        return None
+    becomes, did = "", f"took out `{failure.instruction}`, which failed"
+    name = failure.missing_package
+    if name:
+        segments = re.split(r"\s*&&\s*", found.text.split(None, 1)[1])
+        kept = []
+        for segment in segments:
+            if INSTALL_RE.search(segment):
+                segment = re.sub(rf"(?<=\s){re.escape(name)}(?:[=<>~!]=?[^\s]*)?(?=\s|$)", "", segment)
+                segment = " ".join(segment.split())
+                if EMPTY_INSTALL_RE.fullmatch(segment):
+                    continue
+            kept.append(segment)
+        becomes = "RUN " + " && ".join(kept) if kept else ""
+        did = f"took `{name}`, which the installer could not find, out of `{failure.instruction}`"
+    lines = dockerfile.splitlines()
+    lines[found.line - 1 : found.end] = [becomes] if becomes else []
+    return "\n".join(lines) + ("\n" if dockerfile.endswith("\n") else ""), did
