@@ -267,7 +267,7 @@ def synthesize(
         fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
     llm = make_llm(model, api_base=api_base, budget=Budget(max_tokens=budget_tokens, max_usd=budget_usd))
     try:
-        manifest = asyncio.run(Pipeline(llm, tax, config, Progress(views.progress_printer(console))).run())
+        manifest = asyncio.run(Pipeline(llm, tax, config, Progress(views.progress_printer(console), views.task_note_printer(console))).run())
     except (ValueError, FolderBusy) as exc:
         fail(str(exc))
     views.synthesis(console, manifest, out)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -178,3 +179,12 @@ def progress_printer(console: Console) -> Callable[[dict[str, int]], None]:
             console.print("[dim]synthesis:[/] " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
     return report
+
+
+def task_note_printer(console: Console) -> Callable[[str, str], None]:
+    """Prints what a task's build or verification is doing, a line per step (they take minutes)."""
+
+    def note(task_id: str, message: str) -> None:
+        console.print(f"[dim]  {escape(task_id)}:[/] {escape(message)}")
+
+    return note

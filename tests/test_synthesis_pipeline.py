@@ -9,29 +9,37 @@ import pytest
 
 from termigen_harbor.llm import LLM, Budget, ScriptedBackend
 from termigen_harbor.bundle import TaskBundle
-from termigen_harbor.synthesis.pipeline import Pipeline, SynthesisConfig
+from termigen_harbor.synthesis.pipeline import Pipeline, Progress, SynthesisConfig
 from termigen_harbor.synthesis.provenance import SynthesisProvenance
 from termigen_harbor.taxonomy import load_taxonomy
 from termigen_harbor.testing import Crash, SynthesisRoles
 
-def pipeline(model: SynthesisRoles, out: Path, budget: Budget | None = None) -> Pipeline:
+def pipeline(model: SynthesisRoles, out: Path, budget: Budget | None = None, progress: Progress | None = None) -> Pipeline:
     config = SynthesisConfig(out=out, categories=["data_etl"], per_category=1, k_lazy=1, max_gate_rounds=2)
-    return Pipeline(LLM(ScriptedBackend(model), budget=budget), load_taxonomy("termigen"), config)
+    return Pipeline(LLM(ScriptedBackend(model), budget=budget), load_taxonomy("termigen"), config, progress)
 
 
 @pytest.mark.docker
 async def test_a_scripted_run_is_interrupted_resumed_and_yields_a_valid_bundle(docker_engine, tmp_path):
     out = tmp_path / "out"
     first = SynthesisRoles(crash_at="solution")
+    notes: list[tuple[str, str]] = []  # what the console shows during the long stages
     with pytest.raises(Crash):
-        await pipeline(first, out).run()
+        await pipeline(first, out, progress=Progress(note=lambda task, message: notes.append((task, message)))).run()
+    said = [message for task, message in notes if task == "data_etl-001"]
+    assert said[0].startswith("build 1: failed: The instruction `RUN ") and "no-such-package-xyz" in said[0] and said[1] == "build 2: built"
+    assert said[2] == "tests, round 1: approved by the judge"
     state = json.loads((out / ".work" / "data_etl-001" / "state.json").read_text())
     assert state["stage"] == "built" and [a["ok"] for a in state["build"]["attempts"]] == [False, True]
     assert "no-such-package-xyz" in state["build"]["attempts"][0]["error"]
     assert [r["evaluation"]["environment_complexity"] for r in state["spec_outcome"]["rounds"]] == [3, 4]
 
     second = SynthesisRoles()  # the verify stage starts over as a whole: weak tests first, then strong ones
-    manifest = await pipeline(second, out).run()
+    notes.clear()
+    manifest = await pipeline(second, out, progress=Progress(note=lambda task, message: notes.append((task, message)))).run()
+    said = [message for _, message in notes]
+    assert said[said.index("tests, round 1: approved by the judge") + 2].startswith("gate, round 1: reference 1, no-op 1, lazy 1, independent 1; the tests pass on the untouched container"), said
+    assert said[-1] == "gate, round 2: reference 1, no-op 0, lazy 0 0, independent 1", said
     assert not {"seeds", "proposer", "evaluator", "planner", "constructor", "environment"} & set(second.calls), second.calls
     assert manifest.accepted == 1 and manifest.yield_ == 1.0 and manifest.items[0].stage == "accepted"
     assert manifest.funnel.model_dump() == {"seeds": 1, "spec_passed": 1, "built": 1, "tests_approved": 1, "gate_passed": 1}

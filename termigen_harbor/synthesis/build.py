@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from harbor.models.task.config import TaskConfig
@@ -60,7 +61,7 @@ def build_once(spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, jo
 
 
 async def build_until_ok(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile], files: dict[str, BundleFile], jobs_dir: Path,
-                         max_iterations: int = 5, base_image: str = BASE_IMAGE, env: str = "docker") -> BuildOutcome:  # fmt: skip
+                         max_iterations: int = 5, base_image: str = BASE_IMAGE, env: str = "docker", say: Callable[[str], None] = lambda _m: None) -> BuildOutcome:  # fmt: skip
     """Environment agent writes the Dockerfile (one not FROM the base image goes back to it before
     any build); each failed build goes back to it with what failed and the output, up to
     max_iterations. When it sends the failed Dockerfile back unchanged (a small model does, again
@@ -73,12 +74,14 @@ async def build_until_ok(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile],
         attempt.repair = repair
         attempts.append(attempt)
         if attempt.ok:
+            say(f"build {iteration + 1}: built")
             return BuildOutcome(ok=True, dockerfile=dockerfile, attempts=attempts)
+        failure = read_failure(attempt.error or "")
+        summary = failure.summary() if failure else ""
+        say(f"build {iteration + 1}: failed" + (f": {summary}" if summary else ""))
         if iteration + 1 == max_iterations:
             break
-        failure = read_failure(attempt.error or "")
         mechanical = without_failure(dockerfile, failure) if failure else None
-        summary = failure.summary() if failure else ""
         try:
             written = await write_dockerfile(llm, spec, blueprint, base_image, build_error=f"{summary}\n\n{attempt.error}".strip(), previous=dockerfile,
                                              unchanged_ok=mechanical is not None)  # fmt: skip

@@ -95,11 +95,17 @@ def why_not_built(build: BuildOutcome) -> str:
 
 
 class Progress:
-    """Counts of tasks per stage, reported through a callback (the CLI draws them)."""
+    """Counts of tasks per stage, reported through a callback (the CLI draws them), and what a
+    task's long stages (build, verification) are doing, through another."""
 
-    def __init__(self, report: Callable[[dict[str, int]], None] | None = None):
+    def __init__(self, report: Callable[[dict[str, int]], None] | None = None, note: Callable[[str, str], None] | None = None):
         self.counts: dict[str, int] = {}
         self.report = report
+        self.note = note
+
+    def say(self, task_id: str, message: str) -> None:
+        if self.note:
+            self.note(task_id, message)
 
     def update(self, states: list[TaskState]) -> None:
         self.counts = {}
@@ -187,6 +193,9 @@ class Pipeline:
         llm = self.llm.fork()
         llm.transcript = list(state.transcript)
         jobs = self.work / state.id / "jobs"
+
+        def say(message: str) -> None:
+            self.progress.say(state.id, message)
         if state.stage == "errored":  # a gate trial errored last time: no verdict yet, so verify again
             state.stage, state.reason = "built", None
         state.error = None
@@ -202,12 +211,12 @@ class Pipeline:
                 state.stage = "environment"
                 self.save(state)
             if state.stage == "environment":
-                state.build = await self._stage(state, "build", llm, build_until_ok(llm, spec, state.blueprint, state.files, jobs, self.config.max_build_iterations, self.config.base_image, self.config.env))
+                state.build = await self._stage(state, "build", llm, build_until_ok(llm, spec, state.blueprint, state.files, jobs, self.config.max_build_iterations, self.config.base_image, self.config.env, say=say))
                 state.stage, state.reason = ("built", None) if state.build.ok else ("rejected", f"build: {why_not_built(state.build)}")
                 self.save(state)
             if state.stage == "built":
                 config = {**self.config.task_config, "metadata": TaskLabels(category=state.category, tier=state.tier, difficulty=spec.difficulty, tags=[state.category]).model_dump()}
-                state.verify = await self._stage(state, "verify", llm, verify_task(llm, spec, state.files, state.build.dockerfile, config, jobs, self.config.k_lazy, self.config.max_gate_rounds, self.config.env, category=state.category))
+                state.verify = await self._stage(state, "verify", llm, verify_task(llm, spec, state.files, state.build.dockerfile, config, jobs, self.config.k_lazy, self.config.max_gate_rounds, self.config.env, category=state.category, say=say))
                 if state.verify.accepted:
                     state.bundle_dir = self._write_bundle(state)
                     state.stage = "accepted"

@@ -93,6 +93,20 @@ class GateResult(BaseModel):
     def passed(self) -> bool:
         return not self.problems and not self.errors
 
+    def scores(self) -> str:
+        """`reference 1, no-op 0, lazy 0 0, independent 1`, `error` for a trial with no reward."""
+
+        def shown(score: float | None) -> str:
+            return "error" if score is None else f"{score:g}"
+
+        lazy = " ".join(shown(score) for _, score in self.lazy)
+        return f"reference {shown(self.oracle)}, no-op {shown(self.nop)}" + (f", lazy {lazy}" if self.lazy else "") + f", independent {shown(self.alternative)}"
+
+
+def first_line(text: str, limit: int = 200) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
 
 def instruction_text(spec: TaskSpec) -> str:
     return spec.objective + "\n\nOutputs:\n" + "\n".join(f"- {o}" for o in spec.outputs) + "\n"
@@ -108,7 +122,7 @@ def environment_text(files: dict[str, BundleFile], dockerfile: str) -> str:
 
 async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, collect: Collect | None = collect_problem,
                          judge: LLM | None = None, max_rounds: int = 3, feedback: str | None = None, previous: str | None = None,
-                         category: str = "") -> tuple[str, list[TestRound], bool]:  # fmt: skip
+                         category: str = "", say: Callable[[str], None] = lambda _m: None) -> tuple[str, list[TestRound], bool]:  # fmt: skip
     """Test Generator until its tests compile, pytest collects them in the task's image and the
     Judge approves them, or out of rounds. Returns the last tests, every round, and the approval."""
     environment = environment_text(files, dockerfile)
@@ -126,7 +140,9 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
             verdict = await (judge or llm).structured(render("judge", spec=spec.as_text(), tests=tests), Verdict, purpose="judge")
             rounds.append(TestRound(tests=tests, approved=verdict.approve, problems=verdict.problems))
             if verdict.approve:
+                say(f"tests, round {len(rounds)}: approved by the judge")
                 return tests, rounds, True
+        say(f"tests, round {len(rounds)}: sent back by {'pytest' if rounds[-1].by == 'pytest' else 'the judge'}: {first_line(rounds[-1].problems[0])}")
         feedback, previous = "\n".join(f"- {p}" for p in rounds[-1].problems), tests
     return tests, rounds, False
 
@@ -245,7 +261,7 @@ class VerifyOutcome(BaseModel):
 
 async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, config: dict, jobs_dir: Path,
                       k_lazy: int = 2, max_rounds: int = 3, env: str = "docker",
-                      collect: Collect | None = collect_problem, category: str = "") -> VerifyOutcome:  # fmt: skip
+                      collect: Collect | None = collect_problem, category: str = "", say: Callable[[str], None] = lambda _m: None) -> VerifyOutcome:  # fmt: skip
     """Tests (checked, then judged), solution, independent solution and lazy attacks on the tests,
     then the gate; each failure goes back to what must change, for max_rounds rounds. `collect`
     runs only on the docker environment (it builds the image locally)."""
@@ -254,7 +270,7 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
     outcome = VerifyOutcome(accepted=False)
 
     async def tests_for(feedback: str | None = None, previous: str | None = None) -> str | None:
-        tests, rounds, approved = await generate_tests(llm, spec, files, dockerfile, collect, feedback=feedback, previous=previous, category=category)
+        tests, rounds, approved = await generate_tests(llm, spec, files, dockerfile, collect, feedback=feedback, previous=previous, category=category, say=say)
         outcome.test_rounds += rounds
         if not approved:
             outcome.reason = f"the tests were never approved ({rounds[-1].by}): " + "; ".join(rounds[-1].problems)[:600]
@@ -266,10 +282,12 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
     solution = await write_solution(llm, spec, environment, tests)
     alternative = await alternative_solution(llm, spec, environment)
     lazies = await lazy_solutions(llm, spec, environment, tests, k_lazy) if k_lazy else []
-    for _ in range(max_rounds):
+    for number in range(1, max_rounds + 1):
+        say(f"gate, round {number}: the reference, the no-op, {len(lazies)} lazy and the independent solution against the tests")
         bundle = assemble(spec, files, dockerfile, tests, solution, config)
         gate = await asyncio.to_thread(run_gate, bundle, lazies, alternative, jobs_dir, env)
         outcome.rounds.append(gate)
+        say(f"gate, round {number}: {gate.scores()}" + ("" if gate.passed else f"; {first_line((gate.errors or [p.reason for p in gate.problems])[0])}"))
         if gate.errors:
             outcome.errored, outcome.reason = True, "a gate trial errored twice: " + "; ".join(gate.errors)[:600]
             return outcome
