@@ -118,6 +118,9 @@ def test_tests_can_import_what_the_environment_installs_and_nothing_else(docker_
     assert collect_problem(FILES, installs, tests) is None
     problem = collect_problem(FILES, DOCKERFILE, tests)
     assert problem.startswith("the tests import `wordlib`, which the task's image does not have") and "No module named 'wordlib'" in problem
+    dedented = "import pytest\n\ndef test_words():\n    output = ''\nif not output:\n    pytest.fail('not repaired')\n"  # a check that fell out of its function
+    problem = collect_problem(FILES, DOCKERFILE, dedented)
+    assert problem.startswith("line 5 of the tests runs when pytest imports them, outside every test function") and "NameError" in problem
 
 
 @pytest.mark.docker

@@ -3,8 +3,10 @@ problem (the tool's own output, fit to send back to the model) or None."""
 
 from __future__ import annotations
 
+import builtins
 import re
 import subprocess
+import symtable
 import tempfile
 import uuid
 from pathlib import Path, PurePosixPath
@@ -26,7 +28,9 @@ def bash_problem(script: str) -> str | None:
 
 
 def python_problem(source: str, name: str = "file.py") -> str | None:
-    """What `python -m py_compile` checks: the source compiles."""
+    """What `python -m py_compile` checks, the source compiles; then that it uses no global name it
+    never imports or defines (pyflakes' undefined name: `mysql.connector.connect(...)` with no
+    import, a NameError only once the line runs)."""
     try:
         compile(source, name, "exec", dont_inherit=True)
     except SyntaxError as exc:
@@ -35,7 +39,32 @@ def python_problem(source: str, name: str = "file.py") -> str | None:
         return f"`python -m py_compile {name}` fails: {exc.msg} ({where})" + (f":\n    {code}" if code else "")
     except ValueError as exc:  # NUL bytes
         return f"`python -m py_compile {name}` fails: {exc}"
+    missing = undefined_names(source, name)
+    if missing:
+        shown = ", ".join(f"`{n}`" for n in missing)
+        return f"{name} uses {shown}, which it never imports or defines (a NameError when that line runs): import what it needs at the top"
     return None
+
+
+def undefined_names(source: str, name: str = "file.py") -> list[str]:
+    """Global names the code reads but neither the module binds (assignment, import, def, class)
+    nor Python builtins hold; [] for a module with a star import, which could bind anything."""
+    top = symtable.symtable(source, name, "exec")
+    if "import *" in source:
+        return []
+    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()} | set(dir(builtins)) | {"__file__"}
+    missing: set[str] = set()
+
+    def visit(table: symtable.SymbolTable) -> None:
+        for symbol in table.get_symbols():
+            reads_global = symbol.is_referenced() and (symbol.is_global() if table is not top else not (symbol.is_assigned() or symbol.is_imported()))
+            if reads_global and not symbol.is_parameter() and symbol.get_name() not in bound:
+                missing.add(symbol.get_name())
+        for child in table.get_children():
+            visit(child)
+
+    visit(top)
+    return sorted(missing)
 
 
 def file_problem(path: str, content: str) -> str | None:
@@ -197,10 +226,14 @@ def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: 
         return "pytest collected no tests from tests/test_outputs.py (test functions must be named test_*)"
     if run.returncode:
         missing = sorted(set(MISSING_MODULE_RE.findall(output)))
+        at_import = MODULE_LEVEL_RE.search(output)
         advice = (f"the tests import {', '.join(f'`{m}`' for m in missing)}, which the task's image does not have: import only the "
-                  "standard library (csv, json, statistics, sqlite3, subprocess, ...) and what the Dockerfile installs.\n") if missing else ""  # fmt: skip
+                  "standard library (csv, json, statistics, sqlite3, subprocess, ...) and what the Dockerfile installs.\n") if missing else (
+                  f"line {at_import[1]} of the tests runs when pytest imports them, outside every test function: put each check inside a "
+                  "`def test_...():` function (mind the indentation).\n") if at_import else ""  # fmt: skip
         return f"{advice}pytest cannot collect the tests inside the task's image (exit {run.returncode}):\n{output[-2000:]}"
     return None
 
 
 MISSING_MODULE_RE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
+MODULE_LEVEL_RE = re.compile(r"test_outputs\.py:(\d+): in <module>")
