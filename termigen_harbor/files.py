@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from typing import IO
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,11 +30,15 @@ class FolderBusy(RuntimeError):
 def exclusive(path: Path, what: str | None = None) -> Iterator[None]:
     """Holds the lock file `path` (an advisory `flock`) while the block runs, or raises FolderBusy
     at once. The kernel drops the lock when its process ends, however it ends, so a lock left by a
-    killed run is never stale: the file stays, and the next run simply takes it."""
+    killed run is never stale: the file stays, and the next run simply takes it. An interrupted
+    block (Ctrl-C, a cancelled task) leaves the lock to the process's end: work it started in
+    threads (a Harbor trial) goes on until then, and a run started meanwhile must not take over
+    the folder and remove that work's containers, which a real run did."""
     path = Path(path)
     what = what or str(path.parent)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")
+    interrupted = False
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -46,5 +51,14 @@ def exclusive(path: Path, what: str | None = None) -> Iterator[None]:
         handle.write(f"pid {os.getpid()} ({' '.join(sys.argv[:3])}, since {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
         handle.flush()
         yield
+    except BaseException as exc:
+        interrupted = not isinstance(exc, Exception)
+        raise
     finally:
-        handle.close()  # closing releases the lock
+        if interrupted:
+            _HELD_TO_EXIT.append(handle)
+        else:
+            handle.close()  # closing releases the lock
+
+
+_HELD_TO_EXIT: list[IO[str]] = []  # the locks of interrupted blocks, released by the kernel when the process ends

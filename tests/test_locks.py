@@ -38,6 +38,33 @@ def test_a_second_writer_is_refused_with_who_holds_the_folder_and_a_killed_holde
         assert lock.read_text().startswith(f"pid {os.getpid()} ")
 
 
+INTERRUPTED = (  # a run stopped with Ctrl-C whose worker thread (a Harbor trial) is still going
+    "import sys, threading, time; from termigen_harbor.files import exclusive\n"
+    "threading.Thread(target=time.sleep, args=(60,)).start()\n"
+    "with exclusive(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)\n"
+)
+
+
+def test_an_interrupted_run_keeps_its_lock_until_its_process_ends(tmp_path):
+    lock = tmp_path / "out" / ".termigen.lock"
+    holder = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(lock)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        holder.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 30
+        while "KeyboardInterrupt" not in holder.stderr.readline() and time.monotonic() < deadline:
+            pass  # the block has been left; the thread keeps the process alive
+        assert holder.poll() is None
+        with pytest.raises(FolderBusy, match=rf"in use by pid {holder.pid} "):
+            with exclusive(lock):
+                pass
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with exclusive(lock):
+        pass
+
+
 def test_a_harbor_job_in_use_is_refused_before_harbor_touches_it(tmp_path):
     holder = hold(tmp_path / "jobs" / ".busy-job.lock")
     try:
