@@ -243,6 +243,7 @@ def synthesize(
     api_base: str | None = typer.Option(None, "--api-base", help="The provider's base URL (e.g. a vLLM server's http://host:8000/v1)."),
     budget_tokens: int | None = typer.Option(None, "--budget-tokens", min=1, help="Stop cleanly when this many tokens (in + out) are used; works for every model."),
     budget_usd: float | None = typer.Option(None, "--budget-usd", min=0, help="Stop cleanly when the model cost reaches this (models with a known price only)."),
+    budget_minutes: float | None = typer.Option(None, "--budget-minutes", min=0, help="Stop cleanly at the first model call after this many minutes (a build or gate round under way ends first)."),
     k_lazy: int = typer.Option(2, "--lazy", help="Lazy solutions that must fail the tests."),
     org: str = typer.Option("termigen", "--org", help="Accepted tasks are named ORG/<task> in task.toml and the folder's dataset.toml (Harbor's registry names)."),
 ) -> None:
@@ -265,7 +266,7 @@ def synthesize(
                                  concurrency=concurrency, env=env, k_lazy=k_lazy, org=org)  # fmt: skip
     except ValidationError as exc:
         fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
-    llm = make_llm(model, api_base=api_base, budget=Budget(max_tokens=budget_tokens, max_usd=budget_usd))
+    llm = make_llm(model, api_base=api_base, budget=Budget(max_tokens=budget_tokens, max_usd=budget_usd, max_seconds=budget_minutes * 60 if budget_minutes is not None else None))
     try:
         manifest = asyncio.run(Pipeline(llm, tax, config, Progress(views.progress_printer(console), views.task_note_printer(console))).run())
     except (ValueError, FolderBusy) as exc:

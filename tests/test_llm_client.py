@@ -85,6 +85,15 @@ async def test_a_usd_budget_stops_a_model_whose_price_is_unknown_and_a_token_bud
         await llm.chat("c")
 
 
+async def test_a_time_budget_stops_the_next_call_once_the_minutes_are_spent():
+    budget = Budget(max_seconds=600)
+    llm = LLM(ScriptedBackend(["x", "y"]), budget=budget)
+    await llm.chat("a")
+    budget.started -= 601  # ten minutes later
+    with pytest.raises(BudgetExceeded, match=r"time budget spent: 10.0 of 10 minutes"):
+        await llm.chat("b")
+
+
 @pytest.mark.parametrize("text, expected", [
     ('{"a": 1}', {"a": 1}),
     ('Here it is:\n```json\n{"a": [1, 2]}\n```\nDone.', {"a": [1, 2]}),

@@ -1,11 +1,13 @@
-"""A run-level budget in tokens and USD, shared by every call of a run.
+"""A run-level budget in tokens, USD and wall time, shared by every call of a run.
 
 A token budget works for every backend. A USD budget needs prices: a call whose price is unknown
 (a self-hosted fine-tune, a model litellm has no price for) stops the run at the next request with
-that said, rather than letting an unpriced model spend without limit."""
+that said, rather than letting an unpriced model spend without limit. The time budget is checked
+before each request too: work under way between requests (a build, a gate round) ends first."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from termigen_harbor.llm.types import BudgetExceeded, Usage
@@ -17,11 +19,16 @@ class Budget:
     max_usd: float | None = None
     spent: Usage = field(default_factory=Usage)
     unpriced_model: str | None = None  # a model that answered without a known price
+    max_seconds: float | None = None  # of wall time, counted from the budget's creation
+    started: float = field(default_factory=time.monotonic)
 
     def check(self) -> None:
         """Raises BudgetExceeded when the budget is spent; called before every request."""
         if self.max_tokens is not None and self.spent.total_tokens >= self.max_tokens:
             raise BudgetExceeded(f"token budget spent: {self.spent.total_tokens} of {self.max_tokens} tokens used")
+        elapsed = time.monotonic() - self.started
+        if self.max_seconds is not None and elapsed >= self.max_seconds:
+            raise BudgetExceeded(f"time budget spent: {elapsed / 60:.1f} of {self.max_seconds / 60:g} minutes")
         if self.max_usd is not None and self.unpriced_model:
             raise BudgetExceeded(
                 f"a USD budget cannot be kept: the price of {self.unpriced_model} is unknown; "
