@@ -8,7 +8,7 @@ import re
 
 from pydantic import BaseModel
 
-from termigen_harbor.synthesis.checks import instructions
+from termigen_harbor.synthesis.checks import EMPTY_INSTALL_RE, instructions
 
 FAILED_STEP_RE = re.compile(r"^ > \[[^\]\n]*\] (?P<instruction>.+?):\n(?P<output>.*?)^-{6}$", re.M | re.S)
 PARSE_ERROR_RE = re.compile(r"dockerfile parse error on line (?P<line>\d+): (?P<what>[^\n]+)")
@@ -20,7 +20,6 @@ MISSING_PACKAGE_RES = (
     re.compile(r"Package '(?P<name>[a-z0-9][a-z0-9.+-]*)' has no installation candidate"),  # apt
 )
 INSTALL_RE = re.compile(r"\b(?:pip3?|apt-get|apt)\s+install\b")
-EMPTY_INSTALL_RE = re.compile(r"(?:python3?\s+-m\s+)?(?:pip3?|apt-get|apt)\s+install(?:\s+--?[\w-]+(?:=\S+)?)*")
 
 
 class BuildFailure(BaseModel):

@@ -99,6 +99,7 @@ INSTRUCTIONS = frozenset("FROM RUN CMD LABEL MAINTAINER EXPOSE ENV ADD COPY ENTR
 REQUIREMENTS_RE = re.compile(r"\bpip3?\s+install\b[^\n&|;]*?\s-r\s*(?P<file>[^\s&|;]+)")
 
 
+EMPTY_INSTALL_RE = re.compile(r"(?:python3?\s+-m\s+)?(?:pip3?|apt-get|apt)\s+install(?:\s+--?[\w-]+(?:=\S+)?)*")  # an install left with nothing to install
 HEREDOC_RE = re.compile(r"<<-?\s*[\"']?(?P<word>[A-Za-z_]\w*)[\"']?")
 
 

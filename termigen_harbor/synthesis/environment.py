@@ -16,7 +16,7 @@ from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
 from termigen_harbor.synthesis.checks import (
-    HEREDOC_RE, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, copy_operands, dockerfile_problem, file_problem, holds, instructions,
+    EMPTY_INSTALL_RE, HEREDOC_RE, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, copy_operands, dockerfile_problem, file_problem, holds, instructions,
 )
 from termigen_harbor.synthesis.spec import TaskSpec
 
@@ -112,7 +112,6 @@ def normalized(dockerfile: str, base_image: str, blueprint: list[PlannedFile] = 
 
 
 IMAGE_PLACE_RE = re.compile(r"\(in the image at (?P<place>/[^)\s]+)\)$")
-PIP_ONLY_RE = re.compile(r"(?:python3?\s+-m\s+)?pip3?\s+install(?:\s+--?[\w-]+(?:=\S+)?)*")  # a pip line left with nothing to install
 ONLY_SCRIPT_RE = re.compile(r"RUN\s+(?:cd\s+\S+\s*&&\s*)?(?:(?:python3?|bash|sh)\s+)?(?P<script>[\w./-]+\.(?:py|sh))(?:\s+[^&|;<>]*)?")
 
 
@@ -143,7 +142,7 @@ def without_needless(run: str, names: set[str]) -> str | None:
             return None
         for match in reversed(missing):
             segment, changed = (segment[: match.start("file")].rstrip().removesuffix("-r").rstrip() + segment[match.end("file") :]).strip(), True
-        if NEEDLESS_RE.fullmatch(segment) or (missing and PIP_ONLY_RE.fullmatch(segment)):
+        if NEEDLESS_RE.fullmatch(segment) or (missing and EMPTY_INSTALL_RE.fullmatch(segment)):
             changed = True
         else:
             kept.append(segment)
