@@ -60,3 +60,16 @@ async def test_a_spec_that_never_reaches_the_threshold_is_rejected_with_scores_a
     outcome = await refine_spec(LLM(ScriptedBackend(reply)), "cuda build", CATEGORY, threshold=4, max_rounds=3)
     assert not outcome.accepted and len(outcome.rounds) == 3
     assert "environment 3" in outcome.reason and "needs a GPU" in outcome.reason
+
+
+def test_every_category_with_a_template_gets_its_own_verifier_example_cut_to_fit_a_small_prompt():
+    from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, all_examples, examples_for
+
+    for template in all_examples():
+        [example] = examples_for(template.category, 1, max_test_chars=MAX_TEST_EXAMPLE)
+        assert example.category == template.category  # not another category's tests, which a 1.5B model copied
+        assert "\ndef test_" in example.tests and compile(example.tests, example.name, "exec")
+    maze = next(e for e in all_examples() if e.name == "grid-shortest-path")
+    assert maze.tests.startswith('"""Tests for /app/solve_maze.py') and "import pytest" in maze.tests
+    assert "# left out of this excerpt: reference_cost, unweighted_cost, random_maze, run_solver" in maze.tests
+    assert "def reference_cost" not in maze.tests and len(maze.tests) < 2000

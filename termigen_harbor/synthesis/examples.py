@@ -38,16 +38,26 @@ def all_examples() -> tuple[Example, ...]:
     return tuple(found)
 
 
+TOP_BLOCK_RE = re.compile(r"\n\n+(?=def |class |@)")  # where a top-level block begins
+DEFINES_RE = re.compile(r"^(?:def|class) (\w+)", re.M)
+
+
 def _excerpt(tests: str) -> str:
-    """The file's opening, with as many whole top-level blocks as fit in TEST_EXCERPT characters and
-    at least one test function."""
+    """The file's opening (docstring, imports, constants) and its first test functions, as many as
+    fit in TEST_EXCERPT characters (one at least); the helpers between them are left out and named
+    (a same-category example must fit a small model's prompt: whole files ran to 11,000 characters,
+    and the example shown instead was another category's, which the model then copied)."""
     if len(tests) <= TEST_EXCERPT:
         return tests
-    cut = [m.start() + 1 for m in re.finditer(r"\n\n(?=def |class |@)", tests)]  # where a top-level block begins
-    first_test = tests.find("\ndef test_")
-    ends = [c for c in cut if c > first_test] + [len(tests)]  # cuts after which one test is complete
-    end = max([c for c in ends if c <= TEST_EXCERPT], default=ends[0])
-    return tests[:end].rstrip() + "\n"
+    header, *blocks = TOP_BLOCK_RE.split(tests)
+    named = [(block, (DEFINES_RE.search(block) or [None, ""])[1]) for block in blocks]
+    helpers = [name for _, name in named if not name.startswith("test_")]
+    text = header.rstrip() + "\n" + (f"\n# left out of this excerpt: {', '.join(helpers)}\n" if helpers else "")
+    shown = 0
+    for block, name in named:
+        if name.startswith("test_") and (not shown or len(text) + len(block) + 2 <= TEST_EXCERPT):
+            text, shown = text + "\n\n" + block.rstrip() + "\n", shown + 1
+    return text
 
 
 def examples_for(category: str, n: int = 2, max_test_chars: int | None = None) -> list[Example]:
