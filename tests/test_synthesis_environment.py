@@ -4,7 +4,7 @@ import pytest
 
 from termigen_harbor.llm import LLM, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.spec import TaskSpec
-from termigen_harbor.synthesis.checks import context_problem, dockerfile_problem
+from termigen_harbor.synthesis.checks import context_problem, dockerfile_problem, with_missing_imports
 from termigen_harbor.synthesis.environment import PlannedFile, as_instructions, construct_files, plan_files, write_dockerfile
 
 SPEC = TaskSpec(title="fix-cron-env", objective="Make the backup cron job run.", inputs=["/etc/cron.d/backup"], outputs=["/var/backups/db.tar.gz"],
@@ -59,16 +59,17 @@ async def test_a_file_comes_back_as_raw_text_and_a_broken_one_goes_back_with_the
     assert "py_compile gen.py" in repair and "line 1" in repair and "def main(:" in repair
 
 
-async def test_python_that_uses_a_name_it_never_imports_goes_back_before_it_runs():
-    # the 1.5B model's tests called mysql.connector and subprocess without importing either (a run of 2026-12-03)
-    uses = "import pytest\n\ndef test_db(tmp_path):\n    conn = mysql.connector.connect(host='localhost')\n    assert subprocess.run(['true']).returncode == 0\n"
-    fine = "import subprocess\nimport mysql.connector\nLIMIT = 3\n\ndef helper(rows, *rest):\n    return [r for r in rows if r < LIMIT], len, rest\n\n" \
-           "class Db:\n    def open(self):\n        return Db, mysql.connector.connect(), subprocess, __file__\n"  # fmt: skip
+async def test_python_gets_the_standard_imports_it_forgot_and_goes_back_for_any_other_name_it_never_imports():
+    # the 1.5B model's tests called mysql.connector, subprocess and pytest without importing them (runs of 2026-12-03)
+    uses = '"""Checks."""\nimport json\n\ndef test_db(tmp_path):\n    conn = mysql.connector.connect(host="localhost")\n    assert subprocess.run(["true"]).returncode == 0\n'
+    fine = "import mysql.connector\nLIMIT = 3\n\ndef helper(rows, *rest):\n    return [r for r in rows if r < LIMIT], len, rest, http.client.OK\n\n" \
+           "class Db:\n    def open(self):\n        return Db, mysql.connector.connect(), pytest.fail, __file__\n"  # fmt: skip
     backend = ScriptedBackend([f"```python\n{uses}```", f"```python\n{fine}```"])
     files = await construct_files(LLM(backend), SPEC, [PlannedFile(path="check.py", purpose="a checker")])
-    assert files["check.py"].content.decode() == fine
     repair = backend.requests[1].messages[-1].content
-    assert "check.py uses `mysql`, `subprocess`, which it never imports or defines" in repair
+    assert "check.py uses `mysql`, which it never imports or defines" in repair  # subprocess was imported for it
+    assert files["check.py"].content.decode() == "import http.client\nimport pytest\n" + fine
+    assert with_missing_imports(uses).startswith('"""Checks."""\nimport subprocess\nimport json\n')
 
 
 async def test_a_shell_script_must_pass_bash_n_and_a_dockerfile_must_start_from_the_base():

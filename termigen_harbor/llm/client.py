@@ -136,13 +136,13 @@ class LLM:
         raise StructuredOutputError(f"{self.model} gave no usable reply in {self.structured_attempts} attempts: {error}", raw_text=text)
 
     async def file(self, messages: Sequence[Message | dict[str, str]] | str, *, purpose: str | None = None,
-                   check: Callable[[str], str | None] | None = None, **options: Any) -> str:  # fmt: skip
+                   check: Callable[[str], str | None] | None = None, fix: Callable[[str], str] | None = None, **options: Any) -> str:  # fmt: skip
         """Asks for a file as the raw text of a fenced block (the prompt says so). A reply without a
         usable block, or whose file `check` finds a problem in (it returns the problem, or None),
-        goes back to the model with the problem."""
+        goes back to the model with the problem. `fix` first sets right what needs no asking."""
 
         def parse(text: str) -> str:
-            content = file_text(text)
+            content = fix(file_text(text)) if fix else file_text(text)
             problem = check(content) if check else None
             if problem:
                 raise ValueError(problem)

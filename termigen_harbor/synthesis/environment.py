@@ -16,7 +16,7 @@ from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
 from termigen_harbor.synthesis.checks import (
-    EMPTY_INSTALL_RE, HEREDOC_RE, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, copy_operands, dockerfile_problem, file_problem, holds, instructions,
+    EMPTY_INSTALL_RE, HEREDOC_RE, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, copy_operands, dockerfile_problem, file_fixed, file_problem, holds, instructions,
 )
 from termigen_harbor.synthesis.spec import TaskSpec
 
@@ -84,7 +84,8 @@ async def construct_files(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile]
     files = {}
     for planned in blueprint:
         prompt = render("constructor", spec=spec.as_text(), blueprint=blueprint, path=planned.path, purpose=planned.purpose)
-        content = await llm.file(prompt, purpose="constructor", check=lambda text, path=planned.path: file_problem(path, text))
+        content = await llm.file(prompt, purpose="constructor", check=lambda text, path=planned.path: file_problem(path, text),
+                                 fix=lambda text, path=planned.path: file_fixed(path, text))  # fmt: skip
         files[planned.path] = BundleFile.text(content, executable=planned.path.endswith((".sh", ".py")))
     return files
 
