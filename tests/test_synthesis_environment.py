@@ -103,11 +103,12 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     planned = maze + [PlannedFile(path="data/orders.csv", purpose="the orders")]
     mixed = ("```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt gen.py /app/\nCOPY orders.csv /app/data/orders.csv\n"
              "RUN apt-get update && \\\n    pip install --no-cache-dir -r reqs.txt pandas && \\\n    pip3 install -r requirements.txt && echo ok\n"
-             "RUN python3 -m ensurepip && pip3 install --upgrade pip\nRUN python3 -m pip install -U pip && pip install numpy\n```")  # fmt: skip
+             "RUN python3 -m ensurepip && pip3 install --upgrade pip\nRUN python3 -m pip install -U pip && pip install numpy\n"
+             "RUN apt-get install -y python3-pip && \\\n    pip3 install -r requirements.txt || true\nRUN pip install -r reqs.txt scipy || true\n```")  # fmt: skip
     assert await write_dockerfile(LLM(ScriptedBackend([mixed])), SPEC, planned) == (
         'FROM termigen/base:bookworm\nCOPY ["etc/cron.d/job", "/etc/cron.d/job"]\nCOPY ["maze.txt", "/app/"]\n'
         'COPY ["data/orders.csv", "/app/data/orders.csv"]\nRUN apt-get update && pip install --no-cache-dir pandas && echo ok\n'
-        "RUN pip install numpy\n"
+        "RUN pip install numpy\nRUN apt-get install -y python3-pip\nRUN pip install scipy || true\n"
     )  # and ensurepip (Debian's python3 refuses it) and pip upgrading itself go: the base has pip
     # what has no plain repair goes back with the reason: a COPY of nothing the context has by that name, pip -r in a `;` list
     unfit = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nRUN pip install -r reqs.txt; echo done\n```"

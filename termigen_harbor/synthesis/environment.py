@@ -123,6 +123,7 @@ def missing_script(script: str, names: set[str], dockerfile: str) -> bool:
     return name not in names and dockerfile.count(name) == 1
 
 
+OR_TRUE_RE = re.compile(r"\s*\|\|\s*(?:true|:)\s*$")
 NEEDLESS_RE = re.compile(  # the base already has pip; Debian's python3 refuses ensurepip, which failed a real build
     r"(?:python3?\s+-m\s+)?ensurepip(?:\s+\S+)*|(?:python3?\s+-m\s+)?pip3?\s+install(?:\s+--?[\w-]+(?:=\S+)?)*\s+pip(?:\s+--?[\w-]+(?:=\S+)?)*"
 )
@@ -130,7 +131,7 @@ NEEDLESS_RE = re.compile(  # the base already has pip; Debian's python3 refuses 
 
 def without_needless(run: str, names: set[str]) -> str | None:
     """A RUN with what cannot or need not run taken out of its `&&` chain: `pip install -r FILE`
-    of a file the context lacks (packages named on the same pip line stay), `ensurepip` and pip
+    of a file the context lacks (packages named on the same pip line stay; with `|| true` too), `ensurepip` and pip
     upgrading itself; "" when nothing is left to run, None when there is nothing to take out or no
     plain way to (a heredoc, `;` or `|` in the pip command)."""
     if HEREDOC_RE.search(run):
@@ -138,6 +139,7 @@ def without_needless(run: str, names: set[str]) -> str | None:
     segments = re.split(r"\s*&&\s*", run.split(None, 1)[1] if len(run.split(None, 1)) > 1 else "")
     kept, changed = [], False
     for segment in segments:
+        segment, tolerated = OR_TRUE_RE.sub("", segment), OR_TRUE_RE.search(segment)  # `pip install -r x || true`: the same command, allowed to fail
         missing = [m for m in REQUIREMENTS_RE.finditer(segment) if PurePosixPath(m["file"]).name not in names]
         if missing and re.search(r"[;|]", segment):
             return None
@@ -146,7 +148,7 @@ def without_needless(run: str, names: set[str]) -> str | None:
         if NEEDLESS_RE.fullmatch(segment) or (missing and EMPTY_INSTALL_RE.fullmatch(segment)):
             changed = True
         else:
-            kept.append(segment)
+            kept.append(segment + (tolerated[0] if tolerated else ""))
     return None if not changed else ("RUN " + " && ".join(kept) if kept else "")
 
 
