@@ -4,7 +4,8 @@ import pytest
 
 from termigen_harbor.llm import LLM, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.spec import TaskSpec
-from termigen_harbor.synthesis.checks import context_problem, dockerfile_problem, with_missing_imports
+from termigen_harbor.synthesis.checks import context_problem, dockerfile_problem
+from termigen_harbor.synthesis.python_source import with_missing_imports
 from termigen_harbor.synthesis.environment import PlannedFile, as_instructions, construct_files, plan_files, write_dockerfile
 
 SPEC = TaskSpec(title="fix-cron-env", objective="Make the backup cron job run.", inputs=["/etc/cron.d/backup"], outputs=["/var/backups/db.tar.gz"],

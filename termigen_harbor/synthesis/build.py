@@ -86,7 +86,7 @@ async def build_until_ok(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile],
             written = await write_dockerfile(llm, spec, blueprint, base_image, build_error=f"{summary}\n\n{attempt.error}".strip(), previous=dockerfile,
                                              unchanged_ok=mechanical is not None)  # fmt: skip
         except StructuredOutputError as exc:
-            return BuildOutcome(ok=False, dockerfile=None, attempts=attempts, reason=f"the Environment agent wrote no usable Dockerfile: {str(exc).split(chr(10))[0]}")
+            return BuildOutcome(ok=False, dockerfile=None, attempts=attempts, reason=f"the Environment agent wrote no usable Dockerfile: {str(exc).splitlines()[0]}")
         if mechanical and written.strip() == dockerfile.strip():
             dockerfile, repair = mechanical[0], f"the Environment agent sent the failed Dockerfile back unchanged, so this one {mechanical[1]}"
         else:

@@ -3,13 +3,8 @@ problem (the tool's own output, fit to send back to the model) or None."""
 
 from __future__ import annotations
 
-import ast
-import builtins
-import importlib.util
 import re
 import subprocess
-import symtable
-import sys
 import tempfile
 import uuid
 from pathlib import Path, PurePosixPath
@@ -20,6 +15,7 @@ from harbor.models.task.config import TaskConfig
 from termigen_harbor.bash_syntax import bash_complaint
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.leftovers import owner_label
+from termigen_harbor.synthesis.python_source import undefined_names, with_missing_imports
 
 __all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem"]
 
@@ -47,71 +43,6 @@ def python_problem(source: str, name: str = "file.py") -> str | None:
         shown = ", ".join(f"`{n}`" for n in missing)
         return f"{name} uses {shown}, which it never imports or defines (a NameError when that line runs): import what it needs at the top"
     return None
-
-
-IMPORTABLE_UNSAID = frozenset(sys.stdlib_module_names) | {"pytest"}  # a name that can only mean this module
-
-
-def with_missing_imports(source: str) -> str:
-    """The source with the imports it plainly forgot: each global name it uses unimported that can
-    only be a standard-library module (or pytest) is imported, with the submodules it reaches
-    through it (`http.client.HTTPConnection` -> `import http.client`), after the docstring and
-    `__future__` imports. A 1.5B model dropped `import pytest` from its tests three times after
-    being told; anything else unimported is left for the check to send back."""
-    try:
-        tree = ast.parse(source)
-        missing = [n for n in undefined_names(source) if n in IMPORTABLE_UNSAID]
-    except (SyntaxError, ValueError):
-        return source
-    if not missing:
-        return source
-    modules: set[str] = set()
-    for node in ast.walk(tree):
-        chain = []
-        while isinstance(node, ast.Attribute):
-            chain.insert(0, node.attr)
-            node = node.value
-        if isinstance(node, ast.Name) and node.id in missing:
-            modules.add(node.id)
-            for depth in range(1, len(chain)):
-                dotted = ".".join([node.id, *chain[:depth]])
-                try:
-                    if importlib.util.find_spec(dotted) is None:
-                        break
-                except (ImportError, ValueError, AttributeError):
-                    break
-                modules.add(dotted)
-    body = tree.body
-    after = 0
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
-        after = body[0].end_lineno
-    for statement in body:
-        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
-            after = statement.end_lineno
-    lines = source.splitlines(keepends=True)
-    added = "".join(f"import {m}\n" for m in sorted(modules) if not any(other.startswith(m + ".") for other in modules))
-    return "".join(lines[:after]) + added + "".join(lines[after:])
-
-
-def undefined_names(source: str, name: str = "file.py") -> list[str]:
-    """Global names the code reads but neither the module binds (assignment, import, def, class)
-    nor Python builtins hold; [] for a module with a star import, which could bind anything."""
-    top = symtable.symtable(source, name, "exec")
-    if "import *" in source:
-        return []
-    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()} | set(dir(builtins)) | {"__file__"}
-    missing: set[str] = set()
-
-    def visit(table: symtable.SymbolTable) -> None:
-        for symbol in table.get_symbols():
-            reads_global = symbol.is_referenced() and (symbol.is_global() if table is not top else not (symbol.is_assigned() or symbol.is_imported()))
-            if reads_global and not symbol.is_parameter() and symbol.get_name() not in bound:
-                missing.add(symbol.get_name())
-        for child in table.get_children():
-            visit(child)
-
-    visit(top)
-    return sorted(missing)
 
 
 def is_python(path: str, content: str) -> bool:
