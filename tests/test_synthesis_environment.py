@@ -69,8 +69,10 @@ async def test_python_gets_the_standard_imports_it_forgot_and_goes_back_for_any_
     files = await construct_files(LLM(backend), SPEC, [PlannedFile(path="check.py", purpose="a checker")])
     repair = backend.requests[1].messages[-1].content
     assert "check.py uses `mysql`, which it never imports or defines" in repair  # subprocess was imported for it
+    assert "- `mysql` in: conn = mysql.connector.connect(host=\"localhost\")" in repair  # where, for a model that looks again
     assert files["check.py"].content.decode() == "import http.client\nimport pytest\n" + fine
     assert with_missing_imports(uses).startswith('"""Checks."""\nimport subprocess\nimport json\n')
+    assert with_missing_imports("def test_it():\n    assert Path('/app').exists()\n").startswith("from pathlib import Path\n")
 
 
 async def test_a_shell_script_must_pass_bash_n_and_a_dockerfile_must_start_from_the_base():

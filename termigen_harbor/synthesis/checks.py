@@ -15,7 +15,7 @@ from harbor.models.task.config import TaskConfig
 from termigen_harbor.bash_syntax import bash_complaint
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.leftovers import owner_label
-from termigen_harbor.synthesis.python_source import undefined_names, with_missing_imports
+from termigen_harbor.synthesis.python_source import first_uses, undefined_names, with_missing_imports
 
 __all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem"]
 
@@ -41,7 +41,9 @@ def python_problem(source: str, name: str = "file.py") -> str | None:
     missing = undefined_names(source, name)
     if missing:
         shown = ", ".join(f"`{n}`" for n in missing)
-        return f"{name} uses {shown}, which it never imports or defines (a NameError when that line runs): import what it needs at the top"
+        where = "\n".join(f"- `{n}` in: {text}" for n, text in first_uses(source, missing).items())  # no line number: forgotten imports may have been added above
+        return (f"{name} uses {shown}, which it never imports or defines (a NameError when that line runs): import each module it "
+                f"needs at the top, and define each value before it is used (compute it from the inputs) or drop the check that needs it:\n{where}")  # fmt: skip
     return None
 
 

@@ -11,20 +11,28 @@ import sys
 
 
 IMPORTABLE_UNSAID = frozenset(sys.stdlib_module_names) | {"pytest"}  # a name that can only mean this module
+FROM_IMPORTS = {  # a name that, unbound, can only mean this one standard-library name (a real test file used `Path` unimported)
+    "Path": "pathlib", "PurePosixPath": "pathlib", "defaultdict": "collections", "Counter": "collections", "OrderedDict": "collections",
+    "deque": "collections", "namedtuple": "collections", "dataclass": "dataclasses", "Decimal": "decimal", "Fraction": "fractions",
+    "reduce": "functools", "partial": "functools", "StringIO": "io", "BytesIO": "io",
+}  # fmt: skip
 
 
 def with_missing_imports(source: str) -> str:
     """The source with the imports it plainly forgot: each global name it uses unimported that can
     only be a standard-library module (or pytest) is imported, with the submodules it reaches
-    through it (`http.client.HTTPConnection` -> `import http.client`), after the docstring and
+    through it (`http.client.HTTPConnection` -> `import http.client`), and a few unmistakable
+    names from their module (`Path` from pathlib), after the docstring and
     `__future__` imports. A 1.5B model dropped `import pytest` from its tests three times after
     being told; anything else unimported is left for the check to send back."""
     try:
         tree = ast.parse(source)
-        missing = [n for n in undefined_names(source) if n in IMPORTABLE_UNSAID]
+        unbound = undefined_names(source)
     except (SyntaxError, ValueError):
         return source
-    if not missing:
+    missing = [n for n in unbound if n in IMPORTABLE_UNSAID]
+    named = [f"from {FROM_IMPORTS[n]} import {n}\n" for n in unbound if n in FROM_IMPORTS]
+    if not missing and not named:
         return source
     modules: set[str] = set()
     for node in ast.walk(tree):
@@ -50,7 +58,7 @@ def with_missing_imports(source: str) -> str:
         if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
             after = statement.end_lineno
     lines = source.splitlines(keepends=True)
-    added = "".join(f"import {m}\n" for m in sorted(modules) if not any(other.startswith(m + ".") for other in modules))
+    added = "".join(f"import {m}\n" for m in sorted(modules) if not any(other.startswith(m + ".") for other in modules)) + "".join(named)
     return "".join(lines[:after]) + added + "".join(lines[after:])
 
 
@@ -73,3 +81,12 @@ def undefined_names(source: str, name: str = "file.py") -> list[str]:
 
     visit(top)
     return sorted(missing)
+
+
+def first_uses(source: str, names: list[str]) -> dict[str, str]:
+    """The line where each name is first read."""
+    lines = source.splitlines()
+    found: dict[str, str] = {}
+    for node in sorted((n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name) and n.id in names), key=lambda n: (n.lineno, n.col_offset)):
+        found.setdefault(node.id, lines[node.lineno - 1].strip()[:120])
+    return found
