@@ -7,9 +7,9 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from typing import IO
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -196,6 +196,7 @@ class Pipeline:
 
         def say(message: str) -> None:
             self.progress.say(state.id, message)
+
         if state.stage == "errored":  # a gate trial errored last time: no verdict yet, so verify again
             state.stage, state.reason = "built", None
         state.error = None

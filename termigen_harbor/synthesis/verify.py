@@ -27,8 +27,8 @@ from termigen_harbor.llm.fenced import blocks
 from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
 from termigen_harbor.synthesis.checks import bash_problem, collect_problem, python_problem
-from termigen_harbor.synthesis.python_source import with_missing_imports
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, examples_for
+from termigen_harbor.synthesis.python_source import with_missing_imports
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.verifier_sandbox import describe, sandbox_for_outputs
 
