@@ -113,6 +113,14 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
         'COPY ["data/orders.csv", "/app/data/orders.csv"]\nRUN apt-get update && pip install --no-cache-dir pandas && echo ok\n'
         "RUN pip install numpy\nRUN apt-get install -y python3-pip\nRUN pip install scipy || true\n"
     )  # and ensurepip (Debian's python3 refuses it) and pip upgrading itself go: the base has pip
+    # a script nobody wrote, made executable then run with its output sent to a log (a real run's Dockerfile, 2026-12-03)
+    unwritten = ("```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
+                 "RUN chmod +x generate.sh generate.py\nRUN ./generate.sh > /tmp/output.log 2>&1\n"
+                 "RUN cat <<'EOF' > /app/make.sh\necho made\nEOF\nRUN chmod 755 /app/make.sh\nRUN bash /app/make.sh\n```")  # fmt: skip
+    assert await write_dockerfile(LLM(ScriptedBackend([unwritten])), SPEC, maze) == (
+        "FROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
+        "RUN cat <<'EOF' > /app/make.sh\necho made\nEOF\nRUN chmod 755 /app/make.sh\nRUN bash /app/make.sh\n"
+    )  # a script an earlier step writes stays, with its chmod
     # what has no plain repair goes back with the reason: a COPY of nothing the context has by that name, pip -r in a `;` list
     unfit = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nRUN pip install -r reqs.txt; echo done\n```"
     fixed = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n```"

@@ -113,14 +113,30 @@ def normalized(dockerfile: str, base_image: str, blueprint: list[PlannedFile] = 
 
 
 IMAGE_PLACE_RE = re.compile(r"\(in the image at (?P<place>/[^)\s]+)\)$")
-ONLY_SCRIPT_RE = re.compile(r"RUN\s+(?:cd\s+\S+\s*&&\s*)?(?:(?:python3?|bash|sh)\s+)?(?P<script>[\w./-]+\.(?:py|sh))(?:\s+[^&|;<>]*)?")
+REDIRECTS = r"(?:\s*(?:\d?>>?|&>)\s*\S+|\s*2>&1)*"  # `> /tmp/out.log 2>&1`
+ONLY_SCRIPT_RE = re.compile(r"RUN\s+(?:cd\s+\S+\s*&&\s*)?(?:(?:python3?|bash|sh)\s+)?(?P<script>[\w./-]+\.(?:py|sh))(?:\s+[^&|;<>]*)?" + REDIRECTS)
+CHMOD_RE = re.compile(r"RUN\s+chmod\s+(?:-\w+\s+)*(?:[0-7]{3,4}|[ugoa]*[-+=][rwxX]+)\s+(?P<files>[\w./ -]+?)\s*")
 
 
-def missing_script(script: str, names: set[str], dockerfile: str) -> bool:
-    """A script that the context does not hold and that the Dockerfile names nowhere else (so no
-    earlier step writes it)."""
-    name = PurePosixPath(script).name
-    return name not in names and dockerfile.count(name) == 1
+def only_touches_scripts(text: str) -> list[str] | None:
+    """The scripts a RUN only runs (`RUN python3 gen.py > /tmp/log`) or only makes executable
+    (`RUN chmod +x gen.sh run.py`); None for any other instruction."""
+    run = ONLY_SCRIPT_RE.fullmatch(text)
+    if run:
+        return [run["script"]]
+    chmod = CHMOD_RE.fullmatch(text)
+    return chmod["files"].split() if chmod else None
+
+
+def missing_scripts(found: Instruction, everything: list[Instruction], names: set[str]) -> bool:
+    """Whether `found` only runs or chmods scripts that the context does not hold and that no
+    other instruction names (so none writes them): a model's `RUN chmod +x generate.sh` then
+    `RUN ./generate.sh` of a script nobody wrote failed a real build twice."""
+    scripts = only_touches_scripts(found.text)
+    if not scripts:
+        return False
+    others = [i.text for i in everything if only_touches_scripts(i.text) is None]
+    return all(PurePosixPath(s).name not in names and not any(PurePosixPath(s).name in text for text in others) for s in scripts)
 
 
 OR_TRUE_RE = re.compile(r"\s*\|\|\s*(?:true|:)\s*$")
@@ -181,8 +197,8 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
     (in a real run the 1.5B model wrote these again after every reason it was given): a COPY/ADD
     source the context lacks goes, or is read from the one context path of that name (a build step
     that needed a lost file then fails, and that output goes back); `pip install -r` of a file the
-    context lacks, `ensurepip` and pip upgrading itself go from their RUN; a RUN that only runs a
-    script that neither the context holds nor an earlier step writes goes; a planned file that no
+    context lacks, `ensurepip` and pip upgrading itself go from their RUN; a RUN that only runs (or
+    only chmods) scripts that neither the context holds nor another step writes goes; a planned file that no
     COPY brings in is copied, right after FROM, to /app/<path> or to the place in the image the File
     Planner named. An ENTRYPOINT goes too: Harbor keeps the container up with its own command, which an entrypoint would wrap (the
     container then exits, and the build output that goes back says only "exited (1)")."""
@@ -192,11 +208,11 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
     replaced: dict[int, tuple[int, str]] = {}  # first line of an instruction -> its last line, what it becomes ("" drops it)
     covered: set[str] = set()
     first_from = None
-    for found in instructions(dockerfile):
+    everything = instructions(dockerfile)
+    for found in everything:
         keyword = found.text.split()[0].upper()
         first_from = found.end if first_from is None and keyword == "FROM" else first_from
-        script = ONLY_SCRIPT_RE.fullmatch(found.text) if keyword == "RUN" else None
-        if keyword == "ENTRYPOINT" or (script is not None and missing_script(script["script"], names, dockerfile)):
+        if keyword == "ENTRYPOINT" or (keyword == "RUN" and missing_scripts(found, everything, names)):
             becomes = ""  # Harbor's compose runs `sh -c "sleep infinity"` as the command: an entrypoint wraps it and the container exits
         elif keyword == "RUN":
             becomes = without_needless(found.text, names)
