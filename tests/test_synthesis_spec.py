@@ -62,14 +62,17 @@ async def test_a_spec_that_never_reaches_the_threshold_is_rejected_with_scores_a
     assert "environment 3" in outcome.reason and "needs a GPU" in outcome.reason
 
 
-def test_every_category_with_a_template_gets_its_own_verifier_example_cut_to_fit_a_small_prompt():
+def test_verifier_examples_are_cut_to_fit_a_small_prompt_and_call_nothing_they_leave_out():
     from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, all_examples, examples_for
+    from termigen_harbor.synthesis.python_source import undefined_names
 
-    for template in all_examples():
-        [example] = examples_for(template.category, 1, max_test_chars=MAX_TEST_EXAMPLE)
-        assert example.category == template.category  # not another category's tests, which a 1.5B model copied
-        assert "\ndef test_" in example.tests and compile(example.tests, example.name, "exec")
+    for template in all_examples():  # a 1.5B model copies the example's tests, calls and all
+        assert "\ndef test_" in template.tests and undefined_names(template.tests) == [], template.name
     maze = next(e for e in all_examples() if e.name == "grid-shortest-path")
-    assert maze.tests.startswith('"""Tests for /app/solve_maze.py') and "import pytest" in maze.tests
-    assert "# left out of this excerpt: reference_cost, unweighted_cost, random_maze, run_solver" in maze.tests
-    assert "def reference_cost" not in maze.tests and len(maze.tests) < 2000
+    assert maze.tests.startswith('"""Tests for /app/solve_maze.py') and "import pytest" in maze.tests and len(maze.tests) < 2000
+    assert "def run_solver" in maze.tests and "def reference_cost" not in maze.tests  # the helper its first tests call, not the others
+    assert maze.tests.endswith("# (further helpers and tests left out of this excerpt)\n")
+    [example] = examples_for("algorithms", 1, max_test_chars=MAX_TEST_EXAMPLE)
+    assert example.name == "grid-shortest-path"  # its own category's, not the nginx template's HTTP tests (which the model copied)
+    [example] = examples_for("data_etl", 1, max_test_chars=MAX_TEST_EXAMPLE)  # its tests need 6,000 characters of helpers
+    assert example.category != "data_etl" and len(example.tests) <= MAX_TEST_EXAMPLE
