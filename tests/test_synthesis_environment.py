@@ -134,9 +134,12 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     assert (await write_dockerfile(LLM(backend), SPEC, maze, build_error="boom", previous=previous)).endswith("COPY . /app\n")
     assert "whose build just failed, unchanged" in backend.requests[1].messages[-1].content
     # heredocs, JSON-form COPY, wildcards, the whole context and other stages are left as they are
-    fine = ("FROM termigen/base:bookworm\nRUN cat <<'EOF' > /app/gen.py\nimport json\nprint(json.dumps([1]))\nEOF\n"
-            "COPY [\"maze.txt\", \"/app/\"]\nCOPY *.txt /app/\nCOPY . /app\nCOPY --from=builder /out /app\n")  # fmt: skip
+    fine = ("FROM termigen/base:bookworm AS builder\nRUN mkdir /out\nFROM termigen/base:bookworm\nRUN cat <<'EOF' > /app/gen.py\nimport json\nprint(json.dumps([1]))\nEOF\n"
+            "COPY [\"maze.txt\", \"/app/\"]\nCOPY *.txt /app/\nCOPY . /app\nCOPY --from=builder /out /app\nCOPY --from=0 /out /app\n")  # fmt: skip
     assert as_instructions(fine) == fine and context_problem(fine, ["maze.txt"]) is None
+    # a stage the Dockerfile never defines: Docker looks for an image of that name (a real build failed so)
+    assert context_problem("FROM termigen/base:bookworm\nCOPY --from=generate_script /app/out.csv /app/\n", []).startswith(
+        "line 2 copies from `generate_script`, which is no earlier stage of this Dockerfile")
     assert "line 2 (`jq`) is not a Dockerfile instruction" in context_problem("FROM termigen/base:bookworm\njq\n", [])
 
 

@@ -86,6 +86,8 @@ def dockerfile_problem(dockerfile: str, base_image: str) -> str | None:
 
 
 INSTRUCTIONS = frozenset("FROM RUN CMD LABEL MAINTAINER EXPOSE ENV ADD COPY ENTRYPOINT VOLUME USER WORKDIR ARG ONBUILD STOPSIGNAL HEALTHCHECK SHELL".split())
+STAGE_RE = re.compile(r"\sAS\s+(?P<name>[\w.-]+)\s*$", re.I)
+FROM_STAGE_RE = re.compile(r"--from=(?P<name>[^\s]+)")
 REQUIREMENTS_RE = re.compile(r"\bpip3?\s+install\b[^\n&|;]*?\s-r\s*(?P<file>[^\s&|;]+)")
 
 
@@ -162,16 +164,24 @@ def copy_operands(instruction: str) -> list[str]:
 def context_problem(dockerfile: str, context_files: list[str]) -> str | None:
     """Why this Dockerfile cannot build from this build context, found without building it: a line
     that is no Dockerfile instruction (a shell command outside RUN), a COPY/ADD of a file the
-    context does not hold, `pip install -r` of a requirements file it does not hold. A small model
+    context does not hold or from a stage the Dockerfile does not define (Docker then pulls an
+    image of that name), `pip install -r` of a requirements file it does not hold. A small model
     writes these, then repeats them after the build fails; the reason names what the context holds."""
     listed = ", ".join(context_files) or "no files"
     names = {PurePosixPath(f).name for f in context_files}
     problems = []
+    stages: list[str] = []
     for found in instructions(dockerfile):
         number, text = found.line, found.text
         keyword = text.split()[0].upper()
         sources = copied_sources(found)
-        if keyword not in INSTRUCTIONS:
+        stage = STAGE_RE.search(text) if keyword == "FROM" else None
+        stages += [stage["name"].lower()] if stage else []
+        source_stage = FROM_STAGE_RE.search(text) if keyword in ("COPY", "ADD") else None
+        if source_stage and source_stage["name"].lower() not in stages and not source_stage["name"].isdigit():
+            problems.append(f"line {number} copies from `{source_stage['name']}`, which is no earlier stage of this Dockerfile (and no registry can be "
+                            "reached for an image of that name): write the files with a RUN, or COPY them from the build context")  # fmt: skip
+        elif keyword not in INSTRUCTIONS:
             problems.append(f"line {number} (`{text[:60]}`) is not a Dockerfile instruction: a shell command goes in a RUN instruction")
         elif sources is not None:
             for source in sources:
