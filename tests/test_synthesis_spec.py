@@ -76,3 +76,16 @@ def test_verifier_examples_are_cut_to_fit_a_small_prompt_and_call_nothing_they_l
     assert example.name == "grid-shortest-path"  # its own category's, not the nginx template's HTTP tests (which the model copied)
     [example] = examples_for("data_etl", 1, max_test_chars=MAX_TEST_EXAMPLE)  # its tests need 6,000 characters of helpers
     assert example.category != "data_etl" and len(example.tests) <= MAX_TEST_EXAMPLE
+
+
+def test_success_criteria_that_restate_the_constraints_are_dropped_while_three_are_left():
+    from termigen_harbor.synthesis.spec import TaskSpec
+
+    # as the 1.5B Proposer wrote them (a real run): the prompt's constraints copied in as criteria
+    written = ["The agent finds the shortest path.", "The path is written to /app/path.txt.", "The path length is minimal.",
+               "No network access is needed during the execution.", "A correct solution takes an expert 5 to 30 minutes.",
+               "The container environment meets all specified constraints and requirements."]  # fmt: skip
+    spec = TaskSpec(title="maze", objective="o", inputs=[], outputs=["/app/path.txt"], success_criteria=written, difficulty="easy")
+    assert spec.success_criteria == written[:3]
+    few = ["/app/out.txt exists", "It holds the sum", "The task runs in a Docker container with 1 CPU"]
+    assert TaskSpec(title="sum", objective="o", inputs=[], outputs=["/app/out.txt"], success_criteria=few, difficulty="easy").success_criteria == few

@@ -3,6 +3,7 @@ feasible specification, or rejects it with its scores and reasons."""
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -33,6 +34,11 @@ class Seeds(BaseModel):
         return seeds
 
 
+RESTATED_CONSTRAINT_RE = re.compile(
+    r"docker container|network access|\b1 cpu\b|\b2 ?gb\b|an expert|5 to 30 minutes|constraints and requirements|debian (?:bookworm|packages)", re.I
+)
+
+
 class TaskSpec(BaseModel):
     title: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,60}$")
     objective: str
@@ -40,6 +46,15 @@ class TaskSpec(BaseModel):
     outputs: list[str] = Field(min_length=1)
     success_criteria: list[str] = Field(min_length=3)
     difficulty: Literal["easy", "medium", "hard"]
+
+    @field_validator("success_criteria")
+    @classmethod
+    def _about_the_outputs(cls, criteria: list[str]) -> list[str]:
+        """A criterion that restates the prompt's constraints ("No network access is needed", "A
+        correct solution takes an expert 5 to 30 minutes") goes while three are left: no test can
+        check it, and the 1.5B model's Judge sent tests back for not checking one."""
+        kept = [c for c in criteria if not RESTATED_CONSTRAINT_RE.search(c)]
+        return kept if len(kept) >= 3 else criteria
 
     def as_text(self) -> str:
         return self.model_dump_json(indent=2)
