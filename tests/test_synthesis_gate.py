@@ -92,6 +92,15 @@ async def test_a_wrong_independent_solution_is_judged_wrong_and_rewritten_and_co
 
 
 @pytest.mark.docker
+async def test_a_judge_with_no_usable_verdict_leaves_the_tests_standing_and_the_solution_is_rewritten(docker_engine, tmp_path):
+    model = Model(tests=[STRONG], alternatives=[LINES_NOT_WORDS, ALTERNATIVE], verdicts=["The reference solution does not pass"] * 3)  # no JSON object
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2)
+    assert len(model.prompts["gate_judge"]) == 3 and outcome.disputes[0].verdict.wrong == "solution"  # asked three times
+    assert outcome.disputes[0].verdict.reason.startswith("the judge gave no usable verdict")
+    assert len(model.prompts["tests"]) == 1 and len(model.prompts["alternative"]) == 2 and outcome.accepted
+
+
+@pytest.mark.docker
 async def test_a_reference_that_fails_tests_which_crash_on_their_own_goes_to_the_judge_and_the_tests_are_rewritten(docker_engine, tmp_path):
     # as the 1.5B model wrote one in a real run: a test that fails in its own code, whatever the solution did
     crashes = STRONG + "\nimport os\n\ndef test_report():\n    assert Path(os.environ.get('REPORT')).exists()\n"

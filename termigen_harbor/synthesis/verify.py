@@ -22,7 +22,7 @@ from harbor.models.task.config import TaskConfig
 from pydantic import BaseModel, Field, model_validator
 
 from termigen_harbor.bundle import BundleFile, TaskBundle
-from termigen_harbor.llm import LLM
+from termigen_harbor.llm import LLM, StructuredOutputError
 from termigen_harbor.llm.fenced import blocks
 from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
@@ -301,7 +301,10 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
         async def judged(problem: Problem, script: str, reference: bool) -> GateVerdict:
             """The Judge's verdict on a solution that failed the tests; tests found at fault go back."""
             others_fail = reference and gate.alternative is not None and gate.alternative < 1
-            verdict = await judge_dispute(llm, spec, tests, script, problem.reason, reference=reference, others_fail=others_fail)
+            try:
+                verdict = await judge_dispute(llm, spec, tests, script, problem.reason, reference=reference, others_fail=others_fail)
+            except StructuredOutputError as exc:  # no verdict (the 1.5B Judge's reply was cut off): the tests stand, the solution is rewritten
+                verdict = GateVerdict(wrong="solution", reason=f"the judge gave no usable verdict ({first_line(str(exc))}): the tests stand")
             outcome.disputes.append(Dispute(evidence=problem.reason, verdict=verdict, solution="reference" if reference else "independent"))
             if verdict.wrong == "tests":
                 which = "the reference solution fails" if reference else "an independent solution fails"
