@@ -45,6 +45,11 @@ async def test_a_failed_dockerfile_sent_back_unchanged_loses_the_package_no_inst
     outcome = await build_until_ok(LLM(backend), SPEC, [PlannedFile(path="data.txt", purpose="input")], files, tmp_path / "jobs")
     assert outcome.ok and [a.ok for a in outcome.attempts] == [False, True] and len(backend.requests) == 2
     assert outcome.dockerfile.splitlines()[1] == "RUN echo kept > /app/kept.txt" and "took `no-such-pkg-xyz`" in outcome.attempts[1].repair
+    # other lines changed, the failed instruction kept as it was (a real run: three builds failed on one apt package)
+    reworded = "FROM termigen/base:bookworm\nENV LANG=C.UTF-8\n" + broken.split("\n", 1)[1]
+    backend = ScriptedBackend([f"```dockerfile\n{broken}```", f"```dockerfile\n{reworded}```"])
+    outcome = await build_until_ok(LLM(backend), SPEC, [PlannedFile(path="data.txt", purpose="input")], files, tmp_path / "jobs2")
+    assert outcome.ok and outcome.dockerfile.startswith("FROM termigen/base:bookworm\nENV LANG=C.UTF-8\nRUN echo kept > /app/kept.txt\n")
     repair_prompt = backend.requests[1].messages[-1].content  # the agent was told which instruction failed, and why
     assert "The instruction `RUN echo kept > /app/kept.txt && pip install --no-index no-such-pkg-xyz` failed with exit code 1" in repair_prompt
 

@@ -64,9 +64,10 @@ async def build_until_ok(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile],
                          max_iterations: int = 5, base_image: str = BASE_IMAGE, env: str = "docker", say: Callable[[str], None] = lambda _m: None) -> BuildOutcome:  # fmt: skip
     """Environment agent writes the Dockerfile (one not FROM the base image goes back to it before
     any build); each failed build goes back to it with what failed and the output, up to
-    max_iterations. When it sends the failed Dockerfile back unchanged (a small model does, again
-    and again), the one mechanical repair is made instead: the package no installer could find, or
-    else the failed RUN, taken out; the gate then judges the task built without it."""
+    max_iterations. When its new Dockerfile keeps the instruction that failed as it was (a small
+    model sends the whole file back unchanged, or changes only other lines, again and again), the
+    one mechanical repair is made: the package no installer could find taken out, or, from a file
+    sent back unchanged, the failed RUN; the gate then judges the task built without it."""
     attempts: list[BuildAttempt] = []
     dockerfile, repair = await write_dockerfile(llm, spec, blueprint, base_image), None
     for iteration in range(max_iterations):
@@ -81,14 +82,17 @@ async def build_until_ok(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile],
         say(f"build {iteration + 1}: failed" + (f": {summary}" if summary else ""))
         if iteration + 1 == max_iterations:
             break
-        mechanical = without_failure(dockerfile, failure) if failure else None
         try:
             written = await write_dockerfile(llm, spec, blueprint, base_image, build_error=f"{summary}\n\n{attempt.error}".strip(), previous=dockerfile,
-                                             unchanged_ok=mechanical is not None)  # fmt: skip
+                                             unchanged_ok=failure is not None and without_failure(dockerfile, failure) is not None)  # fmt: skip
         except StructuredOutputError as exc:
             return BuildOutcome(ok=False, dockerfile=None, attempts=attempts, reason=f"the Environment agent wrote no usable Dockerfile: {str(exc).splitlines()[0]}")
-        if mechanical and written.strip() == dockerfile.strip():
-            dockerfile, repair = mechanical[0], f"the Environment agent sent the failed Dockerfile back unchanged, so this one {mechanical[1]}"
+        # the failed instruction still there as it was: a missing package goes whatever else changed; the
+        # whole RUN only from an unchanged file (a fix elsewhere, such as a COPY added before it, may be the repair)
+        unchanged = written.strip() == dockerfile.strip()
+        mechanical = without_failure(written, failure) if failure and (unchanged or failure.missing_package) else None
+        if mechanical:
+            dockerfile, repair = mechanical[0], f"the Environment agent kept the instruction that failed as it was, so this Dockerfile {mechanical[1]}"
         else:
             dockerfile, repair = written, None
     return BuildOutcome(ok=False, dockerfile=None, attempts=attempts)
