@@ -39,7 +39,9 @@ def test_a_second_writer_is_refused_with_who_holds_the_folder_and_a_killed_holde
 
 
 INTERRUPTED = (  # a run stopped with Ctrl-C whose worker thread (a Harbor trial) is still going
-    "import sys, threading, time; from termigen_harbor.files import exclusive\n"
+    "import signal, sys, threading, time; from termigen_harbor.files import exclusive\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"  # as in a terminal: a job started in the background (CI) ignores SIGINT
+
     "threading.Thread(target=time.sleep, args=(60,)).start()\n"
     "with exclusive(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)\n"
 )
