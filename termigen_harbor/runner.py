@@ -205,8 +205,12 @@ def job_config(spec: RunSpec) -> JobConfig:
         datasets=[DatasetConfig(name=name, version=version or None) for name, _, version in (d.partition("@") for d in spec.datasets)],
     )
     if spec.job_name:
-        fields["job_name"] = spec.job_name
-    return JobConfig(**fields)
+        return JobConfig(**fields, job_name=spec.job_name)
+    config = JobConfig(**fields)  # a new job, named by Harbor's timestamp, which has one-second resolution:
+    base, n = config.job_name, 2  # two jobs started in one second (a build repaired without a model call) must not share a folder
+    while (Path(config.jobs_dir) / config.job_name).exists():
+        config.job_name, n = f"{base}-{n}", n + 1
+    return config
 
 
 def keep_started_concurrency(config: JobConfig) -> None:

@@ -123,3 +123,22 @@ def test_harbors_image_build_locks_work_for_jobs_on_several_event_loops_at_once(
         for future in [pool.submit(asyncio.run, job()) for _ in range(2)]:
             future.result(timeout=30)
     asyncio.run(job())
+
+
+def test_unnamed_jobs_started_in_the_same_second_get_folders_of_their_own(tmp_path, monkeypatch):
+    import datetime as real
+    import harbor.models.job.config as harbor_config
+
+    class Frozen(real.datetime):  # both jobs start in the same second, as a build and its repaired rebuild did
+        @classmethod
+        def now(cls, tz=None):
+            return real.datetime(2026, 12, 3, 13, 46, 34)
+
+    monkeypatch.setattr(harbor_config, "datetime", Frozen)
+    task = tmp_path / "task"
+    first = job_config(RunSpec(tasks=[task], agent="nop", jobs_dir=tmp_path / "jobs"))
+    (tmp_path / "jobs" / first.job_name).mkdir(parents=True)  # Harbor made its folder
+    second = job_config(RunSpec(tasks=[task], agent="nop", jobs_dir=tmp_path / "jobs"))
+    assert (first.job_name, second.job_name) == ("2026-12-03__13-46-34", "2026-12-03__13-46-34-2")
+    named = job_config(RunSpec(tasks=[task], agent="nop", jobs_dir=tmp_path / "jobs", job_name=first.job_name))
+    assert named.job_name == first.job_name  # a named job resumes its folder
