@@ -8,7 +8,7 @@ import re
 
 from pydantic import BaseModel
 
-from termigen_harbor.synthesis.checks import EMPTY_INSTALL_RE, instructions
+from termigen_harbor.synthesis.checks import EMPTY_INSTALL_RE, and_segments, instructions
 
 FAILED_STEP_RE = re.compile(r"^ > \[[^\]\n]*\] (?P<instruction>.+?):\n(?P<output>.*?)^-{6}$", re.M | re.S)
 PARSE_ERROR_RE = re.compile(r"dockerfile parse error on line (?P<line>\d+): (?P<what>[^\n]+)")
@@ -70,9 +70,8 @@ def without_failure(dockerfile: str, failure: BuildFailure) -> tuple[str, str] |
     becomes, did = "", f"took out `{failure.instruction}`, which failed"
     name = failure.missing_package
     if name:
-        segments = re.split(r"\s*&&\s*", found.text.split(None, 1)[1])
         kept = []
-        for segment in segments:
+        for segment in and_segments(found.text):
             if INSTALL_RE.search(segment):
                 segment = re.sub(rf"(?<=\s){re.escape(name)}(?:[=<>~!]=?[^\s]*)?(?=\s|$)", "", segment)
                 segment = " ".join(segment.split())

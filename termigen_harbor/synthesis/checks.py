@@ -91,6 +91,12 @@ FROM_STAGE_RE = re.compile(r"--from=(?P<name>[^\s]+)")
 REQUIREMENTS_RE = re.compile(r"\bpip3?\s+install\b[^\n&|;]*?\s-r\s*(?P<file>[^\s&|;]+)")
 
 
+def and_segments(run: str) -> list[str]:
+    """A RUN's command split at its `&&`s (`RUN a && b` -> ["a", "b"])."""
+    words = run.split(None, 1)
+    return re.split(r"\s*&&\s*", words[1]) if len(words) > 1 else [""]
+
+
 EMPTY_INSTALL_RE = re.compile(r"(?:python3?\s+-m\s+)?(?:pip3?|apt-get|apt)\s+install(?:\s+--?[\w-]+(?:=\S+)?)*")  # an install left with nothing to install
 HEREDOC_RE = re.compile(r"<<-?\s*[\"']?(?P<word>[A-Za-z_]\w*)[\"']?")
 

@@ -16,7 +16,7 @@ from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
 from termigen_harbor.synthesis.checks import (
-    EMPTY_INSTALL_RE, HEREDOC_RE, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, copy_operands, dockerfile_problem, file_fixed, file_problem, holds, instructions,
+    EMPTY_INSTALL_RE, HEREDOC_RE, and_segments, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, copy_operands, dockerfile_problem, file_fixed, file_problem, holds, instructions,
 )
 from termigen_harbor.synthesis.spec import TaskSpec
 
@@ -152,9 +152,8 @@ def without_needless(run: str, names: set[str]) -> str | None:
     plain way to (a heredoc, `;` or `|` in the pip command)."""
     if HEREDOC_RE.search(run):
         return None
-    segments = re.split(r"\s*&&\s*", run.split(None, 1)[1] if len(run.split(None, 1)) > 1 else "")
     kept, changed = [], False
-    for segment in segments:
+    for segment in and_segments(run):
         segment, tolerated = OR_TRUE_RE.sub("", segment), OR_TRUE_RE.search(segment)  # `pip install -r x || true`: the same command, allowed to fail
         missing = [m for m in REQUIREMENTS_RE.finditer(segment) if PurePosixPath(m["file"]).name not in names]
         if missing and re.search(r"[;|]", segment):

@@ -50,11 +50,8 @@ def with_missing_imports(source: str) -> str:
                 except (ImportError, ValueError, AttributeError):
                     break
                 modules.add(dotted)
-    body = tree.body
-    after = 0
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
-        after = body[0].end_lineno
-    for statement in body:
+    after = tree.body[0].end_lineno if ast.get_docstring(tree, clean=False) is not None else 0
+    for statement in tree.body:
         if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
             after = statement.end_lineno
     lines = source.splitlines(keepends=True)
