@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from termigen_harbor.llm import LLM, Budget, BudgetExceeded, Completion, FatalError, RetryableError, RetryPolicy, ScriptedBackend, StructuredOutputError, Usage
 from termigen_harbor.llm.registry import make_backend, parse_model
 from termigen_harbor.llm.fenced import blocks, fence_for, file_text
-from termigen_harbor.llm.structured import extract_json
+from termigen_harbor.llm.structured import closed_json, extract_json
 
 FAST = RetryPolicy(max_retries=2, base_delay_s=0.001, max_delay_s=0.01)
 
@@ -59,6 +59,36 @@ async def test_structured_output_gives_up_with_the_raw_text():
     assert err.value.raw_text == "still nothing" and len(backend.requests) == 3
     assert "steps: Input should be a valid list" in backend.requests[2].messages[-1].content
     assert backend.requests[0].json_schema == Plan.model_json_schema()
+
+
+async def test_a_reply_the_token_limit_cut_off_is_read_as_far_as_it_got():
+    """The 1.5B Judge pasted test output into its reason until the limit cut the reply: the verdict
+    it had given stands. The same text not cut off is asked again."""
+    cut = '{"steps": ["build it", "run the tests on /app/out.txt: AssertionError: assert False\\n  where'
+    backend = ScriptedBackend([Completion(text=cut, model="m", usage=Usage(), finish_reason="length"), Completion(text=cut, model="m", usage=Usage(), finish_reason="stop"), '{"steps": []}'])
+    llm = LLM(backend)
+    assert (await llm.structured("plan it", Plan)).steps == ["build it", "run the tests on /app/out.txt: AssertionError: assert False\n  where"]
+    assert (await llm.structured("plan it", Plan)).steps == [] and len(backend.requests) == 3
+
+
+@pytest.mark.parametrize(("cut", "closed"), [
+    ('{"a": 1, "b": [1, 2', {"a": 1, "b": [1, 2]}),
+    ('{"a": 1, "b": "tw', {"a": 1, "b": "tw"}),
+    ('{"a": 1, "b": "ends in \\', {"a": 1, "b": "ends in "}),
+    ('{"a": 1, "b":', {"a": 1}),
+    ('{"a": 1, "b" :  ', {"a": 1}),
+    ('{"a": 1,', {"a": 1}),
+    ('{"a": 1, "b', {"a": 1}),
+    ('Here: ```json\n{"a": {"b": [{"c": "d"', {"a": {"b": [{"c": "d"}]}}),
+])  # fmt: skip
+def test_a_cut_off_json_value_is_closed_where_it_stopped(cut, closed):
+    assert closed_json(cut) == closed
+
+
+@pytest.mark.parametrize("cut", ["no json", '{"a": tr', '{"a": 1} trailing', "[" * 100_000], ids=["none", "literal", "complete", "deep"])
+def test_a_cut_off_reply_that_cannot_be_closed_says_so(cut):
+    with pytest.raises(ValueError):
+        closed_json(cut)
 
 
 async def test_usd_budget_and_unknown_costs():

@@ -28,6 +28,7 @@ from termigen_harbor.llm.types import (
 
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
+CUT_OFF = ("length", "max_tokens")  # the finish reasons of a reply the token limit ended (OpenAI, Anthropic)
 
 
 class Backend(Protocol):
@@ -113,7 +114,7 @@ class LLM:
             completion = await self.chat(history, purpose=purpose, json_schema=json_schema, **options)
             text = completion.text
             try:
-                return parse_reply(text, schema)
+                return parse_reply(text, schema, cut_off=completion.finish_reason in CUT_OFF)
             except ValueError as exc:
                 history += [Message(role="assistant", content=text), Message(role="user", content=repair_message(str(exc)))]
                 error = str(exc)
