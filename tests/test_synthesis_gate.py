@@ -11,7 +11,7 @@ from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.checks import collect_problem
 from termigen_harbor.synthesis.spec import TaskSpec
-from termigen_harbor.synthesis.verify import generate_tests, verify_task
+from termigen_harbor.synthesis.verify import generate_tests, solution_run, verify_task
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
 
 SPEC = TaskSpec(title="count-words", objective="Write the number of words in /app/input.txt to /app/count.txt.", inputs=["/app/input.txt"],
@@ -22,8 +22,8 @@ CONFIG = {"agent": {"timeout_sec": 120}, "verifier": {"timeout_sec": 120}}
 class Model:
     """Scripted roles, told apart by their prompts; each role's replies are consumed in order."""
 
-    def __init__(self, tests=(WEAK, STRONG), alternatives=(ALTERNATIVE,), verdicts=(), judge=None):
-        self.tests, self.alternatives, self.verdicts = list(tests), list(alternatives), list(verdicts)
+    def __init__(self, tests=(WEAK, STRONG), alternatives=(ALTERNATIVE,), verdicts=(), judge=None, solutions=(REFERENCE,)):
+        self.tests, self.alternatives, self.verdicts, self.solutions = list(tests), list(alternatives), list(verdicts), list(solutions)
         self.judge = judge or (lambda tests: {"approve": True, "problems": []})
         self.prompts: dict[str, list[str]] = {}
 
@@ -38,7 +38,7 @@ class Model:
         if role == "judge":
             return json.dumps(self.judge(prompt))
         if role == "solution":
-            return fenced(REFERENCE, "bash")
+            return fenced(self.solutions.pop(0) if len(self.solutions) > 1 else self.solutions[0], "bash")
         if role == "lazy":
             return "Idea: hard-code the count the tests read\n```bash\n#!/bin/bash\necho 3 > /app/count.txt\n```\n"
         if role == "alternative":
@@ -98,6 +98,28 @@ async def test_a_judge_with_no_usable_verdict_leaves_the_tests_standing_and_the_
     assert len(model.prompts["gate_judge"]) == 3 and outcome.disputes[0].verdict.wrong == "solution"  # asked three times
     assert outcome.disputes[0].verdict.reason.startswith("the judge gave no usable verdict")
     assert len(model.prompts["tests"]) == 1 and len(model.prompts["alternative"]) == 2 and outcome.accepted
+
+
+@pytest.mark.docker
+async def test_a_reference_that_fails_on_its_own_is_rewritten_with_its_exit_code_and_output_in_view(docker_engine, tmp_path):
+    # as the 1.5B model wrote one in a real run: solve.sh is run with no arguments
+    wants_argument = '#!/bin/bash\nif [ $# -ne 1 ]; then echo "Usage: $0 <input_file>"; exit 1; fi\nwc -w < "$1" > /app/count.txt\n'
+    model = Model(tests=[STRONG], solutions=[wants_argument, REFERENCE], verdicts=[{"wrong": "solution", "reason": "solve.sh needs an argument it never gets"}])
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2)
+    first, second = outcome.rounds
+    assert first.oracle == 0.0 and [p.stage for p in first.problems] == ["solution"]
+    for prompt in (model.prompts["gate_judge"][0], model.prompts["solution"][1]):
+        assert "solve.sh exited with code 1; the end of its output:\n    Usage: /solution/solve.sh <input_file>" in prompt
+    assert second.passed and outcome.accepted
+
+
+def test_a_solution_run_is_its_exit_code_and_the_end_of_its_output(tmp_path):
+    assert solution_run(tmp_path) == ""  # a trial with no oracle files (the no-op agent)
+    (tmp_path / "oracle.txt").write_text("".join(f"line {i}\n" for i in range(40)))
+    assert solution_run(tmp_path) == "solve.sh exited with code 0; the end of its output:\n" + "\n".join(f"    line {i}" for i in range(28, 40))
+    (tmp_path / "exit-code.txt").write_text("2")
+    (tmp_path / "oracle.txt").write_text("")
+    assert solution_run(tmp_path) == "solve.sh exited with code 2; the end of its output:\n    (no output)"
 
 
 @pytest.mark.docker

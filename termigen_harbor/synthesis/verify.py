@@ -34,6 +34,7 @@ from termigen_harbor.verifier_sandbox import describe, sandbox_for_outputs
 
 STANDARD_TEST_SH = resources.files("termigen_harbor.bundle_data").joinpath("test.sh").read_text()
 FILE_PREVIEW = 2000  # characters of each environment file shown to the writers
+SOLUTION_OUTPUT_LINES = 12  # the last lines of a solution's own output shown with its test results
 GATE_RETRIES = 1  # an errored trial runs once more before it is reported as an error
 
 Collect = Callable[[dict[str, BundleFile], str, str], str | None]
@@ -196,7 +197,28 @@ def _evidence(trial: TrialOutcome | None) -> str:
     if trial.errored:
         return f"{trial.exception_type}: {(trial.exception_message or '')[-800:]}"
     failed, passed = trial.test_names("failed", "error", messages=True), trial.test_names("passed")
-    return f"reward {trial.reward}; failing tests: {'; '.join(failed) or 'none'}; passing tests: {', '.join(passed) or 'none'}"
+    tests = f"reward {trial.reward}; failing tests: {'; '.join(failed) or 'none'}; passing tests: {', '.join(passed) or 'none'}"
+    return tests + (f"\n{run}" if (run := solution_run(trial.trial_dir / "agent")) else "")
+
+
+def solution_run(agent_dir: Path) -> str:
+    """How the solution script itself ended, from what Harbor's oracle agent leaves in the trial:
+    a non-zero exit code (`exit-code.txt`) and the end of its output (`oracle.txt`). A reference
+    that printed `Usage: solve.sh <input_file>` and exited 1 was rewritten three times by a writer
+    shown only the failing tests."""
+    try:
+        code = (agent_dir / "exit-code.txt").read_text().strip()
+    except OSError:
+        code = ""
+    try:
+        output = (agent_dir / "oracle.txt").read_text(errors="replace").strip()
+    except OSError:
+        output = ""
+    if not code and not output:
+        return ""
+    tail = output.splitlines()[-SOLUTION_OUTPUT_LINES:]
+    shown = "\n".join(f"    {line[:200]}" for line in tail) if output else "    (no output)"
+    return f"solve.sh {'exited with code ' + code if code else 'exited with code 0'}; the end of its output:\n{shown}"
 
 
 def run_gate(bundle: TaskBundle, lazies: list[LazySolution], alternative: str | None, jobs_dir: Path, env: str = "docker", n_concurrent: int = 2) -> GateResult:
