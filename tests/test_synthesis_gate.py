@@ -61,6 +61,15 @@ async def test_a_rejection_without_a_reason_is_asked_again():
     assert approved and tests == STRONG and len(model.prompts["judge"]) == 2
 
 
+async def test_tests_that_keep_reading_an_undefined_value_lose_those_checks_after_the_last_reply_and_the_judge_sees_the_rest():
+    # as the 1.5B model wrote them in a real run, three times after being shown the line
+    reads_undefined = STRONG + "\n\ndef test_repaired():\n    assert Path('/app/count.txt').read_bytes() != corrupted_input.encode()\n"
+    model = Model(tests=[reads_undefined] * 3)
+    tests, rounds, approved = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
+    assert approved and tests == STRONG + "\n\n" and len(model.prompts["tests"]) == 3 and len(rounds) == 1  # three replies, the last mended
+    assert STRONG in model.prompts["judge"][0] and "corrupted_input" not in model.prompts["judge"][0]
+
+
 @pytest.mark.docker
 async def test_weak_tests_are_beaten_by_a_lazy_solution_that_read_them_and_are_strengthened(docker_engine, tmp_path):
     model = Model()

@@ -137,14 +137,22 @@ class LLM:
         raise StructuredOutputError(f"{self.model} gave no usable reply in {self.structured_attempts} attempts: {error}", raw_text=text)
 
     async def file(self, messages: Sequence[Message | dict[str, str]] | str, *, purpose: str | None = None,
-                   check: Callable[[str], str | None] | None = None, fix: Callable[[str], str] | None = None, **options: Any) -> str:  # fmt: skip
+                   check: Callable[[str], str | None] | None = None, fix: Callable[[str], str] | None = None,
+                   last_resort: Callable[[str], str] | None = None, **options: Any) -> str:  # fmt: skip
         """Asks for a file as the raw text of a fenced block (the prompt says so). A reply without a
         usable block, or whose file `check` finds a problem in (it returns the problem, or None),
-        goes back to the model with the problem. `fix` first sets right what needs no asking."""
+        goes back to the model with the problem. `fix` first sets right what needs no asking;
+        `last_resort` is applied to the last reply when the check still fails it."""
+        replies = 0
 
         def parse(text: str) -> str:
+            nonlocal replies
+            replies += 1
             content = fix(file_text(text)) if fix else file_text(text)
             problem = check(content) if check else None
+            if problem and last_resort and replies == self.structured_attempts:
+                content = last_resort(content)
+                problem = check(content) if check else None
             if problem:
                 raise ValueError(problem)
             return content

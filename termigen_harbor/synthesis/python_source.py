@@ -65,19 +65,57 @@ def undefined_names(source: str, name: str = "file.py") -> list[str]:
     if "import *" in source:
         return []
     top = symtable.symtable(source, name, "exec")
-    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()} | set(dir(builtins)) | {"__file__"}
-    missing: set[str] = set()
+    return sorted(_unbound_reads(top, _bound(top)))
 
-    def visit(table: symtable.SymbolTable) -> None:
-        for symbol in table.get_symbols():
-            reads_global = symbol.is_referenced() and (symbol.is_global() if table is not top else not (symbol.is_assigned() or symbol.is_imported()))
-            if reads_global and not symbol.is_parameter() and symbol.get_name() not in bound:
-                missing.add(symbol.get_name())
-        for child in table.get_children():
-            visit(child)
 
-    visit(top)
-    return sorted(missing)
+def without_unbound_tests(source: str) -> str:
+    """The source without the top-level functions that read a name nothing binds, and without
+    those that then call one of them or take it as a pytest fixture, so long as a `test_`
+    function is left; else the source unchanged. The last resort for tests a model kept reading an
+    undefined value in after being shown the line three times (`corrupted_input`): the checks that
+    are left go on to the Judge, which sends back tests that no longer cover the task."""
+    current, dropped = source, set()
+    while True:
+        try:
+            tree = ast.parse(current)
+            top = symtable.symtable(current, "tests.py", "exec")
+        except (SyntaxError, ValueError):
+            return source
+        if "import *" in current:
+            return source
+        bound = _bound(top)
+        functions = {table.get_name(): table for table in top.get_children() if table.get_type() == "function"}
+        broken = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in functions
+                  and (_unbound_reads(functions[node.name], bound) or {a.arg for a in node.args.args} & dropped)]  # fmt: skip
+        if not broken:
+            break
+        dropped |= {node.name for node in broken}
+        lines = current.splitlines(keepends=True)
+        for node in sorted(broken, key=lambda n: n.lineno, reverse=True):
+            first, end = min([node.lineno] + [d.lineno for d in node.decorator_list]), node.end_lineno
+            while end < len(lines) and not lines[end].strip():  # and the blank lines after it
+                end += 1
+            del lines[first - 1 : end]
+        current = "".join(lines)
+    tests_left = any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test") for n in ast.parse(current).body)
+    return current if dropped and tests_left and not undefined_names(current) else source
+
+
+def _bound(top: symtable.SymbolTable) -> set[str]:
+    return {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()} | set(dir(builtins)) | {"__file__"}
+
+
+def _unbound_reads(table: symtable.SymbolTable, bound: set[str]) -> set[str]:
+    """The global names read in a table and the tables nested in it that `bound` does not hold."""
+    found: set[str] = set()
+    for symbol in table.get_symbols():
+        top = table.get_type() == "module"
+        reads_global = symbol.is_referenced() and (symbol.is_global() if not top else not (symbol.is_assigned() or symbol.is_imported()))
+        if reads_global and not symbol.is_parameter() and symbol.get_name() not in bound:
+            found.add(symbol.get_name())
+    for child in table.get_children():
+        found |= _unbound_reads(child, bound)
+    return found
 
 
 def first_uses(source: str, names: list[str]) -> dict[str, str]:

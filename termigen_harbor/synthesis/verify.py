@@ -28,7 +28,7 @@ from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
 from termigen_harbor.synthesis.checks import bash_problem, collect_problem, python_problem
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, examples_for
-from termigen_harbor.synthesis.python_source import with_missing_imports
+from termigen_harbor.synthesis.python_source import with_missing_imports, without_unbound_tests
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.verifier_sandbox import describe, sandbox_for_outputs
 
@@ -134,7 +134,8 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
     tests = previous or ""
     for _ in range(max_rounds):
         prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=sandbox, example=example, feedback=feedback, previous=previous)
-        tests = await llm.file(prompt, purpose="test_generator", check=lambda text: python_problem(text, "test_outputs.py"), fix=with_missing_imports)
+        tests = await llm.file(prompt, purpose="test_generator", check=lambda text: python_problem(text, "test_outputs.py"), fix=with_missing_imports,
+                               last_resort=without_unbound_tests)  # fmt: skip
         problem = await asyncio.to_thread(collect, files, dockerfile, tests) if collect else None
         if problem:
             rounds.append(TestRound(tests=tests, approved=False, problems=[problem], by="pytest"))
