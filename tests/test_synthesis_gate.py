@@ -70,6 +70,18 @@ async def test_tests_that_keep_reading_an_undefined_value_lose_those_checks_afte
     assert STRONG in model.prompts["judge"][0] and "corrupted_input" not in model.prompts["judge"][0]
 
 
+async def test_a_writer_with_no_usable_reply_rejects_the_task_and_the_rounds_before_it_are_kept(tmp_path):
+    model = Model(tests=[STRONG])
+
+    def replies(request: ChatRequest) -> str:
+        reply = model(request)
+        return "I cannot write that script." if "reference solution" in request.messages[0].content else reply
+
+    outcome = await verify_task(LLM(ScriptedBackend(replies)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, collect=None)
+    assert not outcome.accepted and outcome.reason.startswith("StructuredOutputError: scripted gave no usable reply in 3 attempts")
+    assert [r.approved for r in outcome.test_rounds] == [True] and outcome.test_rounds[0].tests == STRONG
+
+
 @pytest.mark.docker
 async def test_weak_tests_are_beaten_by_a_lazy_solution_that_read_them_and_are_strengthened(docker_engine, tmp_path):
     model = Model()

@@ -300,56 +300,60 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
             outcome.reason = f"the tests were never approved ({rounds[-1].by}): " + "; ".join(rounds[-1].problems)[:600]
         return tests if approved else None
 
-    tests = await tests_for()
-    if tests is None:
-        return outcome
-    solution = await write_solution(llm, spec, environment, tests)
-    alternative = await alternative_solution(llm, spec, environment)
-    lazies = await lazy_solutions(llm, spec, environment, tests, k_lazy) if k_lazy else []
-    for number in range(1, max_rounds + 1):
-        say(f"gate, round {number}: the reference, the no-op, {len(lazies)} lazy and the independent solution against the tests")
-        bundle = assemble(spec, files, dockerfile, tests, solution, config)
-        gate = await asyncio.to_thread(run_gate, bundle, lazies, alternative, jobs_dir, env)
-        outcome.rounds.append(gate)
-        say(f"gate, round {number}: {gate.scores()}" + ("" if gate.passed else f"; {first_line((gate.errors or [p.reason for p in gate.problems])[0])}"))
-        if gate.errors:
-            outcome.errored, outcome.reason = True, "a gate trial errored twice: " + "; ".join(gate.errors)[:600]
+    try:
+        tests = await tests_for()
+        if tests is None:
             return outcome
-        if gate.passed:
-            outcome.accepted, outcome.bundle = True, bundle
-            return outcome
-        for_tests = [p.reason for p in gate.problems if p.stage == "tests"]
-        for_solution = []
-
-        async def judged(problem: Problem, script: str, reference: bool) -> GateVerdict:
-            """The Judge's verdict on a solution that failed the tests; tests found at fault go back."""
-            others_fail = reference and gate.alternative is not None and gate.alternative < 1
-            try:
-                verdict = await judge_dispute(llm, spec, tests, script, problem.reason, reference=reference, others_fail=others_fail)
-            except StructuredOutputError as exc:  # no verdict (the 1.5B Judge's reply was cut off): the tests stand, the solution is rewritten
-                verdict = GateVerdict(wrong="solution", reason=f"the judge gave no usable verdict ({first_line(str(exc))}): the tests stand")
-            outcome.disputes.append(Dispute(evidence=problem.reason, verdict=verdict, solution="reference" if reference else "independent"))
-            if verdict.wrong == "tests":
-                which = "the reference solution fails" if reference else "an independent solution fails"
-                for_tests.append(f"{which} them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {problem.reason}")
-            return verdict
-
-        if not for_tests:  # the reference is judged only against tests nothing else objects to
-            for problem in (p for p in gate.problems if p.stage == "solution"):
-                verdict = await judged(problem, solution, reference=True)
-                if verdict.wrong == "solution":
-                    for_solution.append(f"{problem.reason}\nA judge found the solution at fault: {verdict.reason}")
-        for problem in (p for p in gate.problems if p.stage == "alternative"):
-            verdict = await judged(problem, alternative, reference=False)
-            if verdict.wrong == "solution":
-                alternative = await alternative_solution(llm, spec, environment, feedback=f"{verdict.reason}\nEvidence: {problem.reason}", previous=alternative)
-        if for_tests:
-            tests = await tests_for("\n".join(f"- {r}" for r in for_tests), tests)
-            if tests is None:
+        solution = await write_solution(llm, spec, environment, tests)
+        alternative = await alternative_solution(llm, spec, environment)
+        lazies = await lazy_solutions(llm, spec, environment, tests, k_lazy) if k_lazy else []
+        for number in range(1, max_rounds + 1):
+            say(f"gate, round {number}: the reference, the no-op, {len(lazies)} lazy and the independent solution against the tests")
+            bundle = assemble(spec, files, dockerfile, tests, solution, config)
+            gate = await asyncio.to_thread(run_gate, bundle, lazies, alternative, jobs_dir, env)
+            outcome.rounds.append(gate)
+            say(f"gate, round {number}: {gate.scores()}" + ("" if gate.passed else f"; {first_line((gate.errors or [p.reason for p in gate.problems])[0])}"))
+            if gate.errors:
+                outcome.errored, outcome.reason = True, "a gate trial errored twice: " + "; ".join(gate.errors)[:600]
                 return outcome
-            if k_lazy:  # attack the new tests too; the old attacks must still fail
-                lazies += await lazy_solutions(llm, spec, environment, tests, k_lazy, known=[lazy.idea for lazy in lazies])
-        elif for_solution:  # the reference is rewritten only against tests nothing else objects to (and the judge upheld)
-            solution = await write_solution(llm, spec, environment, tests, feedback="\n".join(f"- {r}" for r in for_solution), previous=solution)
-    outcome.reason = "the gate never passed: " + "; ".join(p.reason.splitlines()[0] for p in outcome.rounds[-1].problems)
-    return outcome
+            if gate.passed:
+                outcome.accepted, outcome.bundle = True, bundle
+                return outcome
+            for_tests = [p.reason for p in gate.problems if p.stage == "tests"]
+            for_solution = []
+
+            async def judged(problem: Problem, script: str, reference: bool) -> GateVerdict:
+                """The Judge's verdict on a solution that failed the tests; tests found at fault go back."""
+                others_fail = reference and gate.alternative is not None and gate.alternative < 1
+                try:
+                    verdict = await judge_dispute(llm, spec, tests, script, problem.reason, reference=reference, others_fail=others_fail)
+                except StructuredOutputError as exc:  # no verdict (the 1.5B Judge's reply was cut off): the tests stand, the solution is rewritten
+                    verdict = GateVerdict(wrong="solution", reason=f"the judge gave no usable verdict ({first_line(str(exc))}): the tests stand")
+                outcome.disputes.append(Dispute(evidence=problem.reason, verdict=verdict, solution="reference" if reference else "independent"))
+                if verdict.wrong == "tests":
+                    which = "the reference solution fails" if reference else "an independent solution fails"
+                    for_tests.append(f"{which} them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {problem.reason}")
+                return verdict
+
+            if not for_tests:  # the reference is judged only against tests nothing else objects to
+                for problem in (p for p in gate.problems if p.stage == "solution"):
+                    verdict = await judged(problem, solution, reference=True)
+                    if verdict.wrong == "solution":
+                        for_solution.append(f"{problem.reason}\nA judge found the solution at fault: {verdict.reason}")
+            for problem in (p for p in gate.problems if p.stage == "alternative"):
+                verdict = await judged(problem, alternative, reference=False)
+                if verdict.wrong == "solution":
+                    alternative = await alternative_solution(llm, spec, environment, feedback=f"{verdict.reason}\nEvidence: {problem.reason}", previous=alternative)
+            if for_tests:
+                tests = await tests_for("\n".join(f"- {r}" for r in for_tests), tests)
+                if tests is None:
+                    return outcome
+                if k_lazy:  # attack the new tests too; the old attacks must still fail
+                    lazies += await lazy_solutions(llm, spec, environment, tests, k_lazy, known=[lazy.idea for lazy in lazies])
+            elif for_solution:  # the reference is rewritten only against tests nothing else objects to (and the judge upheld)
+                solution = await write_solution(llm, spec, environment, tests, feedback="\n".join(f"- {r}" for r in for_solution), previous=solution)
+        outcome.reason = "the gate never passed: " + "; ".join(p.reason.splitlines()[0] for p in outcome.rounds[-1].problems)
+        return outcome
+    except StructuredOutputError as exc:  # no usable reply from a writer: rejected, with every round so far kept
+        outcome.reason = f"{type(exc).__name__}: {exc}"
+        return outcome
