@@ -156,6 +156,14 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     assert context_problem("FROM termigen/base:bookworm\nCOPY --from=generate_script /app/out.csv /app/\n", []).startswith(
         "line 2 copies from `generate_script`, which is no earlier stage of this Dockerfile")
     assert "line 2 (`jq`) is not a Dockerfile instruction" in context_problem("FROM termigen/base:bookworm\njq\n", [])
+    # a stage copying from itself: Docker reports a circular dependency (a real build), by number or by name
+    assert context_problem("FROM termigen/base:bookworm\nCOPY x.sh .\nCOPY --from=0 /app/x.sh /usr/local/bin/\n", ["x.sh"]).startswith(
+        "line 3 copies from stage 0, which is not an earlier stage (this one is stage 0")
+    assert "copies from `b`, which is no earlier stage" in context_problem("FROM termigen/base:bookworm AS b\nCOPY --from=b /x /y\n", [])
+    # a JSON-form COPY that is no JSON list (a real build's parse error, sent back unchanged) is rewritten from its words
+    broken = '```dockerfile\nFROM termigen/base:bookworm\nCOPY [maze.txt", "/app/"]\nCOPY --chown=root [etc/cron.d/job, "/etc/cron.d/job"]\n```'
+    assert await write_dockerfile(LLM(ScriptedBackend([broken])), SPEC, maze) == (
+        'FROM termigen/base:bookworm\nCOPY ["maze.txt", "/app/"]\nCOPY --chown=root ["etc/cron.d/job", "/etc/cron.d/job"]\n')
 
 
 async def test_a_reply_stuck_repeating_a_line_is_told_so():

@@ -162,8 +162,9 @@ def _sources(instruction: str) -> list[str]:
 def copy_operands(instruction: str) -> list[str]:
     """A COPY/ADD's sources and destination, last (flags left out; the JSON form read too)."""
     words = instruction.split()[1:]
-    if instruction.split(None, 1)[1:] and instruction.split(None, 1)[1].lstrip().startswith("["):  # JSON form
-        words = re.findall(r'"([^"]*)"', instruction)
+    operands = " ".join(w for w in words if not w.startswith("--"))
+    if operands.startswith("["):  # JSON form (after any flags)
+        words = re.findall(r'"([^"]*)"', operands)
     return [w for w in words if not w.startswith("--")]
 
 
@@ -182,11 +183,15 @@ def context_problem(dockerfile: str, context_files: list[str]) -> str | None:
         keyword = text.split()[0].upper()
         sources = copied_sources(found)
         stage = STAGE_RE.search(text) if keyword == "FROM" else None
-        stages += [stage["name"].lower()] if stage else []
+        stages += [stage["name"].lower() if stage else ""] if keyword == "FROM" else []
         source_stage = FROM_STAGE_RE.search(text) if keyword in ("COPY", "ADD") else None
-        if source_stage and source_stage["name"].lower() not in stages and not source_stage["name"].isdigit():
+        earlier = stages[:-1]
+        if source_stage and source_stage["name"].lower() not in earlier and not source_stage["name"].isdigit():
             problems.append(f"line {number} copies from `{source_stage['name']}`, which is no earlier stage of this Dockerfile (and no registry can be "
                             "reached for an image of that name): write the files with a RUN, or COPY them from the build context")  # fmt: skip
+        elif source_stage and source_stage["name"].isdigit() and int(source_stage["name"]) >= len(earlier):
+            problems.append(f"line {number} copies from stage {source_stage['name']}, which is not an earlier stage (this one is stage {len(earlier)}; "
+                            "Docker refuses it as a circular dependency): copy within a stage with `RUN cp`, or COPY from the build context")  # fmt: skip
         elif keyword not in INSTRUCTIONS:
             problems.append(f"line {number} (`{text[:60]}`) is not a Dockerfile instruction: a shell command goes in a RUN instruction")
         elif sources is not None:

@@ -167,6 +167,23 @@ def without_needless(run: str, names: set[str]) -> str | None:
     return None if not changed else ("RUN " + " && ".join(kept) if kept else "")
 
 
+def json_form_mended(found: Instruction) -> Instruction | None:
+    """A COPY/ADD in JSON form that is no JSON list of strings (`COPY [input/orders.csv", "/app/"]`,
+    a real build's parse error, sent back unchanged), rewritten from its words; else None."""
+    keyword, _, rest = found.text.partition(" ")
+    flags = re.match(r"(?:--\S+\s+)*", rest.lstrip())[0]
+    operands = rest.lstrip()[len(flags) :].strip()
+    if keyword.upper() not in ("COPY", "ADD") or not operands.startswith("["):
+        return None
+    try:
+        if all(isinstance(word, str) for word in json.loads(operands)):
+            return None
+    except ValueError:
+        pass
+    words = [w.strip("\"'") for w in re.split(r"[\s,]+", operands.strip("[] ")) if w.strip("\"'")]
+    return Instruction(found.line, found.end, " ".join([keyword, *flags.split(), json.dumps(words)])) if len(words) >= 2 else None
+
+
 def fitted_copy(found: Instruction, context: list[str]) -> str | None:
     """A COPY/ADD with its sources fitted to the context: a source the context holds stays, one
     it holds under another folder by the same unique name is read from there, any other goes;
@@ -216,7 +233,9 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
         elif keyword == "RUN":
             becomes = without_needless(found.text, names)
         else:
-            becomes = fitted_copy(found, context)
+            mended = json_form_mended(found)
+            becomes = fitted_copy(mended or found, context)
+            becomes = mended.text if becomes is None and mended else becomes
         if becomes is not None:
             replaced[found.line] = (found.end, becomes)
         if becomes != "" and keyword in ("COPY", "ADD"):
