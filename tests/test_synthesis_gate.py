@@ -9,9 +9,9 @@ import pytest
 
 from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
-from termigen_harbor.synthesis.checks import collect_problem
+from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash
 from termigen_harbor.synthesis.spec import TaskSpec
-from termigen_harbor.synthesis.verify import generate_tests, solution_run, verify_task
+from termigen_harbor.synthesis.verify import generate_tests, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
 
 SPEC = TaskSpec(title="count-words", objective="Write the number of words in /app/input.txt to /app/count.txt.", inputs=["/app/input.txt"],
@@ -68,6 +68,18 @@ async def test_tests_that_keep_reading_an_undefined_value_lose_those_checks_afte
     tests, rounds, approved = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
     assert approved and tests == STRONG + "\n\n" and len(model.prompts["tests"]) == 3 and len(rounds) == 1  # three replies, the last mended
     assert STRONG in model.prompts["judge"][0] and "corrupted_input" not in model.prompts["judge"][0]
+
+
+async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_script_still_goes_back():
+    # as the 1.5B model wrote a reference in a real run, three times after `bash -n` named the line
+    python = '#!/bin/bash\n\n# Reconnect\ntry:\n    import pymysql\nexcept ImportError as e:\n    print(f"failed: {e}")\nEND = """\nPYTHON\n"""\n'
+    mixed = '#!/bin/bash\ndf=$(pandas.read_csv("/tmp/t.txt"))\n'
+    backend = ScriptedBackend([fenced(python, "bash"), fenced(mixed, "bash"), fenced(REFERENCE, "bash")])
+    wrapped = await write_solution(LLM(backend), SPEC, "", STRONG)
+    assert wrapped == ("#!/bin/bash\nset -e\npython3 - <<'PYTHON_END'\n\n# Reconnect\ntry:\n    import pymysql\nexcept ImportError as e:\n"
+                       "    print(f\"failed: {e}\")\nEND = \"\"\"\nPYTHON\n\"\"\"\nPYTHON_END\n")  # fmt: skip
+    assert await write_solution(LLM(backend), SPEC, "", STRONG) == REFERENCE and "`bash -n` rejects the script" in backend.requests[2].messages[-1].content
+    assert python_run_by_bash(REFERENCE) == REFERENCE
 
 
 async def test_a_writer_with_no_usable_reply_rejects_the_task_and_the_rounds_before_it_are_kept(tmp_path):

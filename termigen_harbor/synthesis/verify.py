@@ -26,7 +26,7 @@ from termigen_harbor.llm import LLM, StructuredOutputError
 from termigen_harbor.llm.fenced import blocks
 from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
-from termigen_harbor.synthesis.checks import bash_problem, collect_problem, python_problem
+from termigen_harbor.synthesis.checks import bash_problem, collect_problem, python_problem, python_run_by_bash
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, examples_for
 from termigen_harbor.synthesis.python_source import with_missing_imports, without_unbound_tests
 from termigen_harbor.synthesis.spec import TaskSpec
@@ -153,7 +153,7 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
 async def write_solution(llm: LLM, spec: TaskSpec, environment: str, tests: str, feedback: str | None = None, previous: str | None = None) -> str:
     """The reference solution, written with the tests in view (the independent solution is not)."""
     prompt = render("solution_writer", spec=spec.as_text(), environment=environment, tests=tests, feedback=feedback, previous=previous)
-    return await llm.file(prompt, purpose="solution_writer", check=bash_problem)
+    return await llm.file(prompt, purpose="solution_writer", check=bash_problem, fix=python_run_by_bash)
 
 
 def parse_lazy_solutions(text: str, k: int) -> list[LazySolution]:
@@ -163,13 +163,14 @@ def parse_lazy_solutions(text: str, k: int) -> list[LazySolution]:
         raise ValueError("no attack found: each must be a bash script in a fenced code block, after a line `Idea: ...`")
     solutions = []
     for i, block in enumerate(found, 1):
-        problem = bash_problem(block.body)
+        script = python_run_by_bash(block.body)
+        problem = bash_problem(script)
         if problem:
             raise ValueError(f"attack {i}: {problem}")
         lines = [line.strip() for line in block.note.splitlines() if line.strip()]
         idea = next((line for line in reversed(lines) if line.lower().lstrip("*-# ").startswith("idea")), lines[-1] if lines else f"attack {i}")
         idea = idea.lstrip("*-# ").removeprefix("Idea").removeprefix("idea").lstrip(":*  ").strip() or f"attack {i}"
-        solutions.append(LazySolution(idea=idea[:300], script=block.body))
+        solutions.append(LazySolution(idea=idea[:300], script=script))
     return solutions
 
 
@@ -180,7 +181,7 @@ async def lazy_solutions(llm: LLM, spec: TaskSpec, environment: str, tests: str,
 
 async def alternative_solution(llm: LLM, spec: TaskSpec, environment: str, feedback: str | None = None, previous: str | None = None) -> str:
     prompt = render("alternative_solution", spec=spec.as_text(), environment=environment, feedback=feedback, previous=previous)
-    return await llm.file(prompt, purpose="alternative_solution", check=bash_problem)
+    return await llm.file(prompt, purpose="alternative_solution", check=bash_problem, fix=python_run_by_bash)
 
 
 async def judge_dispute(llm: LLM, spec: TaskSpec, tests: str, solution: str, evidence: str, reference: bool = False, others_fail: bool = False) -> GateVerdict:
