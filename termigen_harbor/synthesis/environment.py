@@ -131,11 +131,12 @@ def only_touches_scripts(text: str) -> list[str] | None:
 def missing_scripts(found: Instruction, everything: list[Instruction], names: set[str]) -> bool:
     """Whether `found` only runs or chmods scripts that the context does not hold and that no
     other instruction names (so none writes them): a model's `RUN chmod +x generate.sh` then
-    `RUN ./generate.sh` of a script nobody wrote failed a real build twice."""
+    `RUN ./generate.sh` of a script nobody wrote failed a real build twice, and `COPY gen.py
+    /app/` then `RUN python3 gen.py`, with no gen.py in the context, five builds."""
     scripts = only_touches_scripts(found.text)
     if not scripts:
         return False
-    others = [i.text for i in everything if only_touches_scripts(i.text) is None]
+    others = [i.text for i in everything if only_touches_scripts(i.text) is None and copied_sources(i) is None]  # a COPY from the context brings only what it holds
     return all(PurePosixPath(s).name not in names and not any(PurePosixPath(s).name in text for text in others) for s in scripts)
 
 
