@@ -5,7 +5,7 @@ import pytest
 from termigen_harbor.llm import LLM, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.synthesis.checks import context_problem, dockerfile_problem
-from termigen_harbor.synthesis.python_source import undefined_names, with_missing_imports, without_unbound_tests
+from termigen_harbor.synthesis.python_source import undefined_names, with_missing_imports, without_broken_tests
 from termigen_harbor.synthesis.environment import PlannedFile, as_instructions, construct_files, plan_files, write_dockerfile
 
 SPEC = TaskSpec(title="fix-cron-env", objective="Make the backup cron job run.", inputs=["/etc/cron.d/backup"], outputs=["/var/backups/db.tar.gz"],
@@ -82,12 +82,12 @@ def test_only_functions_that_read_an_undefined_name_and_those_relying_on_them_ar
               "def test_helper():\n    assert helper() == 2\n\n\n"
               "@pytest.mark.parametrize('n', [1, 2])\ndef test_kept(n, tmp_path):\n    result = n\n    assert result > 0\n")  # fmt: skip
     kept = "import pytest\nfrom pathlib import Path\n\n\n@pytest.mark.parametrize('n', [1, 2])\ndef test_kept(n, tmp_path):\n    result = n\n    assert result > 0\n"
-    assert without_unbound_tests(source) == kept and undefined_names(kept) == []
+    assert without_broken_tests(source) == kept and undefined_names(kept) == []
     only_broken = "def test_a():\n    assert undefined_a\n"
     at_module_level = "VALUE = undefined_b\n\ndef test_a():\n    assert VALUE\n\ndef test_b():\n    assert undefined_c\n"
     in_a_class = "class TestX:\n    def test_a(self):\n        assert undefined_d\n\ndef test_b():\n    assert True\n"
     for source in (only_broken, at_module_level, in_a_class, "def broken(:\n", "def test_fine():\n    assert True\n"):
-        assert without_unbound_tests(source) == source  # nothing to mend by dropping: the check sends it back
+        assert without_broken_tests(source) == source  # nothing to mend by dropping: the check sends it back
 
 
 async def test_a_shell_script_must_pass_bash_n_and_a_dockerfile_must_start_from_the_base():

@@ -9,7 +9,7 @@ import pytest
 
 from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
-from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash
+from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.synthesis.verify import generate_tests, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
@@ -70,6 +70,21 @@ async def test_tests_that_keep_reading_an_undefined_value_lose_those_checks_afte
     assert STRONG in model.prompts["judge"][0] and "corrupted_input" not in model.prompts["judge"][0]
 
 
+async def test_tests_that_demand_a_file_nothing_names_go_back_and_lose_that_check_after_the_last_reply():
+    # as the 1.5B model wrote them in a real run: a solver script the task never asks for
+    demands = STRONG + "\n\ndef test_solver_exists():\n    assert Path('/app/solve_maze.py').is_file(), '/app/solve_maze.py is missing'\n"
+    model = Model(tests=[demands] * 3)
+    backend = ScriptedBackend(model)
+    tests, rounds, approved = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    assert approved and tests == STRONG + "\n\n" and len(model.prompts["tests"]) == 3
+    told = backend.requests[1].messages[-1].content
+    assert "test_outputs.py checks `/app/solve_maze.py`, which neither the task nor its environment names" in told
+    assert "- `/app/solve_maze.py` in: assert Path('/app/solve_maze.py').is_file()" in told
+    named = SPEC.as_text() + "/app/data/orders.csv\nCOPY gen.sh /opt/tools/gen.sh"
+    assert unnamed_files("Path('/app/count.txt'); '/app/data/orders.csv'; \"/opt/x.py\"; '/app/solve.py'; '/app/out/a.json'", named) == ["/app/solve.py", "/app/out/a.json"]
+    assert unnamed_files("open('/app/data/other.csv')", named) == []  # in a folder the task names
+
+
 async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_script_still_goes_back():
     # as the 1.5B model wrote a reference in a real run, three times after `bash -n` named the line
     python = '#!/bin/bash\n\n# Reconnect\ntry:\n    import pymysql\nexcept ImportError as e:\n    print(f"failed: {e}")\nEND = """\nPYTHON\n"""\n'
@@ -122,6 +137,14 @@ async def test_a_wrong_independent_solution_is_judged_wrong_and_rewritten_and_co
     assert "it counts lines, not words" in model.prompts["alternative"][1] and "test_count" in model.prompts["alternative"][1]
     assert len(model.prompts["tests"]) == 1 and outcome.disputes[0].verdict.wrong == "solution"
     assert second.passed and outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == STRONG
+
+
+@pytest.mark.docker
+async def test_after_the_last_gate_round_nothing_is_judged_or_rewritten(docker_engine, tmp_path):
+    model = Model(tests=[STRONG], alternatives=[LINES_NOT_WORDS])  # no verdict scripted: a Judge asked would fail the test
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=1)
+    assert [r.alternative for r in outcome.rounds] == [0.0] and not outcome.accepted and outcome.reason.startswith("the gate never passed")
+    assert "gate_judge" not in model.prompts and len(model.prompts["alternative"]) == 1 and len(model.prompts["tests"]) == 1
 
 
 @pytest.mark.docker

@@ -17,7 +17,7 @@ from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.leftovers import owner_label
 from termigen_harbor.synthesis.python_source import first_uses, undefined_names, with_missing_imports
 
-__all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem", "python_run_by_bash"]
+__all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem", "python_run_by_bash", "unnamed_files", "unnamed_files_problem"]
 
 
 def bash_problem(script: str) -> str | None:
@@ -63,6 +63,32 @@ def python_problem(source: str, name: str = "file.py") -> str | None:
         return (f"{name} uses {shown}, which it never imports or defines (a NameError when that line runs): import each module it "
                 f"needs at the top, and define each value before it is used (compute it from the inputs) or drop the check that needs it:\n{where}")  # fmt: skip
     return None
+
+
+APP_FILE_RE = re.compile(r"""['"](/app/[\w.@+-]+(?:/[\w.@+-]+)*\.[A-Za-z0-9]+)['"]""")
+
+
+def unnamed_files(tests: str, named: str) -> list[str]:
+    """The files under /app the tests name that nothing else does: neither `named` (the task's
+    specification, its Dockerfile and where its files go) holds the path nor the folder it sits
+    in (other than /app). The 1.5B model's tests demanded `/app/solve_maze.py` of a task whose
+    outputs were path.txt and final_cost.txt, and `/app/src/main.py` that nothing provided: the
+    reference failed them every round."""
+    found = []
+    for path in dict.fromkeys(APP_FILE_RE.findall(tests)):
+        parent = str(PurePosixPath(path).parent)
+        if path not in named and (parent == "/app" or parent not in named):
+            found.append(path)
+    return found
+
+
+def unnamed_files_problem(tests: str, named: str, name: str = "test_outputs.py") -> str | None:
+    unnamed = unnamed_files(tests, named)
+    if not unnamed:
+        return None
+    lines = "\n".join(f"- `{path}` in: {next(line.strip() for line in tests.splitlines() if path in line)[:120]}" for path in unnamed)
+    return (f"{name} checks {', '.join(f'`{p}`' for p in unnamed)}, which neither the task nor its environment names: check the outputs "
+            f"the task names, made from the inputs it provides, and nothing the task does not ask for:\n{lines}")  # fmt: skip
 
 
 def is_python(path: str, content: str) -> bool:

@@ -8,6 +8,7 @@ import builtins
 import importlib.util
 import symtable
 import sys
+from collections.abc import Callable
 
 
 IMPORTABLE_UNSAID = frozenset(sys.stdlib_module_names) | {"pytest"}  # a name that can only mean this module
@@ -68,12 +69,13 @@ def undefined_names(source: str, name: str = "file.py") -> list[str]:
     return sorted(_unbound_reads(top, _bound(top)))
 
 
-def without_unbound_tests(source: str) -> str:
-    """The source without the top-level functions that read a name nothing binds, and without
-    those that then call one of them or take it as a pytest fixture, so long as a `test_`
-    function is left; else the source unchanged. The last resort for tests a model kept reading an
-    undefined value in after being shown the line three times (`corrupted_input`): the checks that
-    are left go on to the Judge, which sends back tests that no longer cover the task."""
+def without_broken_tests(source: str, also: Callable[[str], bool] | None = None) -> str:
+    """The source without the top-level functions that read a name nothing binds (or whose text
+    `also` finds at fault), and without those that then call one of them or take it as a pytest
+    fixture, so long as a `test_` function is left; else the source unchanged. The last resort
+    for tests a model kept reading an undefined value in after being shown the line three times
+    (`corrupted_input`): the checks that are left go on to the Judge, which sends back tests that
+    no longer cover the task."""
     current, dropped = source, set()
     while True:
         try:
@@ -86,7 +88,8 @@ def without_unbound_tests(source: str) -> str:
         bound = _bound(top)
         functions = {table.get_name(): table for table in top.get_children() if table.get_type() == "function"}
         broken = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in functions
-                  and (_unbound_reads(functions[node.name], bound) or {a.arg for a in node.args.args} & dropped)]  # fmt: skip
+                  and (_unbound_reads(functions[node.name], bound) or {a.arg for a in node.args.args} & dropped
+                       or (also is not None and also(ast.get_source_segment(current, node) or "")))]  # fmt: skip
         if not broken:
             break
         dropped |= {node.name for node in broken}

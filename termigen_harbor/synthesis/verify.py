@@ -26,9 +26,9 @@ from termigen_harbor.llm import LLM, StructuredOutputError
 from termigen_harbor.llm.fenced import blocks
 from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
-from termigen_harbor.synthesis.checks import bash_problem, collect_problem, python_problem, python_run_by_bash
+from termigen_harbor.synthesis.checks import bash_problem, collect_problem, python_problem, python_run_by_bash, unnamed_files, unnamed_files_problem
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, examples_for
-from termigen_harbor.synthesis.python_source import with_missing_imports, without_unbound_tests
+from termigen_harbor.synthesis.python_source import with_missing_imports, without_broken_tests
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.verifier_sandbox import describe, sandbox_for_outputs
 
@@ -132,10 +132,18 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
     example = next(iter(examples_for(category, 1, max_test_chars=MAX_TEST_EXAMPLE)), None)
     rounds: list[TestRound] = []
     tests = previous or ""
+    named = "\n".join([spec.as_text(), dockerfile, *(f"/app/{path}" for path in files)])
+
+    def check(text: str) -> str | None:
+        return python_problem(text, "test_outputs.py") or unnamed_files_problem(text, named)
+
+    def last_resort(text: str) -> str:
+        unnamed = unnamed_files(text, named)
+        return without_broken_tests(text, also=lambda function: any(path in function for path in unnamed))
+
     for _ in range(max_rounds):
         prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=sandbox, example=example, feedback=feedback, previous=previous)
-        tests = await llm.file(prompt, purpose="test_generator", check=lambda text: python_problem(text, "test_outputs.py"), fix=with_missing_imports,
-                               last_resort=without_unbound_tests)  # fmt: skip
+        tests = await llm.file(prompt, purpose="test_generator", check=check, fix=with_missing_imports, last_resort=last_resort)
         problem = await asyncio.to_thread(collect, files, dockerfile, tests) if collect else None
         if problem:
             rounds.append(TestRound(tests=tests, approved=False, problems=[problem], by="pytest"))
@@ -320,6 +328,8 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
             if gate.passed:
                 outcome.accepted, outcome.bundle = True, bundle
                 return outcome
+            if number == max_rounds:  # no round left to try a repair in: no Judge, no rewrite
+                break
             for_tests = [p.reason for p in gate.problems if p.stage == "tests"]
             for_solution = []
 
