@@ -89,3 +89,13 @@ def test_success_criteria_that_restate_the_constraints_are_dropped_while_three_a
     assert spec.success_criteria == written[:3]
     few = ["/app/out.txt exists", "It holds the sum", "The task runs in a Docker container with 1 CPU"]
     assert TaskSpec(title="sum", objective="o", inputs=[], outputs=["/app/out.txt"], success_criteria=few, difficulty="easy").success_criteria == few
+
+
+def test_a_bare_relative_input_or_output_is_named_as_the_file_in_the_working_directory():
+    from termigen_harbor.synthesis.spec import TaskSpec
+
+    # as the 1.5B Proposer wrote them (a real run): outputs ['corrected.json'], inputs ['corrupted.json']
+    given = ["corrected.json", "./data/orders.csv", "output/", "/var/log/app.log", "stdout", "../etc/passwd", "a JSON report", ".env"]
+    spec = TaskSpec(title="repair-json", objective="o", inputs=given, outputs=given, success_criteria=["a", "b", "c"], difficulty="easy")
+    named = ["/app/corrected.json", "/app/data/orders.csv", "/app/output/", "/var/log/app.log", "stdout", "../etc/passwd", "a JSON report", ".env"]
+    assert spec.inputs == named and spec.outputs == named

@@ -39,6 +39,16 @@ RESTATED_CONSTRAINT_RE = re.compile(
 )
 
 
+RELATIVE_PATH_RE = re.compile(r"(?:\./)?[\w.-]+(?:/[\w.-]+)*/?")  # `out.json`, `data/orders.csv`: no spaces, no leading / or ~
+
+
+def _relative_path(text: str) -> bool:
+    """`out.json`, `./data/orders.csv`, `output/`: a path relative to the working directory (a
+    file with an extension or a path with a folder), not a word such as `stdout`, nor `..`."""
+    path = text.removeprefix("./")
+    return bool(RELATIVE_PATH_RE.fullmatch(text)) and ".." not in path.split("/") and ("/" in path or "." in path.lstrip("."))
+
+
 class TaskSpec(BaseModel):
     title: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,60}$")
     objective: str
@@ -55,6 +65,14 @@ class TaskSpec(BaseModel):
         check it, and the 1.5B model's Judge sent tests back for not checking one."""
         kept = [c for c in criteria if not RESTATED_CONSTRAINT_RE.search(c)]
         return kept if len(kept) >= 3 else criteria
+
+    @field_validator("inputs", "outputs")
+    @classmethod
+    def _in_the_working_directory(cls, paths: list[str]) -> list[str]:
+        """A bare relative path (`corrected.json`) is the file in /app, the task's working
+        directory, and is named so: tests, solutions and the file checks then agree on where it
+        is (the 1.5B model's tests looked for `corrected.json` in the verifier's own folder)."""
+        return [f"/app/{p.removeprefix('./')}" if _relative_path(p) else p for p in paths]
 
     def as_text(self) -> str:
         return self.model_dump_json(indent=2)
