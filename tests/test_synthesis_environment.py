@@ -131,6 +131,7 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     # a script nobody wrote, made executable then run with its output sent to a log (a real run's Dockerfile, 2026-12-03)
     unwritten = ("```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
                  "RUN chmod +x generate.sh generate.py\nRUN ./generate.sh > /tmp/output.log 2>&1\nCOPY ./fix_config.py /app/\nRUN python3 fix_config.py\n"
+                 "RUN ./clean.py /app/log.txt /app/clean.txt &&     ./summary.py /app/log.txt\n"
                  "RUN cat <<'EOF' > /app/make.sh\necho made\nEOF\nRUN chmod 755 /app/make.sh\nRUN bash /app/make.sh\n```")  # fmt: skip
     assert await write_dockerfile(LLM(ScriptedBackend([unwritten])), SPEC, maze) == (
         "FROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"

@@ -10,6 +10,7 @@ import pytest
 from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
+from termigen_harbor.synthesis.python_source import stray_statements
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.synthesis.verify import generate_tests, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
@@ -83,6 +84,17 @@ async def test_tests_that_demand_a_file_nothing_names_go_back_and_lose_that_chec
     named = SPEC.as_text() + "/app/data/orders.csv\nCOPY gen.sh /opt/tools/gen.sh"
     assert unnamed_files("Path('/app/count.txt'); '/app/data/orders.csv'; \"/opt/x.py\"; '/app/solve.py'; '/app/out/a.json'", named) == ["/app/solve.py", "/app/out/a.json"]
     assert unnamed_files("open('/app/data/other.csv')", named) == []  # in a folder the task names
+
+
+async def test_checks_dedented_out_of_their_test_go_back_with_their_lines_and_are_dropped_after_the_last_reply():
+    # as the 1.5B model wrote them in a real run: a test's last checks dedented to module level
+    dedented = '"""Checks."""\nimport pytest\n' + STRONG + "\ndef test_report():\n    output = ''\nif not output:\n    pytest.fail('empty')\nassert True\n"
+    backend = ScriptedBackend(Model(tests=[dedented] * 3))
+    tests, _rounds, approved = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    told = backend.requests[1].messages[-1].content
+    assert "runs these lines when pytest imports it, outside every test function" in told and "- line 13: if not output:" in told and "- line 15: assert True" in told
+    assert approved and "pytest.fail" not in tests and "assert True" not in tests and tests.startswith('"""Checks."""\nimport pytest\n' + STRONG)
+    assert stray_statements('"""Doc."""\nimport os\nX = 1\nif __name__ == "__main__":\n    pass\ntry:\n    import numpy\nexcept ImportError:\n    numpy = None\n') == []
 
 
 async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_script_still_goes_back():

@@ -15,9 +15,9 @@ from harbor.models.task.config import TaskConfig
 from termigen_harbor.bash_syntax import bash_complaint
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.leftovers import owner_label
-from termigen_harbor.synthesis.python_source import first_uses, undefined_names, with_missing_imports
+from termigen_harbor.synthesis.python_source import first_uses, stray_statements, undefined_names, with_missing_imports
 
-__all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem", "python_run_by_bash", "unnamed_files", "unnamed_files_problem"]
+__all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem", "python_run_by_bash", "stray_statements_problem", "unnamed_files", "unnamed_files_problem"]
 
 
 def bash_problem(script: str) -> str | None:
@@ -80,6 +80,15 @@ def unnamed_files(tests: str, named: str) -> list[str]:
         if path not in named and (parent == "/app" or parent not in named):
             found.append(path)
     return found
+
+
+def stray_statements_problem(tests: str, name: str = "test_outputs.py") -> str | None:
+    stray = stray_statements(tests)
+    if not stray:
+        return None
+    lines = tests.splitlines()
+    shown = "\n".join(f"- line {node.lineno}: {lines[node.lineno - 1].strip()[:120]}" for node in stray[:5])
+    return f"{name} runs these lines when pytest imports it, outside every test function: put each check inside a `def test_...():` function (mind the indentation):\n{shown}"
 
 
 def unnamed_files_problem(tests: str, named: str, name: str = "test_outputs.py") -> str | None:

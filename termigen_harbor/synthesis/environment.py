@@ -119,13 +119,17 @@ CHMOD_RE = re.compile(r"RUN\s+chmod\s+(?:-\w+\s+)*(?:[0-7]{3,4}|[ugoa]*[-+=][rwx
 
 
 def only_touches_scripts(text: str) -> list[str] | None:
-    """The scripts a RUN only runs (`RUN python3 gen.py > /tmp/log`) or only makes executable
-    (`RUN chmod +x gen.sh run.py`); None for any other instruction."""
-    run = ONLY_SCRIPT_RE.fullmatch(text)
-    if run:
-        return [run["script"]]
-    chmod = CHMOD_RE.fullmatch(text)
-    return chmod["files"].split() if chmod else None
+    """The scripts a RUN only runs (`RUN python3 gen.py > /tmp/log`, `RUN ./a.py x && ./b.py y`) or
+    only makes executable (`RUN chmod +x gen.sh run.py`); None for any other instruction."""
+    if not text.upper().startswith("RUN "):
+        return None
+    scripts = []
+    for segment in and_segments(text):
+        run, chmod = ONLY_SCRIPT_RE.fullmatch("RUN " + segment), CHMOD_RE.fullmatch("RUN " + segment)
+        if not run and not chmod:
+            return None
+        scripts += [run["script"]] if run else chmod["files"].split()
+    return scripts
 
 
 def missing_scripts(found: Instruction, everything: list[Instruction], names: set[str]) -> bool:

@@ -104,6 +104,31 @@ def without_broken_tests(source: str, also: Callable[[str], bool] | None = None)
     return current if dropped and tests_left and not undefined_names(current) else source
 
 
+STRAY = (ast.Assert, ast.Expr, ast.If, ast.For, ast.While, ast.With, ast.Raise)
+
+
+def stray_statements(source: str) -> list[ast.stmt]:
+    """The module-level statements of a test file that check or act when pytest imports it, outside
+    every test function (an `assert`, a call, an `if`, a loop; not the docstring, an import, an
+    assignment, a def or `if __name__ == "__main__":`). The 1.5B model dedented a test's last
+    checks out of it, three times after pytest's collection error named the line. [] when the
+    source does not parse."""
+    try:
+        body = ast.parse(source).body
+    except (SyntaxError, ValueError):
+        return []
+    return [node for i, node in enumerate(body) if isinstance(node, STRAY) and not (i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+            and not (isinstance(node, ast.If) and "__name__" in ast.unparse(node.test))]  # fmt: skip
+
+
+def without_stray_statements(source: str) -> str:
+    """The source without its stray module-level statements (see stray_statements)."""
+    lines = source.splitlines(keepends=True)
+    for node in reversed(stray_statements(source)):
+        del lines[node.lineno - 1 : node.end_lineno]
+    return "".join(lines)
+
+
 def _bound(top: symtable.SymbolTable) -> set[str]:
     return {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()} | set(dir(builtins)) | {"__file__"}
 

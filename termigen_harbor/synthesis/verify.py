@@ -26,9 +26,9 @@ from termigen_harbor.llm import LLM, StructuredOutputError
 from termigen_harbor.llm.fenced import blocks
 from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
-from termigen_harbor.synthesis.checks import bash_problem, collect_problem, python_problem, python_run_by_bash, unnamed_files, unnamed_files_problem
+from termigen_harbor.synthesis.checks import bash_problem, collect_problem, python_problem, python_run_by_bash, stray_statements_problem, unnamed_files, unnamed_files_problem
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, examples_for
-from termigen_harbor.synthesis.python_source import with_missing_imports, without_broken_tests
+from termigen_harbor.synthesis.python_source import with_missing_imports, without_broken_tests, without_stray_statements
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.verifier_sandbox import describe, sandbox_for_outputs
 
@@ -135,9 +135,10 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
     named = "\n".join([spec.as_text(), dockerfile, *(f"/app/{path}" for path in files)])
 
     def check(text: str) -> str | None:
-        return python_problem(text, "test_outputs.py") or unnamed_files_problem(text, named)
+        return stray_statements_problem(text) or python_problem(text, "test_outputs.py") or unnamed_files_problem(text, named)
 
     def last_resort(text: str) -> str:
+        text = without_stray_statements(text)
         unnamed = unnamed_files(text, named)
         return without_broken_tests(text, also=lambda function: any(path in function for path in unnamed))
 
