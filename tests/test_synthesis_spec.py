@@ -99,3 +99,15 @@ def test_a_bare_relative_input_or_output_is_named_as_the_file_in_the_working_dir
     spec = TaskSpec(title="repair-json", objective="o", inputs=given, outputs=given, success_criteria=["a", "b", "c"], difficulty="easy")
     named = ["/app/corrected.json", "/app/data/orders.csv", "/app/output/", "/var/log/app.log", "stdout", "../etc/passwd", "a JSON report", ".env"]
     assert spec.inputs == named and spec.outputs == named
+
+
+def test_the_checks_that_send_tests_back_accept_every_hand_written_template():
+    from pathlib import Path
+
+    from termigen_harbor.synthesis.checks import python_problem, stray_statements_problem, unnamed_files
+
+    for template in sorted(p for p in Path(__file__).parents[1].joinpath("task_templates").iterdir() if (p / "task.toml").exists()):
+        tests, env = (template / "tests" / "test_outputs.py").read_text(), template / "environment"
+        named = "\n".join([(template / "instruction.md").read_text(), (env / "Dockerfile").read_text(),
+                           *(f"/app/{p.relative_to(env)}" for p in env.rglob("*") if p.is_file())])  # fmt: skip
+        assert (python_problem(tests), stray_statements_problem(tests), unnamed_files(tests, named)) == (None, None, []), template.name
