@@ -3,6 +3,7 @@ and by a lazy solution that read them, and are strengthened; a wrong independent
 found wrong by the Judge and rewritten while correct tests are kept; an errored trial is an error,
 not a 0; tests the Judge never approves reject the task before any trial."""
 
+import asyncio
 import json
 
 import pytest
@@ -12,7 +13,7 @@ from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
 from termigen_harbor.synthesis.python_source import stray_statements
 from termigen_harbor.synthesis.spec import TaskSpec
-from termigen_harbor.synthesis.verify import generate_tests, solution_run, verify_task, write_solution
+from termigen_harbor.synthesis.verify import generate_tests, lazy_solutions, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
 
 SPEC = TaskSpec(title="count-words", objective="Write the number of words in /app/input.txt to /app/count.txt.", inputs=["/app/input.txt"],
@@ -95,6 +96,16 @@ async def test_checks_dedented_out_of_their_test_go_back_with_their_lines_and_ar
     assert "runs these lines when pytest imports it, outside every test function" in told and "- line 13: if not output:" in told and "- line 15: assert True" in told
     assert approved and "pytest.fail" not in tests and "assert True" not in tests and tests.startswith('"""Checks."""\nimport pytest\n' + STRONG)
     assert stray_statements('"""Doc."""\nimport os\nX = 1\nif __name__ == "__main__":\n    pass\ntry:\n    import numpy\nexcept ImportError:\n    numpy = None\n') == []
+
+
+async def test_an_adversary_with_no_attack_bash_parses_leaves_the_attack_that_needs_no_model(tmp_path):
+    # as the 1.5B adversary wrote it in a real run, three times: a heredoc left open inside $(...)
+    broken = "Idea: hard-code the values\n```bash\n#!/bin/bash\nLOG=$(cat <<EOF\n2023-10-05 INFO start\n```\n"
+    [attack] = await lazy_solutions(LLM(ScriptedBackend([broken] * 3)), SPEC, "", STRONG, k=2)
+    assert attack.idea.startswith("create every output the task names, empty") and attack.script == "#!/bin/bash\nmkdir -p /app && : > /app/count.txt\n"
+    assert await lazy_solutions(LLM(ScriptedBackend([broken] * 3)), SPEC, "", STRONG, k=2, known=[attack.idea]) == []  # not twice
+    proc = await asyncio.create_subprocess_exec("bash", "-c", attack.script.replace("/app", str(tmp_path)))
+    assert await proc.wait() == 0 and (tmp_path / "count.txt").read_text() == ""
 
 
 async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_script_still_goes_back():

@@ -12,10 +12,11 @@ number of rounds. A trial that errors is retried once, then reported as an error
 from __future__ import annotations
 
 import asyncio
+import shlex
 import tempfile
 from collections.abc import Callable
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from harbor.models.task.config import TaskConfig
@@ -184,8 +185,24 @@ def parse_lazy_solutions(text: str, k: int) -> list[LazySolution]:
 
 
 async def lazy_solutions(llm: LLM, spec: TaskSpec, environment: str, tests: str, k: int, known: list[str] | None = None) -> list[LazySolution]:
+    """The adversary's attacks; when it writes none that bash parses, the one attack that needs no
+    model: every output the task names, created empty (the 1.5B adversary's heredoc inside `$(...)`
+    failed `bash -n` three times, and the task died with its tests approved)."""
     prompt = render("lazy_solutions", instruction=instruction_text(spec), environment=environment, tests=tests, k=k, known=known or [])
-    return await llm.parsed(prompt, lambda text: parse_lazy_solutions(text, k), purpose="adversary")
+    try:
+        return await llm.parsed(prompt, lambda text: parse_lazy_solutions(text, k), purpose="adversary")
+    except StructuredOutputError:
+        attack = empty_outputs_attack(spec)
+        return [attack] if attack.idea not in (known or []) else []
+
+
+def empty_outputs_attack(spec: TaskSpec) -> LazySolution:
+    lines = [f"mkdir -p {shlex.quote(o)}" if o.endswith("/") else f"mkdir -p {shlex.quote(str(PurePosixPath(o).parent))} && : > {shlex.quote(o)}"
+             for o in spec.outputs if o.startswith("/")]  # fmt: skip
+    return LazySolution(idea=EMPTY_OUTPUTS_IDEA, script="#!/bin/bash\n" + "\n".join(lines) + "\n")
+
+
+EMPTY_OUTPUTS_IDEA = "create every output the task names, empty, without doing the work (the adversary wrote no usable attack)"
 
 
 async def alternative_solution(llm: LLM, spec: TaskSpec, environment: str, feedback: str | None = None, previous: str | None = None) -> str:
