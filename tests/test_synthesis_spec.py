@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.spec import dedupe, near_duplicate, refine_spec, write_seeds
 from termigen_harbor.taxonomy import load_taxonomy
@@ -96,9 +98,34 @@ def test_a_bare_relative_input_or_output_is_named_as_the_file_in_the_working_dir
 
     # as the 1.5B Proposer wrote them (a real run): outputs ['corrected.json'], inputs ['corrupted.json']
     given = ["corrected.json", "./data/orders.csv", "output/", "/var/log/app.log", "stdout", "../etc/passwd", "a JSON report", ".env"]
-    spec = TaskSpec(title="repair-json", objective="o", inputs=given, outputs=given, success_criteria=["a", "b", "c"], difficulty="easy")
+    spec = TaskSpec(title="repair-json", objective="o", inputs=given, outputs=given[:4], success_criteria=["a", "b", "c"], difficulty="easy")
     named = ["/app/corrected.json", "/app/data/orders.csv", "/app/output/", "/var/log/app.log", "stdout", "../etc/passwd", "a JSON report", ".env"]
-    assert spec.inputs == named and spec.outputs == named
+    assert spec.inputs == named and spec.outputs == named[:4]
+
+
+async def test_an_output_that_names_no_file_goes_back_to_the_proposer_before_anything_is_built():
+    from pydantic import ValidationError
+
+    from termigen_harbor.synthesis.spec import TaskSpec
+
+    def spec(outputs: list[str]) -> TaskSpec:
+        return TaskSpec(title="profile-django", objective="o", inputs=[], outputs=outputs, success_criteria=["a", "b", "c"], difficulty="easy")
+
+    # as the 1.5B Proposer wrote them, and its Evaluator passed them (a real run): the tests then invented paths
+    with pytest.raises(ValidationError, match=r"name no file: \['Database query profiling report'\]"):
+        spec(["/app/app/views.py: the optimized view", "Database query profiling report"])
+    for named in ["/app/report.json: a JSON object", "report.txt", "The file /var/log/app.log holds one line per request",
+                  "nginx serving /app/site on port 8080", "an HTTP service on localhost:5000"]:  # fmt: skip
+        assert spec([named]).outputs
+    for vague in ["stdout", "a JSON report", "https://example.com/x", "the fixed w/o errors app", "../etc/passwd"]:
+        with pytest.raises(ValidationError, match="name no file"):
+            spec([vague])
+
+    vague_spec = SPEC | {"outputs": ["Database query profiling report"]}
+    backend = ScriptedBackend([json.dumps(vague_spec), json.dumps(SPEC), evaluation(4, 4, 4)])
+    outcome = await refine_spec(LLM(backend), "profile a slow django view", CATEGORY)
+    assert outcome.accepted and outcome.spec.outputs == ["/app/calc/bin/calc"]
+    assert "name no file" in backend.requests[1].messages[-1].content  # the Proposer was told what was wrong
 
 
 def test_the_checks_that_send_tests_back_accept_every_hand_written_template():

@@ -42,6 +42,10 @@ RESTATED_CONSTRAINT_RE = re.compile(
 RELATIVE_PATH_RE = re.compile(r"(?:\./)?[\w.-]+(?:/[\w.-]+)*/?")  # `out.json`, `data/orders.csv`: no spaces, no leading / or ~
 
 
+ABSOLUTE_PATH_RE = re.compile(r"(?<![\w.:/])/[\w.*-]+")  # `/app/out.json`, `/var/log/x.log: ...`; not `w/o`, not a URL's `//host`
+PORT_RE = re.compile(r"\bport \d{2,5}\b|(?:localhost|127\.0\.0\.1|0\.0\.0\.0):\d{2,5}\b", re.I)  # a service's output: where it listens
+
+
 def _relative_path(text: str) -> bool:
     """`out.json`, `./data/orders.csv`, `output/`: a path relative to the working directory (a
     file with an extension or a path with a folder), not a word such as `stdout`, nor `..`."""
@@ -73,6 +77,19 @@ class TaskSpec(BaseModel):
         directory, and is named so: tests, solutions and the file checks then agree on where it
         is (the 1.5B model's tests looked for `corrected.json` in the verifier's own folder)."""
         return [f"/app/{p.removeprefix('./')}" if _relative_path(p) else p for p in paths]
+
+    @field_validator("outputs")
+    @classmethod
+    def _each_at_a_path(cls, outputs: list[str]) -> list[str]:
+        """Every output names where it is: a path (or, for a service, its port). An output such as
+        "Database query profiling report" passed the 1.5B Evaluator; its tests then invented paths,
+        which the file check rightly rejected, after the files, the image and the tests were made.
+        Sent back here, the Proposer names the file before anything is built."""
+        vague = [o for o in outputs if not (ABSOLUTE_PATH_RE.search(o) or PORT_RE.search(o))]
+        if vague:
+            raise ValueError(f"these outputs name no file: {vague[:3]}. Give every output as its absolute path and format, "
+                             "for example `/app/output/report.json: a JSON object with keys ...` (a service: the port it listens on)")  # fmt: skip
+        return outputs
 
     def as_text(self) -> str:
         return self.model_dump_json(indent=2)
