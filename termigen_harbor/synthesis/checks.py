@@ -212,13 +212,19 @@ def _sources(instruction: str) -> list[str]:
     return copy_operands(instruction)[:-1]
 
 
+def copy_flags_and_operands(instruction: str) -> tuple[list[str], str]:
+    """A COPY/ADD's leading flags (`--chown=root`), and the rest, its operands, as written."""
+    rest = instruction.partition(" ")[2].lstrip()
+    flags = re.match(r"(?:--\S+\s+)*", rest)[0]
+    return flags.split(), rest[len(flags) :].strip()
+
+
 def copy_operands(instruction: str) -> list[str]:
     """A COPY/ADD's sources and destination, last (flags left out; the JSON form read too)."""
-    words = instruction.split()[1:]
-    operands = " ".join(w for w in words if not w.startswith("--"))
-    if operands.startswith("["):  # JSON form (after any flags)
-        words = re.findall(r'"([^"]*)"', operands)
-    return [w for w in words if not w.startswith("--")]
+    _flags, operands = copy_flags_and_operands(instruction)
+    if operands.startswith("["):  # JSON form
+        return re.findall(r'"([^"]*)"', operands)
+    return [w for w in operands.split() if not w.startswith("--")]
 
 
 def context_problem(dockerfile: str, context_files: list[str]) -> str | None:

@@ -16,7 +16,7 @@ from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
 from termigen_harbor.synthesis.checks import (
-    EMPTY_INSTALL_RE, HEREDOC_RE, and_segments, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, copy_operands, dockerfile_problem, file_fixed, file_problem, holds, instructions,
+    EMPTY_INSTALL_RE, HEREDOC_RE, and_segments, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, copy_flags_and_operands, copy_operands, dockerfile_problem, file_fixed, file_problem, holds, instructions,
 )
 from termigen_harbor.synthesis.spec import TaskSpec
 
@@ -175,9 +175,8 @@ def without_needless(run: str, names: set[str]) -> str | None:
 def json_form_mended(found: Instruction) -> Instruction | None:
     """A COPY/ADD in JSON form that is no JSON list of strings (`COPY [input/orders.csv", "/app/"]`,
     a real build's parse error, sent back unchanged), rewritten from its words; else None."""
-    keyword, _, rest = found.text.partition(" ")
-    flags = re.match(r"(?:--\S+\s+)*", rest.lstrip())[0]
-    operands = rest.lstrip()[len(flags) :].strip()
+    keyword = found.text.partition(" ")[0]
+    flags, operands = copy_flags_and_operands(found.text)
     if keyword.upper() not in ("COPY", "ADD") or not operands.startswith("["):
         return None
     try:
@@ -186,7 +185,7 @@ def json_form_mended(found: Instruction) -> Instruction | None:
     except ValueError:
         pass
     words = [w.strip("\"'") for w in re.split(r"[\s,]+", operands.strip("[] ")) if w.strip("\"'")]
-    return Instruction(found.line, found.end, " ".join([keyword, *flags.split(), json.dumps(words)])) if len(words) >= 2 else None
+    return Instruction(found.line, found.end, " ".join([keyword, *flags, json.dumps(words)])) if len(words) >= 2 else None
 
 
 def fitted_copy(found: Instruction, context: list[str]) -> str | None:

@@ -15,6 +15,7 @@ import asyncio
 import shlex
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -316,73 +317,109 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
     """Tests (checked, then judged), solution, independent solution and lazy attacks on the tests,
     then the gate; each failure goes back to what must change, for max_rounds rounds. `collect`
     runs only on the docker environment (it builds the image locally)."""
-    collect = collect if env == "docker" else None
-    environment = environment_text(files, dockerfile)
-    outcome = VerifyOutcome(accepted=False)
-
-    async def tests_for(feedback: str | None = None, previous: str | None = None) -> str | None:
-        tests, rounds, approved = await generate_tests(llm, spec, files, dockerfile, collect, feedback=feedback, previous=previous, category=category, say=say)
-        outcome.test_rounds += rounds
-        if not approved:
-            outcome.reason = f"the tests were never approved ({rounds[-1].by}): " + "; ".join(rounds[-1].problems)[:600]
-        return tests if approved else None
-
+    verification = _Verification(llm, spec, files, dockerfile, config, jobs_dir, k_lazy, max_rounds, env, collect if env == "docker" else None, category, say)
     try:
-        tests = await tests_for()
-        if tests is None:
-            return outcome
-        solution = await write_solution(llm, spec, environment, tests)
-        alternative = await alternative_solution(llm, spec, environment)
-        lazies = await lazy_solutions(llm, spec, environment, tests, k_lazy) if k_lazy else []
-        for number in range(1, max_rounds + 1):
-            say(f"gate, round {number}: the reference, the no-op, {len(lazies)} lazy and the independent solution against the tests")
-            bundle = assemble(spec, files, dockerfile, tests, solution, config)
-            gate = await asyncio.to_thread(run_gate, bundle, lazies, alternative, jobs_dir, env)
-            outcome.rounds.append(gate)
-            say(f"gate, round {number}: {gate.scores()}" + ("" if gate.passed else f"; {first_line((gate.errors or [p.reason for p in gate.problems])[0])}"))
-            if gate.errors:
-                outcome.errored, outcome.reason = True, "a gate trial errored twice: " + "; ".join(gate.errors)[:600]
-                return outcome
-            if gate.passed:
-                outcome.accepted, outcome.bundle = True, bundle
-                return outcome
-            if number == max_rounds:  # no round left to try a repair in: no Judge, no rewrite
-                break
-            for_tests = [p.reason for p in gate.problems if p.stage == "tests"]
-            for_solution = []
-
-            async def judged(problem: Problem, script: str, reference: bool) -> GateVerdict:
-                """The Judge's verdict on a solution that failed the tests; tests found at fault go back."""
-                others_fail = reference and gate.alternative is not None and gate.alternative < 1
-                try:
-                    verdict = await judge_dispute(llm, spec, tests, script, problem.reason, reference=reference, others_fail=others_fail)
-                except StructuredOutputError as exc:  # no verdict (the 1.5B Judge's reply was cut off): the tests stand, the solution is rewritten
-                    verdict = GateVerdict(wrong="solution", reason=f"the judge gave no usable verdict ({first_line(str(exc))}): the tests stand")
-                outcome.disputes.append(Dispute(evidence=problem.reason, verdict=verdict, solution="reference" if reference else "independent"))
-                if verdict.wrong == "tests":
-                    which = "the reference solution fails" if reference else "an independent solution fails"
-                    for_tests.append(f"{which} them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {problem.reason}")
-                return verdict
-
-            if not for_tests:  # the reference is judged only against tests nothing else objects to
-                for problem in (p for p in gate.problems if p.stage == "solution"):
-                    verdict = await judged(problem, solution, reference=True)
-                    if verdict.wrong == "solution":
-                        for_solution.append(f"{problem.reason}\nA judge found the solution at fault: {verdict.reason}")
-            for problem in (p for p in gate.problems if p.stage == "alternative"):
-                verdict = await judged(problem, alternative, reference=False)
-                if verdict.wrong == "solution":
-                    alternative = await alternative_solution(llm, spec, environment, feedback=f"{verdict.reason}\nEvidence: {problem.reason}", previous=alternative)
-            if for_tests:
-                tests = await tests_for("\n".join(f"- {r}" for r in for_tests), tests)
-                if tests is None:
-                    return outcome
-                if k_lazy:  # attack the new tests too; the old attacks must still fail
-                    lazies += await lazy_solutions(llm, spec, environment, tests, k_lazy, known=[lazy.idea for lazy in lazies])
-            elif for_solution:  # the reference is rewritten only against tests nothing else objects to (and the judge upheld)
-                solution = await write_solution(llm, spec, environment, tests, feedback="\n".join(f"- {r}" for r in for_solution), previous=solution)
-        outcome.reason = "the gate never passed: " + "; ".join(p.reason.splitlines()[0] for p in outcome.rounds[-1].problems)
-        return outcome
+        await verification.run()
     except StructuredOutputError as exc:  # no usable reply from a writer: rejected, with every round so far kept
-        outcome.reason = f"{type(exc).__name__}: {exc}"
-        return outcome
+        verification.outcome.reason = f"{type(exc).__name__}: {exc}"
+    return verification.outcome
+
+
+@dataclass
+class _Verification:
+    """One task's verification: what the writers last wrote, and the outcome each round adds to."""
+
+    llm: LLM
+    spec: TaskSpec
+    files: dict[str, BundleFile]
+    dockerfile: str
+    config: dict
+    jobs_dir: Path
+    k_lazy: int
+    max_rounds: int
+    env: str
+    collect: Collect | None
+    category: str
+    say: Callable[[str], None]
+    outcome: VerifyOutcome = field(default_factory=lambda: VerifyOutcome(accepted=False))
+    tests: str = ""
+    solution: str = ""
+    alternative: str = ""
+    lazies: list[LazySolution] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.environment = environment_text(self.files, self.dockerfile)
+
+    async def run(self) -> None:
+        """Fills `outcome`: accepted, errored, or rejected with the reason."""
+        if not await self.write_tests():
+            return
+        self.solution = await write_solution(self.llm, self.spec, self.environment, self.tests)
+        self.alternative = await alternative_solution(self.llm, self.spec, self.environment)
+        self.lazies = await lazy_solutions(self.llm, self.spec, self.environment, self.tests, self.k_lazy) if self.k_lazy else []
+        for number in range(1, self.max_rounds + 1):
+            self.say(f"gate, round {number}: the reference, the no-op, {len(self.lazies)} lazy and the independent solution against the tests")
+            bundle = assemble(self.spec, self.files, self.dockerfile, self.tests, self.solution, self.config)
+            gate = await asyncio.to_thread(run_gate, bundle, self.lazies, self.alternative, self.jobs_dir, self.env)
+            self.outcome.rounds.append(gate)
+            self.say(f"gate, round {number}: {gate.scores()}" + ("" if gate.passed else f"; {first_line((gate.errors or [p.reason for p in gate.problems])[0])}"))
+            if gate.errors:
+                self.outcome.errored, self.outcome.reason = True, "a gate trial errored twice: " + "; ".join(gate.errors)[:600]
+                return
+            if gate.passed:
+                self.outcome.accepted, self.outcome.bundle = True, bundle
+                return
+            if number == self.max_rounds:  # no round left to try a repair in: no Judge, no rewrite
+                break
+            if not await self.repair(gate):
+                return
+        self.outcome.reason = "the gate never passed: " + "; ".join(p.reason.splitlines()[0] for p in self.outcome.rounds[-1].problems)
+
+    async def write_tests(self, feedback: str | None = None) -> bool:
+        """New tests (revising the last ones when there is feedback); False when they were never approved."""
+        tests, rounds, approved = await generate_tests(self.llm, self.spec, self.files, self.dockerfile, self.collect, feedback=feedback,
+                                                       previous=self.tests or None, category=self.category, say=self.say)  # fmt: skip
+        self.outcome.test_rounds += rounds
+        if not approved:
+            self.outcome.reason = f"the tests were never approved ({rounds[-1].by}): " + "; ".join(rounds[-1].problems)[:600]
+            return False
+        self.tests = tests
+        return True
+
+    async def repair(self, gate: GateResult) -> bool:
+        """Sends each failure of the gate to what must change: the tests, the reference or the
+        independent solution (a Judge decides between tests and solution); False when new tests
+        were never approved."""
+        for_tests = [p.reason for p in gate.problems if p.stage == "tests"]
+        for_solution = []
+        if not for_tests:  # the reference is judged only against tests nothing else objects to
+            for problem in (p for p in gate.problems if p.stage == "solution"):
+                verdict = await self.judged(gate, problem, reference=True, for_tests=for_tests)
+                if verdict.wrong == "solution":
+                    for_solution.append(f"{problem.reason}\nA judge found the solution at fault: {verdict.reason}")
+        for problem in (p for p in gate.problems if p.stage == "alternative"):
+            verdict = await self.judged(gate, problem, reference=False, for_tests=for_tests)
+            if verdict.wrong == "solution":
+                self.alternative = await alternative_solution(self.llm, self.spec, self.environment, feedback=f"{verdict.reason}\nEvidence: {problem.reason}", previous=self.alternative)
+        if for_tests:
+            if not await self.write_tests("\n".join(f"- {r}" for r in for_tests)):
+                return False
+            if self.k_lazy:  # attack the new tests too; the old attacks must still fail
+                self.lazies += await lazy_solutions(self.llm, self.spec, self.environment, self.tests, self.k_lazy, known=[lazy.idea for lazy in self.lazies])
+        elif for_solution:  # the reference is rewritten only against tests nothing else objects to (and the judge upheld)
+            self.solution = await write_solution(self.llm, self.spec, self.environment, self.tests, feedback="\n".join(f"- {r}" for r in for_solution), previous=self.solution)
+        return True
+
+    async def judged(self, gate: GateResult, problem: Problem, reference: bool, for_tests: list[str]) -> GateVerdict:
+        """The Judge's verdict on a solution that failed the tests; tests found at fault go to `for_tests`."""
+        others_fail = reference and gate.alternative is not None and gate.alternative < 1
+        script = self.solution if reference else self.alternative
+        try:
+            verdict = await judge_dispute(self.llm, self.spec, self.tests, script, problem.reason, reference=reference, others_fail=others_fail)
+        except StructuredOutputError as exc:  # no verdict (the 1.5B Judge's reply was cut off): the tests stand, the solution is rewritten
+            verdict = GateVerdict(wrong="solution", reason=f"the judge gave no usable verdict ({first_line(str(exc))}): the tests stand")
+        self.outcome.disputes.append(Dispute(evidence=problem.reason, verdict=verdict, solution="reference" if reference else "independent"))
+        if verdict.wrong == "tests":
+            which = "the reference solution fails" if reference else "an independent solution fails"
+            for_tests.append(f"{which} them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {problem.reason}")
+        return verdict
