@@ -82,6 +82,12 @@ async def test_tests_that_demand_a_file_nothing_names_go_back_and_lose_that_chec
     told = backend.requests[1].messages[-1].content
     assert "test_outputs.py checks `/app/solve_maze.py`, which neither the task nor its environment names" in told
     assert "- `/app/solve_maze.py` in: assert Path('/app/solve_maze.py').is_file()" in told
+    # and again, the path held in a module-level constant under a docstring that names it (the maze example's style)
+    constant = '"""Tests for /app/solve_maze.py: a solver."""\nSOLVER = Path("/app/solve_maze.py")\n' + STRONG + "\n\ndef test_solver_exists():\n    assert SOLVER.is_file()\n"
+    backend = ScriptedBackend(Model(tests=[constant] * 3))
+    tests, _rounds, approved = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    assert approved and tests == '"""Tests for /app/solve_maze.py: a solver."""\n' + STRONG + "\n\n"
+    assert '- `/app/solve_maze.py` in: SOLVER = Path("/app/solve_maze.py")' in backend.requests[1].messages[-1].content  # the line that checks it
     named = SPEC.as_text() + "/app/data/orders.csv\nCOPY gen.sh /opt/tools/gen.sh"
     assert unnamed_files("Path('/app/count.txt'); '/app/data/orders.csv'; \"/opt/x.py\"; '/app/solve.py'; '/app/out/a.json'", named) == ["/app/solve.py", "/app/out/a.json"]
     assert unnamed_files("open('/app/data/other.csv')", named) == []  # in a folder the task names

@@ -95,7 +95,7 @@ def unnamed_files_problem(tests: str, named: str, name: str = "test_outputs.py")
     unnamed = unnamed_files(tests, named)
     if not unnamed:
         return None
-    lines = "\n".join(f"- `{path}` in: {next(line.strip() for line in tests.splitlines() if path in line)[:120]}" for path in unnamed)
+    lines = "\n".join(f"- `{path}` in: {next(line.strip() for line in tests.splitlines() if APP_FILE_RE.search(line) and path in line)[:120]}" for path in unnamed)
     return (f"{name} checks {', '.join(f'`{p}`' for p in unnamed)}, which neither the task nor its environment names: check the outputs "
             f"the task names, made from the inputs it provides, and nothing the task does not ask for:\n{lines}")  # fmt: skip
 

@@ -71,12 +71,21 @@ def undefined_names(source: str, name: str = "file.py") -> list[str]:
 
 def without_broken_tests(source: str, also: Callable[[str], bool] | None = None) -> str:
     """The source without the top-level functions that read a name nothing binds (or whose text
-    `also` finds at fault), and without those that then call one of them or take it as a pytest
-    fixture, so long as a `test_` function is left; else the source unchanged. The last resort
-    for tests a model kept reading an undefined value in after being shown the line three times
-    (`corrupted_input`): the checks that are left go on to the Judge, which sends back tests that
-    no longer cover the task."""
+    `also` finds at fault, as it does module-level values), and without those that then call one
+    of them or take it as a pytest fixture, so long as a `test_` function is left; else the source
+    unchanged. The last resort for tests a model kept reading an undefined value in after being
+    shown the line three times (`corrupted_input`): the checks that are left go on to the Judge,
+    which sends back tests that no longer cover the task."""
     current, dropped = source, set()
+    try:  # a module-level value `also` finds at fault (`SOLVER = Path("/app/x.py")`) goes first: what reads it is then broken
+        faulty = [node for node in ast.parse(source).body if also is not None and isinstance(node, (ast.Assign, ast.AnnAssign)) and also(ast.get_source_segment(source, node) or "")]
+    except (SyntaxError, ValueError):
+        return source
+    if faulty:
+        lines = current.splitlines(keepends=True)
+        for node in reversed(faulty):
+            del lines[node.lineno - 1 : node.end_lineno]
+        current = "".join(lines)
     while True:
         try:
             tree = ast.parse(current)
@@ -101,7 +110,7 @@ def without_broken_tests(source: str, also: Callable[[str], bool] | None = None)
             del lines[first - 1 : end]
         current = "".join(lines)
     tests_left = any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test") for n in ast.parse(current).body)
-    return current if dropped and tests_left and not undefined_names(current) else source
+    return current if (dropped or faulty) and tests_left and not undefined_names(current) else source
 
 
 STRAY = (ast.Assert, ast.Expr, ast.If, ast.For, ast.While, ast.With, ast.Raise)
