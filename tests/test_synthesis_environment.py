@@ -5,7 +5,7 @@ import pytest
 from termigen_harbor.llm import LLM, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.synthesis.checks import context_problem, dockerfile_problem
-from termigen_harbor.synthesis.python_source import undefined_names, with_missing_imports, without_broken_tests
+from termigen_harbor.synthesis.python_source import python_fixed, undefined_names, with_missing_imports, without_broken_tests
 from termigen_harbor.synthesis.environment import PlannedFile, as_instructions, construct_files, plan_files, write_dockerfile
 
 SPEC = TaskSpec(title="fix-cron-env", objective="Make the backup cron job run.", inputs=["/etc/cron.d/backup"], outputs=["/var/backups/db.tar.gz"],
@@ -180,3 +180,12 @@ async def test_a_reply_with_no_file_or_a_cut_off_one_is_asked_again_then_given_u
         await construct_files(LLM(backend), SPEC, [PlannedFile(path="cron/backup", purpose="cron")])
     assert "never closed (was the reply cut off?)" in backend.requests[2].messages[-1].content
     assert err.value.raw_text == "{\"content\": \"x\"}"
+
+
+def test_a_module_docstring_left_open_is_closed_before_the_first_import():
+    # as the 1.5B model began its tests in a real run, three replies running
+    opened = '"""\nVerifier for log-to-json: the log is translated.\n\nimport json\nfrom pathlib import Path\n\ndef test_it():\n    """Checks."""\n    assert json.loads(Path("/app/o.json").read_text())\n'
+    fixed = python_fixed(opened)
+    assert fixed.startswith('"""\nVerifier for log-to-json: the log is translated.\n"""\n\nimport json\n') and compile(fixed, "t.py", "exec")
+    for unchanged in ['"""Doc."""\nimport os\n', 'x = """open\n', '"""open and nothing after it\n']:
+        assert python_fixed(unchanged) == unchanged

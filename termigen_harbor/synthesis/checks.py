@@ -15,7 +15,7 @@ from harbor.models.task.config import TaskConfig
 from termigen_harbor.bash_syntax import bash_complaint
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.leftovers import owner_label
-from termigen_harbor.synthesis.python_source import first_uses, stray_statements, undefined_names, with_missing_imports
+from termigen_harbor.synthesis.python_source import first_uses, stray_statements, python_fixed, undefined_names
 
 __all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem", "python_run_by_bash", "stray_statements_problem", "unnamed_files", "unnamed_files_problem"]
 
@@ -106,8 +106,8 @@ def is_python(path: str, content: str) -> bool:
 
 
 def file_fixed(path: str, content: str) -> str:
-    """What a file's kind lets us set right without asking again: Python's forgotten imports."""
-    return with_missing_imports(content) if is_python(path, content) else content
+    """What a file's kind lets us set right without asking again: Python's unclosed module docstring and forgotten imports."""
+    return python_fixed(content) if is_python(path, content) else content
 
 
 def file_problem(path: str, content: str) -> str | None:

@@ -30,7 +30,7 @@ from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
 from termigen_harbor.synthesis.checks import bash_problem, collect_problem, python_problem, python_run_by_bash, stray_statements_problem, unnamed_files, unnamed_files_problem
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, examples_for
-from termigen_harbor.synthesis.python_source import with_missing_imports, without_broken_tests, without_stray_statements
+from termigen_harbor.synthesis.python_source import python_fixed, without_broken_tests, without_stray_statements
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.verifier_sandbox import describe, sandbox_for_outputs
 
@@ -146,7 +146,7 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
 
     for _ in range(max_rounds):
         prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=sandbox, example=example, feedback=feedback, previous=previous)
-        tests = await llm.file(prompt, purpose="test_generator", check=check, fix=with_missing_imports, last_resort=last_resort)
+        tests = await llm.file(prompt, purpose="test_generator", check=check, fix=python_fixed, last_resort=last_resort)
         problem = await asyncio.to_thread(collect, files, dockerfile, tests) if collect else None
         if problem:
             rounds.append(TestRound(tests=tests, approved=False, problems=[problem], by="pytest"))
