@@ -124,6 +124,11 @@ async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_
                        "    print(f\"failed: {e}\")\nEND = \"\"\"\nPYTHON\n\"\"\"\nPYTHON_END\n")  # fmt: skip
     assert await write_solution(LLM(backend), SPEC, "", STRONG) == REFERENCE and "`bash -n` rejects the script" in backend.requests[2].messages[-1].content
     assert python_run_by_bash(REFERENCE) == REFERENCE
+    # the prompt lets a writer answer in Python, which solve.sh then runs with python3
+    program = 'import json\nwith open("/app/input.txt") as f:\n    n = len(f.read().split())\nprint(json.dumps(n))\n'
+    backend = ScriptedBackend([fenced(program, "python")])
+    assert await write_solution(LLM(backend), SPEC, "", STRONG) == f"#!/bin/bash\nset -e\npython3 - <<'PYTHON'\n{program}PYTHON\n"
+    assert "reply instead with the complete Python program in one ```python fenced code block" in backend.requests[0].messages[-1].content
 
 
 async def test_a_writer_with_no_usable_reply_rejects_the_task_and_the_rounds_before_it_are_kept(tmp_path):
