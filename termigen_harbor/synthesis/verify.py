@@ -346,6 +346,7 @@ class _Verification:
     solution: str = ""
     alternative: str = ""
     lazies: list[LazySolution] = field(default_factory=list)
+    environment: str = field(init=False)  # the Dockerfile and files, as the writers are shown them
 
     def __post_init__(self) -> None:
         self.environment = environment_text(self.files, self.dockerfile)
