@@ -35,7 +35,7 @@ fi
 
 step "3/4 error-injected rollouts"
 termigen rollout "${accepted[@]}" task_templates/auth-log-forensics task_templates/git-lost-commit \
-  -m local -p 0.2 --seed 1 --max-steps 6 --ak max_regenerations=1 --jobs-dir "$OUT/jobs/rollouts" --job-name main "$@"
+  -m local -p 0.2 --seed 1 --max-steps 6 --jobs-dir "$OUT/jobs/rollouts" --job-name main "$@"
 
 step "4/4 export the dataset"
 benchmark=(); [ -d ../shared/tb1-dev ] && benchmark=(--benchmark ../shared/tb1-dev)

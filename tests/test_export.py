@@ -65,12 +65,15 @@ def test_export_jobs_filters_decontaminates_pairs_and_says_what_it_dropped(tmp_p
     clean = "Summarise the nginx access log by status code into a JSON report at /srv/report.json for the ops team."
     rows = [row_from_trial(planted_trial(tmp_path, n, task, p, 4, instruction=i)) for n, task, p, i in
             (("dirty", "t1", 4, INSTRUCTION), ("good", "t2", 4, clean), ("half", "t2", 2, clean), ("low", "t2", 1, clean))]  # fmt: skip
+    empty = row_from_trial(planted_trial(tmp_path, "empty", "t2", 3, 5, instruction=clean))  # 60%, kept by the ratio; as the main job's 1.5B rollouts ended
+    rows.append(empty.model_copy(update={"steps": 0, "stop_reason": "critic_rejected", "messages": empty.messages[:2]}))
     monkeypatch.setattr(export, "rows_from_jobs", lambda jobs: (rows, []))
     (tmp_path / "bench.txt").write_text("Please write the number of words in /app/input.txt to /app/count.txt and make sure the file ends with a newline.\n")
     result = export.export_jobs([tmp_path / "job"], tmp_path / "out", 0.5, tmp_path / "bench.txt", "termigen export job -o out")
     assert (result.rows, result.pairs, result.benchmark_instructions) == (2, 1, 1)
     dropped = [json.loads(line) for line in (tmp_path / "out" / "dropped.jsonl").read_text().splitlines()]
-    assert sorted((d["id"].split("/")[1], d["kind"]) for d in dropped) == [("dirty", "contamination"), ("low", "pass_ratio")]
+    assert sorted((d["id"].split("/")[1], d["kind"]) for d in dropped) == [("dirty", "contamination"), ("empty", "empty"), ("low", "pass_ratio")]
+    assert next(d["reason"] for d in dropped if d["kind"] == "empty") == "no agent step (the agent stopped: critic_rejected)"
     assert [json.loads(r)["id"].split("/")[1] for r in (tmp_path / "out" / "sft.jsonl").read_text().splitlines()] == ["good", "half"]
     assert "bench.txt" in (tmp_path / "out" / "README.md").read_text()
 
@@ -83,7 +86,7 @@ def test_export_jobs_filters_decontaminates_pairs_and_says_what_it_dropped(tmp_p
     printed = console.export_text()
     shown = [line for line in printed.splitlines() if "/good" in line or "/half" in line]
     assert len(shown) == 2 and "100%" in shown[0] and "50%" in shown[1], printed  # the rows kept, with their test pass ratio
-    assert "/dirty" not in printed and "/low" not in printed
+    assert "/dirty" not in printed and "/low" not in printed and "/empty" not in printed
 
 
 def test_preference_pairs_prefer_higher_scores_and_skip_ties(tmp_path):

@@ -44,6 +44,7 @@ class SFTRow(BaseModel):
     recoveries: int = 0
     injection: InjectionStats | None = None  # what injection did in this rollout: realized rate, Critic acceptance, ...
     steps: int = 0
+    stop_reason: str | None = None  # why the agent stopped, when it says (`critic_rejected`, `agent_timeout`, ...)
     input_tokens: int = 0
     output_tokens: int = 0
     instruction: str
@@ -58,7 +59,7 @@ class SFTRow(BaseModel):
 class Dropped(BaseModel):
     id: str
     task: str
-    kind: str  # error, pass_ratio, contamination
+    kind: str  # error, empty, pass_ratio, contamination
     reason: str
 
 
@@ -109,6 +110,7 @@ def row_from_trial(trial: TrialOutcome) -> SFTRow | None:
         recoveries=report.recoveries,
         injection=report.injection if "injection" in trial.agent_metadata else None,
         steps=sum(s["source"] == "agent" for s in trajectory["steps"]),
+        stop_reason=trial.agent_metadata.get("stop_reason"),
         input_tokens=trial.n_input_tokens or 0,
         output_tokens=trial.n_output_tokens or 0,
         instruction=instruction,
@@ -130,6 +132,21 @@ def rows_from_jobs(job_dirs: list[Path]) -> tuple[list[SFTRow], list[Dropped]]:
 
 
 # ---------------------------------------------------------------------- filtering
+def drop_empty(rows: list[SFTRow]) -> tuple[list[SFTRow], list[Dropped]]:
+    """(kept, dropped): a trajectory with no agent step teaches nothing, whatever its tests say (a
+    task whose untouched container passes some tests scored 40% with none). The 1.5B agent's
+    rollouts in the main job both stopped before their first step (the Critic rejected it on
+    every attempt) and were exported as rows."""
+    kept, dropped = [], []
+    for row in rows:
+        if row.steps:
+            kept.append(row)
+        else:
+            stopped = f" (the agent stopped: {row.stop_reason})" if row.stop_reason else ""
+            dropped.append(Dropped(id=row.id, task=row.task, kind="empty", reason=f"no agent step{stopped}"))
+    return kept, dropped
+
+
 def filter_by_pass_ratio(rows: list[SFTRow], min_ratio: float) -> tuple[list[SFTRow], list[Dropped]]:
     kept, dropped = [], []
     for row in rows:
@@ -310,10 +327,11 @@ class Exported(BaseModel):
 
 
 def export_jobs(jobs: list[Path], out: Path, min_ratio: float, benchmark: Path | None, command: str, pairs: bool = True) -> Exported:
-    """The whole export: rows, the pass-ratio filter, decontamination, pairs, files, card and dropped.jsonl."""
+    """The whole export: rows, empty trajectories and the pass-ratio filter, decontamination, pairs, files, card and dropped.jsonl."""
     rows, dropped = rows_from_jobs(jobs)
+    rows, empty = drop_empty(rows)
     rows, low = filter_by_pass_ratio(rows, min_ratio)
-    dropped += low
+    dropped += empty + low
     instructions = benchmark_instructions(benchmark) if benchmark else {}
     rows, contaminated = decontaminate(rows, instructions)
     dropped += contaminated
