@@ -15,7 +15,7 @@ from harbor.models.task.config import TaskConfig
 from termigen_harbor.bash_syntax import bash_complaint
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.leftovers import owner_label
-from termigen_harbor.synthesis.python_source import first_uses, stray_statements, python_fixed, undefined_names
+from termigen_harbor.synthesis.python_source import compiles, first_uses, python_fixed, stray_statements, undefined_names
 
 __all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem", "python_run_by_bash", "stray_statements_problem", "unnamed_files", "unnamed_files_problem"]
 
@@ -34,9 +34,7 @@ def python_run_by_bash(script: str) -> str:
     if bash_complaint(script) is None:
         return script
     body = "\n".join(line for number, line in enumerate(script.splitlines()) if not (number == 0 and line.startswith("#!")))
-    try:
-        compile(body, "solve.py", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
+    if not compiles(body, "solve.py"):
         return script
     end = "PYTHON"
     while end in body.splitlines():

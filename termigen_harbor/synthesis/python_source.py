@@ -70,14 +70,14 @@ def with_docstring_closed(source: str) -> str:
     replies running. Any other source unchanged."""
     stripped = source.lstrip()
     quotes = stripped[:3]
-    if quotes not in ('"""', "'''") or _compiles(source):
+    if quotes not in ('"""', "'''") or compiles(source):
         return source
     offset = len(source) - len(stripped) + 3
     end = DOCSTRING_END_BEFORE_RE.search(source, offset)
     if end is None or quotes in source[offset : end.start()]:
         return source
     mended = source[: end.start()].rstrip() + f"\n{quotes}\n\n" + source[end.start() :]
-    return mended if _compiles(mended) else source
+    return mended if compiles(mended) else source
 
 
 def python_fixed(source: str) -> str:
@@ -86,9 +86,10 @@ def python_fixed(source: str) -> str:
     return with_missing_imports(with_docstring_closed(source))
 
 
-def _compiles(source: str) -> bool:
+def compiles(source: str, name: str = "file.py") -> bool:
+    """Whether the source compiles (what `python -m py_compile` checks)."""
     try:
-        compile(source, "file.py", "exec", dont_inherit=True)
+        compile(source, name, "exec", dont_inherit=True)
     except (SyntaxError, ValueError):
         return False
     return True
@@ -110,16 +111,7 @@ def without_broken_tests(source: str, also: Callable[[str], bool] | None = None)
     unchanged. The last resort for tests a model kept reading an undefined value in after being
     shown the line three times (`corrupted_input`): the checks that are left go on to the Judge,
     which sends back tests that no longer cover the task."""
-    current, dropped = source, set()
-    try:  # a module-level value `also` finds at fault (`SOLVER = Path("/app/x.py")`) goes first: what reads it is then broken
-        faulty = [node for node in ast.parse(source).body if also is not None and isinstance(node, (ast.Assign, ast.AnnAssign)) and also(ast.get_source_segment(source, node) or "")]
-    except (SyntaxError, ValueError):
-        return source
-    if faulty:
-        lines = current.splitlines(keepends=True)
-        for node in reversed(faulty):
-            del lines[node.lineno - 1 : node.end_lineno]
-        current = "".join(lines)
+    current, dropped, changed = source, set(), False
     while True:
         try:
             tree = ast.parse(current)
@@ -130,21 +122,24 @@ def without_broken_tests(source: str, also: Callable[[str], bool] | None = None)
             return source
         bound = _bound(top)
         functions = {table.get_name(): table for table in top.get_children() if table.get_type() == "function"}
+        at_fault = lambda node: also is not None and also(ast.get_source_segment(current, node) or "")  # noqa: E731
         broken = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in functions
-                  and (_unbound_reads(functions[node.name], bound) or {a.arg for a in node.args.args} & dropped
-                       or (also is not None and also(ast.get_source_segment(current, node) or "")))]  # fmt: skip
+                  and (_unbound_reads(functions[node.name], bound) or {a.arg for a in node.args.args} & dropped or at_fault(node))]  # fmt: skip
+        # a module-level value `also` finds at fault (`SOLVER = Path("/app/x.py")`) goes too: what reads it is then broken
+        broken += [node for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign)) and at_fault(node)]
         if not broken:
             break
-        dropped |= {node.name for node in broken}
+        changed = True
+        dropped |= {node.name for node in broken if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
         lines = current.splitlines(keepends=True)
         for node in sorted(broken, key=lambda n: n.lineno, reverse=True):
-            first, end = min([node.lineno] + [d.lineno for d in node.decorator_list]), node.end_lineno
+            first, end = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]), node.end_lineno
             while end < len(lines) and not lines[end].strip():  # and the blank lines after it
                 end += 1
             del lines[first - 1 : end]
         current = "".join(lines)
     tests_left = any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test") for n in ast.parse(current).body)
-    return current if (dropped or faulty) and tests_left and not undefined_names(current) else source
+    return current if changed and tests_left and not undefined_names(current) else source
 
 
 STRAY = (ast.Assert, ast.Expr, ast.If, ast.For, ast.While, ast.With, ast.Raise)
