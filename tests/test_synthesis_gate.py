@@ -11,9 +11,11 @@ import pytest
 from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
+from termigen_harbor.synthesis.image_packages import pypi_releases
 from termigen_harbor.synthesis.python_source import stray_statements
 from termigen_harbor.synthesis.spec import TaskSpec
-from termigen_harbor.synthesis.verify import generate_tests, lazy_solutions, solution_run, verify_task, write_solution
+from termigen_harbor.images import BASE_IMAGE
+from termigen_harbor.synthesis.verify import STANDARD_TEST_SH, generate_tests, lazy_solutions, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
 
 SPEC = TaskSpec(title="count-words", objective="Write the number of words in /app/input.txt to /app/count.txt.", inputs=["/app/input.txt"],
@@ -59,15 +61,46 @@ async def test_a_judge_that_never_approves_rejects_the_task_before_any_trial(tmp
 async def test_a_rejection_without_a_reason_is_asked_again():
     verdicts = iter([{"approve": False, "problems": []}, {"approve": True, "problems": []}])
     model = Model(tests=[STRONG], judge=lambda _p: next(verdicts))
-    tests, rounds, approved = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, rounds, approved, _dockerfile = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
     assert approved and tests == STRONG and len(model.prompts["judge"]) == 2
+
+
+async def test_a_pypi_package_the_tests_import_goes_into_the_image_and_anything_else_goes_back(tmp_path):
+    # as in a real run: tests for a CSV-to-Parquet task imported pandas, which the image lacked, three rounds running
+    def collect(files, dockerfile, tests):
+        wanted = [m for m in ("tabulate", "wordlib") if f"import {m}" in tests and m not in dockerfile]
+        return f"pytest cannot collect the tests:\nE   ModuleNotFoundError: No module named '{wanted[0]}'" if wanted else None
+
+    uses_tabulate = "import tabulate\n" + STRONG
+    model = Model(tests=[uses_tabulate])
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=collect)
+    assert written.approved and written.tests == uses_tabulate and len(written.rounds) == 1 and len(model.prompts["tests"]) == 1
+    assert written.dockerfile == DOCKERFILE + "RUN pip install --no-cache-dir tabulate==0.9.0\n"
+    # a module of no known release goes back to the Test Generator, the Dockerfile untouched
+    model = Model(tests=["import wordlib\n" + STRONG, STRONG])
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=collect)
+    assert written.approved and written.dockerfile == DOCKERFILE and written.rounds[0].by == "pytest" and "No module named 'wordlib'" in model.prompts["tests"][1]
+    assert pypi_releases("ModuleNotFoundError: No module named 'yaml.constructor'\nModuleNotFoundError: No module named 'pandas'") == ["PyYAML==6.0.2", "pandas==2.2.3"]
+    assert pypi_releases("ModuleNotFoundError: No module named 'pandas'\nModuleNotFoundError: No module named 'solver'") == []  # the task's own module: the tests must change
+    # an install that does not build leaves the Dockerfile as it was and the tests go back
+    def pip_fails(files, dockerfile, tests):
+        return "the environment's image did not build: ERROR: No matching distribution" if "pip install" in dockerfile else collect(files, dockerfile, tests)
+
+    model = Model(tests=[uses_tabulate, STRONG])
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=pip_fails)
+    assert written.approved and written.dockerfile == DOCKERFILE and written.rounds[0].by == "pytest" and "No module named 'tabulate'" in model.prompts["tests"][1]
+    # the verification keeps the new Dockerfile: the bundle and the outcome carry it
+    model = Model(tests=[uses_tabulate] * 3, judge=lambda _p: {"approve": False, "problems": ["nothing checks count.txt"]})
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, collect=collect)
+    assert not outcome.accepted and outcome.dockerfile == DOCKERFILE + "RUN pip install --no-cache-dir tabulate==0.9.0\n"
+    assert "RUN pip install --no-cache-dir tabulate==0.9.0" in model.prompts["tests"][1]  # the next round is shown the image as built
 
 
 async def test_tests_that_keep_reading_an_undefined_value_lose_those_checks_after_the_last_reply_and_the_judge_sees_the_rest():
     # as the 1.5B model wrote them in a real run, three times after being shown the line
     reads_undefined = STRONG + "\n\ndef test_repaired():\n    assert Path('/app/count.txt').read_bytes() != corrupted_input.encode()\n"
     model = Model(tests=[reads_undefined] * 3)
-    tests, rounds, approved = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, rounds, approved, _dockerfile = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
     assert approved and tests == STRONG + "\n\n" and len(model.prompts["tests"]) == 3 and len(rounds) == 1  # three replies, the last mended
     assert STRONG in model.prompts["judge"][0] and "corrupted_input" not in model.prompts["judge"][0]
 
@@ -77,7 +110,7 @@ async def test_tests_that_demand_a_file_nothing_names_go_back_and_lose_that_chec
     demands = STRONG + "\n\ndef test_solver_exists():\n    assert Path('/app/solve_maze.py').is_file(), '/app/solve_maze.py is missing'\n"
     model = Model(tests=[demands] * 3)
     backend = ScriptedBackend(model)
-    tests, rounds, approved = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, rounds, approved, _dockerfile = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
     assert approved and tests == STRONG + "\n\n" and len(model.prompts["tests"]) == 3
     told = backend.requests[1].messages[-1].content
     assert "test_outputs.py checks `/app/solve_maze.py`, which neither the task nor its environment names" in told
@@ -85,7 +118,7 @@ async def test_tests_that_demand_a_file_nothing_names_go_back_and_lose_that_chec
     # and again, the path held in a module-level constant under a docstring that names it (the maze example's style)
     constant = '"""Tests for /app/solve_maze.py: a solver."""\nSOLVER = Path("/app/solve_maze.py")\n' + STRONG + "\n\ndef test_solver_exists():\n    assert SOLVER.is_file()\n"
     backend = ScriptedBackend(Model(tests=[constant] * 3))
-    tests, _rounds, approved = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, _rounds, approved, _dockerfile = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
     assert approved and tests == '"""Tests for /app/solve_maze.py: a solver."""\n' + STRONG + "\n\n"
     assert '- `/app/solve_maze.py` in: SOLVER = Path("/app/solve_maze.py")' in backend.requests[1].messages[-1].content  # the line that checks it
     named = SPEC.as_text() + "/app/data/orders.csv\nCOPY gen.sh /opt/tools/gen.sh"
@@ -97,7 +130,7 @@ async def test_checks_dedented_out_of_their_test_go_back_with_their_lines_and_ar
     # as the 1.5B model wrote them in a real run: a test's last checks dedented to module level
     dedented = '"""Checks."""\nimport pytest\n' + STRONG + "\ndef test_report():\n    output = ''\nif not output:\n    pytest.fail('empty')\nassert True\n"
     backend = ScriptedBackend(Model(tests=[dedented] * 3))
-    tests, _rounds, approved = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, _rounds, approved, _dockerfile = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
     told = backend.requests[1].messages[-1].content
     assert "runs these lines when pytest imports it, outside every test function" in told and "- line 13: if not output:" in told and "- line 15: assert True" in told
     assert approved and "pytest.fail" not in tests and "assert True" not in tests and tests.startswith('"""Checks."""\nimport pytest\n' + STRONG)
@@ -245,14 +278,37 @@ def test_tests_can_import_what_the_environment_installs_and_nothing_else(docker_
 
 
 @pytest.mark.docker
+async def test_a_pypi_package_the_tests_import_is_installed_in_the_real_image(docker_engine):
+    uses_tabulate = "import tabulate\n" + STRONG
+    written = await generate_tests(LLM(ScriptedBackend(Model(tests=[uses_tabulate]))), SPEC, FILES, DOCKERFILE)
+    assert written.approved and len(written.rounds) == 1 and written.dockerfile.endswith("RUN pip install --no-cache-dir tabulate==0.9.0\n")
+
+
+@pytest.mark.docker
+def test_the_verifier_lets_tests_run_pytest_on_the_tasks_own_code(docker_engine, tmp_path):
+    # as in a real run: tests that check a repaired project by running its test suite with `pytest`
+    import docker
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "test_app.py").write_text("def test_ok():\n    assert 1 + 1 == 2\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test.sh").write_text(STANDARD_TEST_SH)
+    (tmp_path / "tests" / "test_outputs.py").write_text(
+        "import subprocess\n\ndef test_suite_passes():\n    assert subprocess.run(['pytest', '-q', '/app/test_app.py']).returncode == 0\n")
+    out = docker.from_env().containers.run(BASE_IMAGE, ["bash", "-c", "bash /tests/test.sh >/dev/null; cat /logs/verifier/reward.txt; command -v pytest || echo none"],
+                                           volumes={str(tmp_path / "app"): {"bind": "/app"}, str(tmp_path / "tests"): {"bind": "/tests", "mode": "ro"}}, remove=True)  # fmt: skip
+    assert out.decode().split() == ["1", "none"]  # passed; and pytest is on no one's PATH outside the verifier
+
+
+@pytest.mark.docker
 async def test_tests_that_pytest_cannot_collect_in_the_image_go_back_and_an_errored_trial_is_an_error(docker_engine, tmp_path):
-    needs_numpy = "import numpy\n\ndef test_x():\n    assert numpy.zeros(1)[0] == 0\n"
+    needs_wordlib = "import wordlib\n\ndef test_x():\n    assert wordlib.WORDS == 5\n"  # a module no release provides
     hangs = "import time\nfrom pathlib import Path\n\ndef test_count():\n    time.sleep(60)\n    assert Path('/app/count.txt').exists()\n"
-    model = Model(tests=[needs_numpy, hangs])
+    model = Model(tests=[needs_wordlib, hangs])
     config = {"agent": {"timeout_sec": 60}, "verifier": {"timeout_sec": 5}}
     outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, config, tmp_path / "jobs", k_lazy=0, max_rounds=2)
-    assert outcome.test_rounds[0].by == "pytest" and "No module named 'numpy'" in outcome.test_rounds[0].problems[0]
-    assert "No module named 'numpy'" in model.prompts["tests"][1] and len(model.prompts["judge"]) == 1
+    assert outcome.test_rounds[0].by == "pytest" and "No module named 'wordlib'" in outcome.test_rounds[0].problems[0]
+    assert "No module named 'wordlib'" in model.prompts["tests"][1] and len(model.prompts["judge"]) == 1
     assert outcome.errored and not outcome.accepted and len(outcome.rounds) == 1
     gate = outcome.rounds[0]
     assert gate.oracle is None and gate.nop is None and "VerifierTimeoutError" in outcome.reason

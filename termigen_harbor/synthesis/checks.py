@@ -15,6 +15,7 @@ from harbor.models.task.config import TaskConfig
 from termigen_harbor.bash_syntax import bash_complaint
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.leftovers import owner_label
+from termigen_harbor.synthesis.image_packages import missing_modules
 from termigen_harbor.synthesis.python_source import compiles, first_uses, python_fixed, stray_statements, undefined_names
 
 __all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem", "python_run_by_bash", "stray_statements_problem", "unnamed_files", "unnamed_files_problem"]
@@ -262,6 +263,7 @@ def context_problem(dockerfile: str, context_files: list[str]) -> str | None:
     return "; ".join(problems) or None
 
 
+IMAGE_NOT_BUILT = "the environment's image did not build"
 COLLECT = ('P=/opt/termigen/verifier/bin/pytest; [ -x "$P" ] || P="python3 -m pytest"; '
            '{ cd /app 2>/dev/null || cd /tests; } && $P --collect-only -q -p no:cacheprovider /tests/test_outputs.py')  # fmt: skip
 
@@ -280,7 +282,7 @@ def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: 
         context, tests_dir = root / "environment", root / "tests"
         build = subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], capture_output=True, text=True, timeout=timeout_s)
         if build.returncode:
-            return f"the environment's image did not build: {build.stderr.strip()[-1500:]}"
+            return f"{IMAGE_NOT_BUILT}: {build.stderr.strip()[-1500:]}"
         name = f"termigen-collect-{call}"
         try:
             run = subprocess.run(["docker", "run", "--rm", "--name", name, *owner_label(), "--network", "none", "-v", f"{tests_dir}:/tests:ro", tag, "sh", "-c", COLLECT],
@@ -294,7 +296,7 @@ def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: 
     if run.returncode == 5:
         return "pytest collected no tests from tests/test_outputs.py (test functions must be named test_*)"
     if run.returncode:
-        missing = sorted(set(MISSING_MODULE_RE.findall(output)))
+        missing = missing_modules(output)
         at_import = MODULE_LEVEL_RE.search(output)
         advice = (f"the tests import {', '.join(f'`{m}`' for m in missing)}, which the task's image does not have: import only the "
                   "standard library (csv, json, statistics, sqlite3, subprocess, ...) and what the Dockerfile installs.\n") if missing else (
@@ -304,5 +306,4 @@ def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: 
     return None
 
 
-MISSING_MODULE_RE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
 MODULE_LEVEL_RE = re.compile(r"test_outputs\.py:(\d+): in <module>")

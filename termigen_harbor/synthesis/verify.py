@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from harbor.models.task.config import TaskConfig
 from pydantic import BaseModel, Field, model_validator
@@ -28,7 +28,8 @@ from termigen_harbor.llm import LLM, StructuredOutputError
 from termigen_harbor.llm.fenced import blocks
 from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
-from termigen_harbor.synthesis.checks import bash_problem, collect_problem, python_problem, python_run_by_bash, stray_statements_problem, unnamed_files, unnamed_files_problem
+from termigen_harbor.synthesis.checks import IMAGE_NOT_BUILT, bash_problem, collect_problem, python_problem, python_run_by_bash, stray_statements_problem, unnamed_files, unnamed_files_problem
+from termigen_harbor.synthesis.image_packages import pypi_releases, with_pip_install
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, examples_for
 from termigen_harbor.synthesis.python_source import python_fixed, without_broken_tests, without_stray_statements
 from termigen_harbor.synthesis.spec import TaskSpec
@@ -67,6 +68,13 @@ class TestRound(BaseModel):
     approved: bool
     problems: list[str] = Field(default_factory=list)
     by: Literal["judge", "pytest"] = "judge"  # who sent the tests back
+
+
+class WrittenTests(NamedTuple):
+    tests: str
+    rounds: list[TestRound]
+    approved: bool
+    dockerfile: str  # the task's Dockerfile, with what the tests needed installed
 
 
 class LazySolution(BaseModel):
@@ -126,9 +134,10 @@ def environment_text(files: dict[str, BundleFile], dockerfile: str) -> str:
 
 async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, collect: Collect | None = collect_problem,
                          judge: LLM | None = None, max_rounds: int = 3, feedback: str | None = None, previous: str | None = None,
-                         category: str = "", say: Callable[[str], None] = lambda _m: None) -> tuple[str, list[TestRound], bool]:  # fmt: skip
+                         category: str = "", say: Callable[[str], None] = lambda _m: None) -> WrittenTests:  # fmt: skip
     """Test Generator until its tests compile, pytest collects them in the task's image and the
-    Judge approves them, or out of rounds. Returns the last tests, every round, and the approval."""
+    Judge approves them, or out of rounds. A well-known PyPI package the tests import and the image
+    lacks goes into the image (the Dockerfile returned), not back to the Test Generator."""
     environment = environment_text(files, dockerfile)
     sandbox = describe(sandbox_for_outputs(TaskConfig(), spec.outputs))
     example = next(iter(examples_for(category, 1, max_test_chars=MAX_TEST_EXAMPLE)), None)
@@ -148,6 +157,12 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
         prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=sandbox, example=example, feedback=feedback, previous=previous)
         tests = await llm.file(prompt, purpose="test_generator", check=check, fix=python_fixed, last_resort=last_resort)
         problem = await asyncio.to_thread(collect, files, dockerfile, tests) if collect else None
+        if problem and (releases := pypi_releases(problem)):
+            installing = with_pip_install(dockerfile, releases)
+            retried = await asyncio.to_thread(collect, files, installing, tests)
+            if not (retried or "").startswith(IMAGE_NOT_BUILT):  # pip could not install them: the tests must do without
+                say(f"tests, round {len(rounds) + 1}: the image lacks what they import; the Dockerfile now installs {' '.join(releases)}")
+                dockerfile, environment, problem = installing, environment_text(files, installing), retried
         if problem:
             rounds.append(TestRound(tests=tests, approved=False, problems=[problem], by="pytest"))
         else:
@@ -155,10 +170,10 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
             rounds.append(TestRound(tests=tests, approved=verdict.approve, problems=verdict.problems))
             if verdict.approve:
                 say(f"tests, round {len(rounds)}: approved by the judge")
-                return tests, rounds, True
+                return WrittenTests(tests, rounds, True, dockerfile)
         say(f"tests, round {len(rounds)}: sent back by {'pytest' if rounds[-1].by == 'pytest' else 'the judge'}: {first_line(rounds[-1].problems[0])}")
         feedback, previous = "\n".join(f"- {p}" for p in rounds[-1].problems), tests
-    return tests, rounds, False
+    return WrittenTests(tests, rounds, False, dockerfile)
 
 
 async def write_solution(llm: LLM, spec: TaskSpec, environment: str, tests: str, feedback: str | None = None, previous: str | None = None) -> str:
@@ -308,6 +323,7 @@ class VerifyOutcome(BaseModel):
     rounds: list[GateResult] = Field(default_factory=list)
     test_rounds: list[TestRound] = Field(default_factory=list)  # every test generator / judge exchange
     disputes: list[Dispute] = Field(default_factory=list)  # the Judge's calls on a failing independent solution
+    dockerfile: str | None = None  # set when the tests needed a package the image lacked: the Dockerfile that installs it
     reason: str | None = None
 
 
@@ -378,9 +394,12 @@ class _Verification:
 
     async def write_tests(self, feedback: str | None = None) -> bool:
         """New tests (revising the last ones when there is feedback); False when they were never approved."""
-        tests, rounds, approved = await generate_tests(self.llm, self.spec, self.files, self.dockerfile, self.collect, feedback=feedback,
-                                                       previous=self.tests or None, category=self.category, say=self.say)  # fmt: skip
+        tests, rounds, approved, dockerfile = await generate_tests(self.llm, self.spec, self.files, self.dockerfile, self.collect, feedback=feedback,
+                                                                   previous=self.tests or None, category=self.category, say=self.say)  # fmt: skip
         self.outcome.test_rounds += rounds
+        if dockerfile != self.dockerfile:
+            self.dockerfile, self.environment = dockerfile, environment_text(self.files, dockerfile)
+            self.outcome.dockerfile = dockerfile
         if not approved:
             self.outcome.reason = f"the tests were never approved ({rounds[-1].by}): " + "; ".join(rounds[-1].problems)[:600]
             return False
