@@ -8,6 +8,7 @@ if [ ! -x "$PYTEST" ]; then
     && /tmp/termigen-verifier/bin/pip install -q "pytest==8.4.2" >/dev/null 2>&1
   PYTEST=/tmp/termigen-verifier/bin/pytest
 fi
+export PATH="$PATH:${PYTEST%/pytest}"  # a test that runs `pytest` on the task's own code finds the verifier's, after the image's
 cd /app 2>/dev/null || cd /tests || exit 1  # a relative path in a test means the task's working directory, as for the agent
 "$PYTEST" /tests/test_outputs.py -rA -p no:cacheprovider --junitxml=/logs/verifier/junit.xml
 status=$?
