@@ -115,7 +115,8 @@ class SynthesisRoles:
         replies = {
             "seeds": lambda: {"seeds": [task.seed]},
             "proposer": lambda: {**COUNT_WORDS_SPEC, "title": task.title},
-            "evaluator": lambda: {"environment_complexity": task.evaluations.pop(0)[0], "data_generatability": data, "verification_determinism": verify, "feedback": feedback},
+            "evaluator": lambda: {"environment_complexity": (task.evaluations.pop(0) if len(task.evaluations) > 1 else task.evaluations[0])[0],
+                                  "data_generatability": data, "verification_determinism": verify, "feedback": feedback},  # the last review repeats
             "planner": lambda: {"files": [{"path": "input.txt", "purpose": "the text to count"}]},
             "constructor": lambda: fenced("a b c\nd e\n"),
             "environment": lambda: fenced(task.dockerfiles.pop(0), "dockerfile"),
@@ -140,7 +141,8 @@ class _TaskScript:
         self.title = "count-words" if n == 1 else f"count-words-{n}"
         self.dockerfiles = ["FROM termigen/base:bookworm\nRUN apt-get install -y -qq no-such-package-xyz\nCOPY input.txt /app/input.txt\n",
                             "FROM termigen/base:bookworm\nCOPY input.txt /app/input.txt\n"]  # fmt: skip
-        self.evaluations = [(3, 5, 5, "too simple an environment: add a realistic input"), (4, 5, 5, "the environment could hold more than one file")]
+        # borderline reviews, each the median of three: 3 3 4 rejects the first spec, 4 4 4 accepts the revised one
+        self.evaluations = [(3, 5, 5, "too simple an environment: add a realistic input")] * 2 + [(4, 5, 5, "the environment could hold more than one file")]
         self.tests = [WEAK, STRONG]
 
 

@@ -46,13 +46,30 @@ async def test_seeds_that_are_paths_not_problems_go_back_to_the_model():
 async def test_a_low_scoring_spec_is_revised_with_the_feedback_then_accepted():
     revised = {**SPEC, "success_criteria": SPEC["success_criteria"] + ["bin/calc exits 1 on bad input"]}
     backend = ScriptedBackend([json.dumps(SPEC), evaluation(5, 5, 2, "tests cannot check 'links' without running the binary"),
-                               json.dumps(revised), evaluation(3, 5, 4), evaluation(4, 5, 4, "bad input handling is loosely specified")])  # fmt: skip
+                               json.dumps(revised), evaluation(3, 5, 4), evaluation(4, 5, 4, "bad input handling is loosely specified"),
+                               evaluation(5, 5, 5), evaluation(4, 5, 4, "bad input handling is loosely specified")])  # fmt: skip
     outcome = await refine_spec(LLM(backend), "static lib link order", CATEGORY)
     assert outcome.accepted and outcome.spec.success_criteria[-1] == "bin/calc exits 1 on bad input" and len(outcome.rounds) == 2
     second_proposal = backend.requests[2].messages[-1].content
     assert "tests cannot check 'links'" in second_proposal and "fix-static-lib-link-order" in second_proposal
     assert "explain every score below 4" in backend.requests[4].messages[-1].content  # a rejecting score without a reason goes back
     assert outcome.rounds[-1].evaluation.feedback == "bad input handling is loosely specified"
+
+
+async def test_a_borderline_review_is_the_median_of_three_and_a_clear_one_decides_alone():
+    # as the 1.5B Evaluator scored one unchanged spec in a real run: 3-4-5, then 4-3-5, then 4-5-3
+    backend = ScriptedBackend([json.dumps(SPEC), evaluation(3, 4, 5, "environment thin"), evaluation(4, 3, 5, "data vague"), evaluation(4, 5, 3, "outputs vague")])
+    outcome = await refine_spec(LLM(backend), "static lib link order", CATEGORY)
+    assert outcome.accepted and len(outcome.rounds) == 1 and len(backend.requests) == 4
+    assert outcome.rounds[0].evaluation.scores() == (4, 4, 5) and [s.scores() for s in outcome.rounds[0].samples] == [(3, 4, 5), (4, 3, 5), (4, 5, 3)]
+    # two of three below the threshold on one score: rejected, with the feedback of the two that rejected
+    backend = ScriptedBackend([json.dumps(SPEC), evaluation(3, 5, 5, "a toy"), evaluation(5, 5, 5), evaluation(3, 4, 5, "one file only")])
+    outcome = await refine_spec(LLM(backend), "static lib link order", CATEGORY, max_rounds=1)
+    assert not outcome.accepted and outcome.rounds[0].evaluation.scores() == (3, 5, 5) and outcome.rounds[0].evaluation.feedback == "a toy\none file only"
+    for clear, accepted in ((evaluation(5, 5, 5), True), (evaluation(5, 2, 5, "inputs must be downloaded"), False)):  # one review, no more
+        backend = ScriptedBackend([json.dumps(SPEC), clear])
+        outcome = await refine_spec(LLM(backend), "static lib link order", CATEGORY, max_rounds=1)
+        assert outcome.accepted is accepted and len(backend.requests) == 2 and outcome.rounds[0].samples == []
 
 
 async def test_a_spec_that_never_reaches_the_threshold_is_rejected_with_scores_and_reasons():
@@ -122,7 +139,7 @@ async def test_an_output_that_names_no_file_goes_back_to_the_proposer_before_any
             spec([vague])
 
     vague_spec = SPEC | {"outputs": ["Database query profiling report"]}
-    backend = ScriptedBackend([json.dumps(vague_spec), json.dumps(SPEC), evaluation(4, 4, 4)])
+    backend = ScriptedBackend([json.dumps(vague_spec), json.dumps(SPEC), evaluation(5, 5, 5)])
     outcome = await refine_spec(LLM(backend), "profile a slow django view", CATEGORY)
     assert outcome.accepted and outcome.spec.outputs == ["/app/calc/bin/calc"]
     assert "name no file" in backend.requests[1].messages[-1].content  # the Proposer was told what was wrong

@@ -122,13 +122,43 @@ class Evaluation(BaseModel):
             raise ValueError(f"explain every score below {SPEC_THRESHOLD} in `feedback`: what is missing and how to fix it")
         return self
 
+    def scores(self) -> tuple[int, int, int]:
+        return self.environment_complexity, self.data_generatability, self.verification_determinism
+
     def passes(self, threshold: int) -> bool:
-        return min(self.environment_complexity, self.data_generatability, self.verification_determinism) >= threshold
+        return min(self.scores()) >= threshold
+
+
+EVALUATOR_SAMPLES = 3  # a borderline review is the median of this many
+
+
+def median_review(reviews: list[Evaluation], threshold: int) -> Evaluation:
+    """Each score the median of the reviews' (an odd number of them); the feedback of those that
+    scored below `threshold` where the median does too, else the first's."""
+    env, data, verification = (sorted(column)[len(column) // 2] for column in zip(*(r.scores() for r in reviews)))
+    failing = min(env, data, verification) < threshold
+    feedback = [r.feedback.strip() for r in reviews if r.feedback.strip() and (not failing or not r.passes(threshold))]
+    return Evaluation(feedback="\n".join(dict.fromkeys(feedback)), environment_complexity=env, data_generatability=data, verification_determinism=verification)
+
+
+async def evaluate(llm: LLM, category: Category, spec: TaskSpec, threshold: int) -> tuple[Evaluation, list[Evaluation]]:
+    """The Evaluator's review, and every sample it was drawn from. One review decides a clear case;
+    a borderline one (its lowest score just below or at `threshold`) is sampled again and the
+    median of EVALUATOR_SAMPLES decides: the 1.5B Evaluator scored one unchanged spec 3-4-5, then
+    4-3-5, then 4-5-3, and a single draw rejected specs on noise (4 of 12 in two runs)."""
+    prompt = render("evaluator", category=category, spec=spec.as_text(), threshold=threshold)
+    reviews = [await llm.structured(prompt, Evaluation, purpose="evaluator")]
+    if min(reviews[0].scores()) not in (threshold - 1, threshold):
+        return reviews[0], []
+    for _ in range(EVALUATOR_SAMPLES - 1):
+        reviews.append(await llm.structured(prompt, Evaluation, purpose="evaluator"))
+    return median_review(reviews, threshold), reviews
 
 
 class Round(BaseModel):
     spec: TaskSpec
     evaluation: Evaluation
+    samples: list[Evaluation] = Field(default_factory=list)  # the reviews a borderline evaluation is the median of
 
 
 class SpecOutcome(BaseModel):
@@ -178,8 +208,8 @@ async def refine_spec(llm: LLM, seed: str, category: Category, threshold: int = 
     for _ in range(max_rounds):
         prompt = render("proposer", category=category, seed=seed, example=example, feedback=feedback, previous=previous)
         spec = await llm.structured(prompt, TaskSpec, purpose="proposer")
-        evaluation = await (evaluator or llm).structured(render("evaluator", category=category, spec=spec.as_text(), threshold=threshold), Evaluation, purpose="evaluator")
-        outcome.rounds.append(Round(spec=spec, evaluation=evaluation))
+        evaluation, samples = await evaluate(evaluator or llm, category, spec, threshold)
+        outcome.rounds.append(Round(spec=spec, evaluation=evaluation, samples=samples))
         if evaluation.passes(threshold):
             outcome.accepted, outcome.spec = True, spec
             return outcome
