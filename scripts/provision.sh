@@ -140,16 +140,44 @@ sync() { "$UV" sync --locked --python "$PY" --extra dev --extra local --project 
 # From uv's cache first: llama-cpp-python is an sdist whose native build (5-7 min on 2 cores) uv
 # keeps, but a proxy that strips caching headers makes uv fetch the sdist again online and
 # rebuild it. Online only for what the cache does not hold (a fresh machine, a new lock).
+# llama.cpp is built for this CPU (-march=native) less AMX: machines of this kind advertise AMX
+# (amx_tile in /proc/cpuinfo) and a native build faulted on its first tile instruction
+# (`ldtilecfg`, a general protection fault in libggml-cpu.so) at the model's first request.
+# (CMake starts CMAKE_C_FLAGS and CMAKE_CXX_FLAGS from these; an explicit -mno-* outlasts -march.)
+NO_AMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+export CFLAGS="${CFLAGS:+$CFLAGS }$NO_AMX" CXXFLAGS="${CXXFLAGS:+$CXXFLAGS }$NO_AMX" CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
 if ! sync --offline 2>/dev/null; then
   say "syncing .venv with uv.lock (the first time builds llama-cpp-python: 5-7 min)"
-  CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" sync \
-    || die "uv sync from uv.lock failed (see above). If you changed pyproject.toml, run scripts/upgrade-deps.sh."
+  sync || die "uv sync from uv.lock failed (see above). If you changed pyproject.toml, run scripts/upgrade-deps.sh."
 fi
 say "environment matches uv.lock ($(elapsed "$t0"))"
 
 # ---------------------------------------------------------------- 2b. local model weights
 # The embedded default (Qwen2.5-Coder-1.5B) and its faster 0.5B sibling, which the tests use.
 "$VENV/bin/termigen" llm weights -m qwen2.5-coder-1.5b -m qwen2.5-coder-0.5b
+
+# ---------------------------------------------------------------- 2c. the llama.cpp build runs here
+# The 0.5B model reads a 120-token prompt (a second), once per build of the library: a build that
+# crashes on this CPU (an AMX build from an earlier provision, a wheel from uv's cache built on
+# another machine) is rebuilt from source with the flags above.
+LLAMA_LIB=$(ls "$VENV"/lib/python3*/site-packages/llama_cpp/lib/libggml-cpu.so 2>/dev/null | head -1)
+LLAMA_OK=$VENV/.llama-cpp-runs
+llama_runs() {
+  "$VENV/bin/python" - "$(ls "$CACHE"/models/qwen2.5-coder-0.5b-*.gguf | head -1)" >/dev/null 2>&1 <<'PY'
+import sys
+from llama_cpp import Llama
+Llama(model_path=sys.argv[1], n_ctx=256, verbose=False)("Hello, " * 60, max_tokens=1)  # a batch: one token took no AMX path
+PY
+}
+if [ -n "$LLAMA_LIB" ] && ! [ "$LLAMA_OK" -nt "$LLAMA_LIB" ]; then
+  if ! llama_runs; then
+    say "the llama.cpp build crashes on this CPU: rebuilding llama-cpp-python from source (5-7 min)"
+    "$UV" cache clean llama-cpp-python -q
+    sync --reinstall-package llama-cpp-python || die "rebuilding llama-cpp-python failed (see above)"
+    llama_runs || die "llama-cpp-python, rebuilt with CFLAGS=$CFLAGS CMAKE_ARGS=$CMAKE_ARGS, still crashes on this CPU: set CMAKE_ARGS (for example -DGGML_NATIVE=OFF) and rerun"
+  fi
+  touch "$LLAMA_OK"
+fi
 
 # ---------------------------------------------------------------- 3. Docker engine + compose v2
 engine_ok() { timeout 20 docker info >/dev/null 2>&1; }
