@@ -1,10 +1,11 @@
 import hashlib
 import os
+import sys
 
 import pytest
 from pydantic import BaseModel
 
-from termigen_harbor.llm import make_llm
+from termigen_harbor.llm import LLM, make_llm
 from termigen_harbor.llm.local_model import MODELS, ModelSpec, WeightsError, find_weights, join_parts, part_files, verified
 from termigen_harbor.llm.local_server import stop_shared
 
@@ -88,3 +89,39 @@ async def test_the_real_local_model_answers(local_05b):
     assert completion.usage.input_tokens > 10 and completion.usage.output_tokens > 0 and completion.usage.cost_usd == 0.0
     command = await llm.structured("Give a bash command that prints the current directory.", Command, max_tokens=128)
     assert isinstance(command, Command) and command.command.strip()
+
+
+CRASHING_SERVER = """
+import http.server, json, os, signal, sys
+port, alias = int(sys.argv[1]), sys.argv[2]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"data": [{"id": alias}]}).encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_POST(self):
+        print("ggml_backend_amx_mul_mat: about to fault", flush=True)
+        os.kill(os.getpid(), signal.SIGSEGV)
+http.server.HTTPServer(("127.0.0.1", port), Handler).serve_forever()
+"""
+
+
+async def test_a_server_that_dies_while_answering_is_reported_with_why_and_not_retried(monkeypatch, tmp_path):
+    # as a llama.cpp build with AMX did on a machine of this kind: the client saw "Connection error" five times
+    from termigen_harbor.llm import local_server
+    from termigen_harbor.llm.local_backend import LocalBackend
+    from termigen_harbor.llm.types import FatalError
+
+    monkeypatch.setenv("TERMIGEN_CACHE", str(tmp_path))
+    monkeypatch.setattr(local_server, "ensure_weights", lambda key, say: tmp_path / "weights.gguf")
+    monkeypatch.setattr(local_server.LocalModelServer, "command", lambda self, _path: [sys.executable, "-c", CRASHING_SERVER, str(self.port), self.alias])
+    stop_shared()
+    llm = LLM(LocalBackend("qwen2.5-coder-0.5b"))
+    try:
+        with pytest.raises(FatalError, match=r"died while answering \(signal SIGSEGV\): its llama.cpp build may not run on this CPU") as raised:
+            await llm.chat("hello")
+    finally:
+        stop_shared()
+    assert "ggml_backend_amx_mul_mat: about to fault" in str(raised.value) and len(llm.records) == 1  # why, from its log; asked once

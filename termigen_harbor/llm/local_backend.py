@@ -7,8 +7,8 @@ import time
 
 from termigen_harbor.llm.litellm_backend import LiteLLMBackend
 from termigen_harbor.llm.local_model import DEFAULT_MODEL, model_spec
-from termigen_harbor.llm.local_server import shared_server
-from termigen_harbor.llm.types import ChatRequest, Completion
+from termigen_harbor.llm.local_server import shared_server, shared_server_death
+from termigen_harbor.llm.types import ChatRequest, Completion, FatalError, RetryableError
 
 
 class LocalBackend:
@@ -28,7 +28,12 @@ class LocalBackend:
             # llama.cpp constrains decoding to the JSON schema of structured calls.
             self._inner = LiteLLMBackend(f"openai/{self.key}", api_base=base_url, api_key="local", timeout_s=self.timeout_s, free=True, constrain_json=True)
         started = time.perf_counter()  # the request only: starting the server is a one-time cost
-        completion = await self._inner.complete(request)
+        try:
+            completion = await self._inner.complete(request)
+        except RetryableError as exc:  # a dead server does not come back: say why it died, once
+            if death := shared_server_death(self.key, self.instance):
+                raise FatalError(death) from exc
+            raise
         completion.latency_s = time.perf_counter() - started
         completion.model = self.model
         return completion

@@ -6,6 +6,7 @@ import atexit
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -84,6 +85,20 @@ class LocalModelServer:
         self.stop()
         raise ServerError(f"the local model server did not answer within {timeout_s:.0f} s:\n{self._log_tail()}")
 
+    def death(self) -> str | None:
+        """Why the server is gone, when it died after it started (a crash while answering): its
+        exit, and the end of its log. A llama.cpp build with AMX faulted at the first long prompt on
+        machines of this kind, and the client saw only "Connection error", five times."""
+        if self.process is None:
+            return None
+        try:  # a server that just crashed may close its socket a moment before it is reaped
+            code = self.process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            return None
+        how = f"signal {signal.Signals(-code).name}" if code < 0 and -code in {s.value for s in signal.Signals} else f"exit code {code}"
+        hint = ": its llama.cpp build may not run on this CPU (scripts/provision.sh checks it and rebuilds it)" if code in (-signal.SIGSEGV, -signal.SIGILL, -signal.SIGBUS) else ""
+        return f"the local model server ({self.alias}) died while answering ({how}){hint}; the end of its log ({self.log_path}):\n{self._log_tail()}"
+
     def _log_tail(self, lines: int = 15) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").strip().splitlines()[-lines:])
@@ -124,6 +139,13 @@ def shared_server(key: str = DEFAULT_MODEL, instance: str = "", say: Callable[[s
         name = f"{key}#{instance}" if instance else key
         server = _shared.get(name) or _shared.setdefault(name, LocalModelServer(key, say=say))
         return server.start()
+
+
+def shared_server_death(key: str = DEFAULT_MODEL, instance: str = "") -> str | None:
+    """Why this process's server for (`key`, `instance`) died, if it did (LocalModelServer.death)."""
+    with _shared_lock:
+        server = _shared.get(f"{key}#{instance}" if instance else key)
+    return server.death() if server else None
 
 
 def stop_shared() -> None:
