@@ -51,6 +51,11 @@ async def test_a_failed_dockerfile_sent_back_unchanged_loses_the_package_no_inst
     outcome = await build_until_ok(LLM(backend), SPEC, [PlannedFile(path="data.txt", purpose="input")], files, tmp_path / "jobs2")
     assert outcome.ok and outcome.dockerfile.startswith("FROM termigen/base:bookworm\nENV LANG=C.UTF-8\nRUN echo kept > /app/kept.txt\n")
     repair_prompt = backend.requests[1].messages[-1].content  # the agent was told which instruction failed, and why
+    # the failed instruction rewritten, the package still in it (a real run: three builds failed on one pip package)
+    rewritten = broken.replace("echo kept > /app/kept.txt && pip install --no-index", "echo kept > /app/kept.txt && pip install -q --no-index")
+    backend = ScriptedBackend([f"```dockerfile\n{broken}```", f"```dockerfile\n{rewritten}```"])
+    outcome = await build_until_ok(LLM(backend), SPEC, [PlannedFile(path="data.txt", purpose="input")], files, tmp_path / "jobs3")
+    assert outcome.ok and outcome.dockerfile.splitlines()[1] == "RUN echo kept > /app/kept.txt" and "out of the lines that still install it" in outcome.attempts[1].repair
     assert "The instruction `RUN echo kept > /app/kept.txt && pip install --no-index no-such-pkg-xyz` failed with exit code 1" in repair_prompt
 
 

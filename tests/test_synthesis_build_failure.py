@@ -1,6 +1,6 @@
 """Reading a failed build's output, and the repair made when the model sends the failed Dockerfile back unchanged."""
 
-from termigen_harbor.synthesis.build_failure import read_failure, without_failure
+from termigen_harbor.synthesis.build_failure import read_failure, without_failure, without_package
 
 # shaped as the end of the failed builds that synthesis runs saw (BuildKit's output, through Harbor's compose)
 PIP_FAILED = """#7 [main 3/6] RUN pip install numpy tmux==3.3 && python3 gen.py
@@ -57,3 +57,13 @@ def test_an_install_left_with_nothing_goes_and_a_failure_without_a_package_takes
     assert "pip install" not in repaired and "gen.py" in repaired and did.startswith("took out `RUN pip install numpy tmux==3.3")
     elsewhere = read_failure(PIP_FAILED).model_copy(update={"instruction": "RUN make"})
     assert without_failure(DOCKERFILE, elsewhere) is None  # not an instruction of this Dockerfile: nothing to take out
+
+
+def test_a_missing_package_goes_from_every_run_that_still_installs_it_however_that_run_was_rewritten():
+    # as the 1.5B Environment agent wrote it in a real run: `--upgrade` and then `seaborn` dropped, `seaborn-brushable` kept through three builds
+    rewritten = ("FROM termigen/base:bookworm\nRUN apt-get install --only-upgrade python3-pip && \\\n    pip install numpy pandas seaborn-brushable pillow\n"
+                 "RUN pip install seaborn-brushable==0.1\nCOPY data.txt /app/data.txt\n")  # fmt: skip
+    assert without_package(rewritten, "seaborn-brushable") == (
+        "FROM termigen/base:bookworm\nRUN apt-get install --only-upgrade python3-pip && pip install numpy pandas pillow\nCOPY data.txt /app/data.txt\n")
+    assert without_package(rewritten, "seaborn") is None  # only that package, never a name it starts with
+    assert without_package("FROM termigen/base:bookworm\nRUN echo seaborn-brushable > /app/x\n", "seaborn-brushable") is None  # not an install

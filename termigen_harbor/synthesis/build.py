@@ -18,7 +18,7 @@ from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM, StructuredOutputError
 from termigen_harbor.runner import RunSpec, run_job
-from termigen_harbor.synthesis.build_failure import read_failure, without_failure
+from termigen_harbor.synthesis.build_failure import read_failure, without_failure, without_package
 from termigen_harbor.synthesis.environment import PlannedFile, write_dockerfile
 from termigen_harbor.synthesis.spec import TaskSpec
 
@@ -91,6 +91,8 @@ async def build_until_ok(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile],
         # whole RUN only from an unchanged file (a fix elsewhere, such as a COPY added before it, may be the repair)
         unchanged = written.strip() == dockerfile.strip()
         mechanical = without_failure(written, failure) if failure and (unchanged or failure.missing_package) else None
+        if mechanical is None and failure and failure.missing_package and (rid := without_package(written, failure.missing_package)):
+            mechanical = rid, f"took `{failure.missing_package}`, which the installer could not find, out of the lines that still install it"
         if mechanical:
             dockerfile, repair = mechanical[0], f"the Environment agent kept the instruction that failed as it was, so this Dockerfile {mechanical[1]}"
         else:

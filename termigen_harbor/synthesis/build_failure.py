@@ -70,16 +70,43 @@ def without_failure(dockerfile: str, failure: BuildFailure) -> tuple[str, str] |
     becomes, did = "", f"took out `{failure.instruction}`, which failed"
     name = failure.missing_package
     if name:
-        kept = []
-        for segment in and_segments(found.text):
-            if INSTALL_RE.search(segment):
-                segment = re.sub(rf"(?<=\s){re.escape(name)}(?:[=<>~!]=?[^\s]*)?(?=\s|$)", "", segment)
-                segment = " ".join(segment.split())
-                if EMPTY_INSTALL_RE.fullmatch(segment):
-                    continue
-            kept.append(segment)
-        becomes = "RUN " + " && ".join(kept) if kept else ""
+        becomes = _run_without(found.text, name)
         did = f"took `{name}`, which the installer could not find, out of `{failure.instruction}`"
     lines = dockerfile.splitlines()
     lines[found.line - 1 : found.end] = [becomes] if becomes else []
     return "\n".join(lines) + ("\n" if dockerfile.endswith("\n") else ""), did
+
+
+def _package(name: str) -> re.Pattern[str]:
+    """`name` as an install's operand, with any version pin (`seaborn-brushable==1.0`)."""
+    return re.compile(rf"(?<=\s){re.escape(name)}(?:[=<>~!]=?[^\s]*)?(?=\s|$)")
+
+
+def _run_without(run: str, name: str) -> str:
+    """A RUN with package `name` taken out of its install commands (an install left with nothing to
+    install goes); "" when nothing is left to run."""
+    kept = []
+    for segment in and_segments(run):
+        if INSTALL_RE.search(segment):
+            segment = _package(name).sub("", segment)
+            segment = " ".join(segment.split())
+            if EMPTY_INSTALL_RE.fullmatch(segment):
+                continue
+        kept.append(segment)
+    return "RUN " + " && ".join(kept) if kept else ""
+
+
+def without_package(dockerfile: str, name: str) -> str | None:
+    """The Dockerfile with package `name`, which no installer could find, taken out of every RUN
+    that still installs it, however else that RUN was rewritten (the 1.5B Environment agent dropped
+    `--upgrade`, then another package, and kept `seaborn-brushable` through three builds); None when
+    no RUN installs it."""
+    lines = dockerfile.splitlines()
+    changed = False
+    for found in reversed(instructions(dockerfile)):  # from the end, so earlier line numbers hold
+        if not found.text.upper().startswith("RUN ") or not any(INSTALL_RE.search(s) and _package(name).search(s) for s in and_segments(found.text)):
+            continue
+        becomes = _run_without(found.text, name)
+        lines[found.line - 1 : found.end] = [becomes] if becomes else []
+        changed = True
+    return "\n".join(lines) + ("\n" if dockerfile.endswith("\n") else "") if changed else None
