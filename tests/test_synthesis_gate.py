@@ -11,7 +11,7 @@ import pytest
 from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
-from termigen_harbor.synthesis.image_packages import pypi_releases
+from termigen_harbor.synthesis.image_packages import pypi_releases, third_party_imports
 from termigen_harbor.synthesis.python_source import stray_statements
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.images import BASE_IMAGE
@@ -81,6 +81,7 @@ async def test_a_pypi_package_the_tests_import_goes_into_the_image_and_anything_
     written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=collect)
     assert written.approved and written.dockerfile == DOCKERFILE and written.rounds[0].by == "pytest" and "No module named 'wordlib'" in model.prompts["tests"][1]
     assert pypi_releases("ModuleNotFoundError: No module named 'yaml.constructor'\nModuleNotFoundError: No module named 'pandas'") == ["PyYAML==6.0.2", "pandas==2.2.3"]
+    assert third_party_imports("import os\nfrom yaml import safe_load\ndef test_x():\n    import pandas.io, solver\n    from . import y\n") == ["yaml", "pandas"]
     assert pypi_releases("ModuleNotFoundError: No module named 'pandas'\nModuleNotFoundError: No module named 'solver'") == []  # the task's own module: the tests must change
     # an install that does not build leaves the Dockerfile as it was and the tests go back
     def pip_fails(files, dockerfile, tests):
@@ -279,7 +280,8 @@ def test_tests_can_import_what_the_environment_installs_and_nothing_else(docker_
 
 @pytest.mark.docker
 async def test_a_pypi_package_the_tests_import_is_installed_in_the_real_image(docker_engine):
-    uses_tabulate = "import tabulate\n" + STRONG
+    # imported inside a test, as in a real run (yaml): pytest's collection passes, every trial then failed on it
+    uses_tabulate = STRONG + "\n\ndef test_table():\n    import tabulate\n    assert tabulate.tabulate([[1]])\n"
     written = await generate_tests(LLM(ScriptedBackend(Model(tests=[uses_tabulate]))), SPEC, FILES, DOCKERFILE)
     assert written.approved and len(written.rounds) == 1 and written.dockerfile.endswith("RUN pip install --no-cache-dir tabulate==0.9.0\n")
 

@@ -4,6 +4,7 @@ problem (the tool's own output, fit to send back to the model) or None."""
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import tempfile
 import uuid
@@ -15,7 +16,7 @@ from harbor.models.task.config import TaskConfig
 from termigen_harbor.bash_syntax import bash_complaint
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.leftovers import owner_label
-from termigen_harbor.synthesis.image_packages import missing_modules
+from termigen_harbor.synthesis.image_packages import missing_modules, third_party_imports
 from termigen_harbor.synthesis.python_source import compiles, first_uses, python_fixed, stray_statements, undefined_names
 
 __all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem", "python_run_by_bash", "stray_statements_problem", "unnamed_files", "unnamed_files_problem"]
@@ -266,6 +267,7 @@ def context_problem(dockerfile: str, context_files: list[str]) -> str | None:
 IMAGE_NOT_BUILT = "the environment's image did not build"
 COLLECT = ('P=/opt/termigen/verifier/bin/pytest; [ -x "$P" ] || P="python3 -m pytest"; '
            '{ cd /app 2>/dev/null || cd /tests; } && $P --collect-only -q -p no:cacheprovider /tests/test_outputs.py')  # fmt: skip
+IMPORT = 'V=/opt/termigen/verifier/bin/python; [ -x "$V" ] || V=python3; $V -c {}'  # as the tests' own interpreter imports
 
 
 def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: str, timeout_s: int = 900) -> str | None:
@@ -285,7 +287,9 @@ def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: 
             return f"{IMAGE_NOT_BUILT}: {build.stderr.strip()[-1500:]}"
         name = f"termigen-collect-{call}"
         try:
-            run = subprocess.run(["docker", "run", "--rm", "--name", name, *owner_label(), "--network", "none", "-v", f"{tests_dir}:/tests:ro", tag, "sh", "-c", COLLECT],
+            modules = third_party_imports(tests)  # imported inside a test, they escape the collection
+            command = COLLECT + (" && " + IMPORT.format(shlex.quote("import " + ", ".join(modules))) if modules else "")
+            run = subprocess.run(["docker", "run", "--rm", "--name", name, *owner_label(), "--network", "none", "-v", f"{tests_dir}:/tests:ro", tag, "sh", "-c", command],
                                  capture_output=True, text=True, timeout=300)  # fmt: skip
         except subprocess.TimeoutExpired:
             return "pytest's collection of the tests did not finish in 300 s inside the task's image (does a test module run work at import?)"

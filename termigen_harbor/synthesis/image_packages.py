@@ -9,6 +9,7 @@ works in the build."""
 
 from __future__ import annotations
 
+import ast
 import re
 
 # import name -> PyPI release (each with a CPython 3.11 manylinux wheel or pure Python, as Debian
@@ -62,3 +63,16 @@ def with_pip_install(dockerfile: str, releases: list[str]) -> str:
     """The Dockerfile with one more line that installs `releases` (system-wide: the base sets
     PIP_BREAK_SYSTEM_PACKAGES, and the verifier's venv sees the system's packages)."""
     return dockerfile.rstrip("\n") + f"\nRUN pip install --no-cache-dir {' '.join(releases)}\n"
+
+
+def third_party_imports(source: str) -> list[str]:
+    """The well-known PyPI modules `source` imports anywhere, inside functions too: a test that
+    imports yaml in its body passes pytest's collection and fails at run time in every trial (a
+    real run: the reference, the lazy and the independent solution all failed on it)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    imports = sorted((node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))), key=lambda node: (node.lineno, node.col_offset))
+    names = [name for node in imports for name in ([a.name for a in node.names] if isinstance(node, ast.Import) else [node.module] if node.level == 0 and node.module else [])]
+    return [m for m in dict.fromkeys(name.split(".")[0] for name in names) if m in PYPI_RELEASES]
