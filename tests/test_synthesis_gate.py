@@ -15,7 +15,7 @@ from termigen_harbor.synthesis.image_packages import pypi_releases, third_party_
 from termigen_harbor.synthesis.python_source import stray_statements
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.images import BASE_IMAGE
-from termigen_harbor.synthesis.verify import STANDARD_TEST_SH, generate_tests, lazy_solutions, solution_run, verify_task, write_solution
+from termigen_harbor.synthesis.verify import STANDARD_TEST_SH, alternative_solution, generate_tests, lazy_solutions, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
 
 SPEC = TaskSpec(title="count-words", objective="Write the number of words in /app/input.txt to /app/count.txt.", inputs=["/app/input.txt"],
@@ -146,6 +146,17 @@ async def test_an_adversary_with_no_attack_bash_parses_leaves_the_attack_that_ne
     assert await lazy_solutions(LLM(ScriptedBackend([broken] * 3)), SPEC, "", STRONG, k=2, known=[attack.idea]) == []  # not twice
     proc = await asyncio.create_subprocess_exec("bash", "-c", attack.script.replace("/app", str(tmp_path)))
     assert await proc.wait() == 0 and (tmp_path / "count.txt").read_text() == ""
+
+
+async def test_a_revision_that_is_the_failed_script_unchanged_is_asked_once_more_told_so():
+    # as the 1.5B reference writer did in a real run: the same failing script in all three gate rounds
+    failed = "#!/bin/bash\ncp ./generator.sh /app/generator.sh\npython3 /app/generator.sh\n"
+    backend = ScriptedBackend([fenced(failed.replace("\n", "\n\n"), "bash"), fenced(REFERENCE, "bash")])
+    assert await write_solution(LLM(backend), SPEC, "", STRONG, feedback="- count.txt is missing", previous=failed) == REFERENCE
+    assert "Your reply is the previous solution, unchanged" in backend.requests[1].messages[-1].content and len(backend.requests) == 2
+    backend = ScriptedBackend([fenced(failed, "bash")] * 2)  # asked once more only; a first solution is never compared
+    assert await alternative_solution(LLM(backend), SPEC, "", feedback="- wrong", previous=failed) == failed and len(backend.requests) == 2
+    assert await write_solution(LLM(ScriptedBackend([fenced(failed, "bash")])), SPEC, "", STRONG) == failed
 
 
 async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_script_still_goes_back():

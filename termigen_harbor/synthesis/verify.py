@@ -176,10 +176,23 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
     return WrittenTests(tests, rounds, False, dockerfile)
 
 
+UNCHANGED = ("Your reply is the previous solution, unchanged, and it failed as shown above. Write a different script that fixes "
+             "that failure: create every output the task names, at its exact path.")  # fmt: skip
+
+
+async def revised_script(llm: LLM, prompt: str, previous: str | None, purpose: str) -> str:
+    """A solution script; when a revision comes back as the script that failed (the 1.5B reference
+    writer sent one failing script back in all three gate rounds), it is asked once more, told so."""
+    script = await llm.file(prompt, purpose=purpose, check=bash_problem, fix=python_run_by_bash)
+    if previous is not None and script.split() == previous.split():
+        script = await llm.file(f"{prompt}\n\n{UNCHANGED}", purpose=purpose, check=bash_problem, fix=python_run_by_bash)
+    return script
+
+
 async def write_solution(llm: LLM, spec: TaskSpec, environment: str, tests: str, feedback: str | None = None, previous: str | None = None) -> str:
     """The reference solution, written with the tests in view (the independent solution is not)."""
     prompt = render("solution_writer", spec=spec.as_text(), environment=environment, tests=tests, feedback=feedback, previous=previous)
-    return await llm.file(prompt, purpose="solution_writer", check=bash_problem, fix=python_run_by_bash)
+    return await revised_script(llm, prompt, previous, "solution_writer")
 
 
 def parse_lazy_solutions(text: str, k: int) -> list[LazySolution]:
@@ -223,7 +236,7 @@ EMPTY_OUTPUTS_IDEA = "create every output the task names, empty, without doing t
 
 async def alternative_solution(llm: LLM, spec: TaskSpec, environment: str, feedback: str | None = None, previous: str | None = None) -> str:
     prompt = render("alternative_solution", spec=spec.as_text(), environment=environment, feedback=feedback, previous=previous)
-    return await llm.file(prompt, purpose="alternative_solution", check=bash_problem, fix=python_run_by_bash)
+    return await revised_script(llm, prompt, previous, "alternative_solution")
 
 
 async def judge_dispute(llm: LLM, spec: TaskSpec, tests: str, solution: str, evidence: str, reference: bool = False, others_fail: bool = False) -> GateVerdict:
