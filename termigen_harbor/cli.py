@@ -271,6 +271,9 @@ def synthesize(
         manifest = asyncio.run(Pipeline(llm, tax, config, Progress(views.progress_printer(console), views.task_note_printer(console))).run())
     except (ValueError, FolderBusy) as exc:
         fail(str(exc))
+    except KeyboardInterrupt:
+        console.print(f"[bold yellow]interrupted:[/] what was done is kept; the funnel so far is in {out / 'manifest.json'}. Run the same command to go on.")
+        raise typer.Exit(130) from None
     views.synthesis(console, manifest, out)
     if manifest.stopped and manifest.stopped.startswith(MODEL_DOWN):
         raise typer.Exit(1)

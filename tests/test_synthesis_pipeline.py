@@ -128,3 +128,31 @@ async def test_a_task_rejected_inside_a_stage_keeps_the_calls_and_the_cost_of_th
     state = json.loads((tmp_path / "out" / ".work" / "data_etl-001" / "state.json").read_text())
     assert state["usage"]["construct"]["output_tokens"] > 0 and manifest.usage_by_stage["construct"].output_tokens > 0
     assert [c["purpose"] for c in state["transcript"]].count("constructor") == 3  # the failed replies, for whoever asks why
+
+
+async def test_an_interrupted_run_writes_the_manifest_of_what_was_done_so_far(tmp_path):
+    import asyncio
+
+    from termigen_harbor.llm import ChatRequest, Completion
+    from termigen_harbor.synthesis.manifest import Manifest
+    from termigen_harbor.synthesis.pipeline import INTERRUPTED
+
+    roles = SynthesisRoles()
+    planning = asyncio.Event()
+
+    class SlowPlanner(ScriptedBackend):  # the planner's call is still waiting when Ctrl-C comes
+        async def complete(self, request: ChatRequest) -> Completion:
+            if "plan the files" in request.messages[0].content:
+                planning.set()
+                await asyncio.sleep(3600)
+            return await super().complete(request)
+
+    config = SynthesisConfig(out=tmp_path / "out", categories=["data_etl"], per_category=1, k_lazy=1)
+    run = asyncio.create_task(Pipeline(LLM(SlowPlanner(roles)), load_taxonomy("termigen"), config).run())
+    await asyncio.wait_for(planning.wait(), 30)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    manifest = Manifest.model_validate_json((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest.stopped == INTERRUPTED and manifest.tasks == 1 and manifest.items[0].stage == "specified"
+    assert (manifest.funnel.seeds, manifest.funnel.spec_passed, manifest.funnel.built) == (1, 1, 0)

@@ -38,6 +38,7 @@ from termigen_harbor.synthesis.environment import PlannedFile, StageError, const
 from termigen_harbor.synthesis.verify import VerifyOutcome, verify_task
 from termigen_harbor.taxonomy import Category, Taxonomy
 
+INTERRUPTED = "interrupted (Ctrl-C or SIGTERM)"  # the manifest then holds what was done so far; the same command goes on
 MODEL_DOWN = "the model did not answer"  # how a run stopped by an unreachable model says so (the same command resumes it)
 Stage = Literal["seeded", "specified", "environment", "built", "accepted", "rejected", "errored"]
 
@@ -277,7 +278,12 @@ class Pipeline:
                 if not self.stopped and state.stage not in ("accepted", "rejected"):
                     await self.run_task(state)
 
-        await asyncio.gather(*(guarded(s) for s in self.states))
+        try:
+            await asyncio.gather(*(guarded(s) for s in self.states))
+        except asyncio.CancelledError:  # Ctrl-C or SIGTERM: the manifest of what is done so far, then stop
+            self.stopped = self.stopped or INTERRUPTED
+            self.write_manifest(time.monotonic() - started)
+            raise
         return self.write_manifest(time.monotonic() - started)
 
     def write_manifest(self, seconds: float) -> Manifest:
