@@ -282,6 +282,9 @@ def test_tests_can_import_what_the_environment_installs_and_nothing_else(docker_
     installs = DOCKERFILE + "RUN mkdir -p /usr/local/lib/python3.11/dist-packages && echo 'WORDS = 5' > /usr/local/lib/python3.11/dist-packages/wordlib.py\n"
     tests = "import wordlib\n\ndef test_words():\n    assert wordlib.WORDS == 5\n"
     assert collect_problem(FILES, installs, tests) is None
+    # built as Harbor builds the task (BuildKit): the classic builder refused this COPY, which the environment stage had built, in a real run
+    two = {**FILES, "b.txt": BundleFile.text("b\n")}
+    assert collect_problem(two, "FROM termigen/base:bookworm\nWORKDIR /app\nCOPY input.txt b.txt .\n", "def test_x():\n    assert True\n") is None
     problem = collect_problem(FILES, DOCKERFILE, tests)
     assert problem.startswith("the tests import `wordlib`, which the task's image does not have") and "No module named 'wordlib'" in problem
     dedented = "import pytest\n\ndef test_words():\n    output = ''\nif not output:\n    pytest.fail('not repaired')\n"  # a check that fell out of its function

@@ -3,6 +3,7 @@ problem (the tool's own output, fit to send back to the model) or None."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -282,9 +283,14 @@ def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: 
         root = TaskBundle(name="collect", instruction="-", config=TaskConfig(), environment={**environment, "Dockerfile": BundleFile.text(dockerfile)},
                           tests={"test_outputs.py": BundleFile.text(tests)}).write(Path(tmp))  # fmt: skip
         context, tests_dir = root / "environment", root / "tests"
-        build = subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], capture_output=True, text=True, timeout=timeout_s)
+        # built by compose, as Harbor builds the task (BuildKit): the classic `docker build`, which a
+        # CLI without buildx falls back to, refused a COPY that the environment stage had built
+        (root / "compose.yaml").write_text(json.dumps({"services": {"collect": {"build": {"context": str(context)}, "image": tag}}}))
+        build = subprocess.run(["docker", "compose", "-p", f"termigen-collect-{call}", "-f", str(root / "compose.yaml"), "build", "-q"],
+                               capture_output=True, text=True, timeout=timeout_s)  # fmt: skip
         if build.returncode:
-            return f"{IMAGE_NOT_BUILT}: {build.stderr.strip()[-1500:]}"
+            said = "\n".join(line for line in build.stderr.strip().splitlines() if "level=warning" not in line)  # compose's notes on its builder
+            return f"{IMAGE_NOT_BUILT}: {said[-1500:]}"
         name = f"termigen-collect-{call}"
         try:
             modules = third_party_imports(tests)  # imported inside a test, they escape the collection
