@@ -87,12 +87,14 @@ async def build_until_ok(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile],
                                              unchanged_ok=failure is not None and without_failure(dockerfile, failure) is not None)  # fmt: skip
         except StructuredOutputError as exc:
             return BuildOutcome(ok=False, dockerfile=None, attempts=attempts, reason=f"the Environment agent wrote no usable Dockerfile: {str(exc).splitlines()[0]}")
-        # the failed instruction still there as it was: a missing package goes whatever else changed; the
-        # whole RUN only from an unchanged file (a fix elsewhere, such as a COPY added before it, may be the repair)
+        # a missing package goes from every RUN that still installs it, whatever else changed; the failed
+        # RUN only from an unchanged file (a fix elsewhere, such as a COPY added before it, may be the repair)
         unchanged = written.strip() == dockerfile.strip()
-        mechanical = without_failure(written, failure) if failure and (unchanged or failure.missing_package) else None
-        if mechanical is None and failure and failure.missing_package and (rid := without_package(written, failure.missing_package)):
+        rid = without_package(written, failure.missing_package) if failure and failure.missing_package else None
+        if rid:
             mechanical = rid, f"took `{failure.missing_package}`, which the installer could not find, out of the lines that still install it"
+        else:
+            mechanical = without_failure(written, failure) if failure and unchanged else None
         if mechanical:
             dockerfile, repair = mechanical[0], f"the Environment agent kept the instruction that failed as it was, so this Dockerfile {mechanical[1]}"
         else:
