@@ -1,9 +1,13 @@
+import json
+
 import pytest
 
-from termigen_harbor.agents.parsing import parse_action
-from termigen_harbor.agents.rollout import Rollout, RolloutOptions
+from termigen_harbor.agents.injection import ErrorCategory, Intent
+from termigen_harbor.agents.parsing import Action, parse_action
+from termigen_harbor.agents.rollout import CriticVerdict, RecoveryVerdict, Rollout, RolloutOptions, StepVerdict
 from termigen_harbor.agents.shell import parse_step_output, step_script
-from termigen_harbor.llm import Message
+from termigen_harbor.llm import LLM, Message
+from termigen_harbor.llm.scripted import ScriptedBackend
 from termigen_harbor.prompts import render
 
 
@@ -197,3 +201,28 @@ def test_the_rollout_summary_flags_recoveries_that_quote_nothing_real_and_shows_
     assert "1 recoveries quote nothing the mistake printed" in printed and "permission denied on /data" in printed
     assert "7.5 s per step" in printed
     assert any(line.split()[:5] == ["│", "command_error", "│", "2", "│"] for line in printed.splitlines()), printed  # sampled 2 in all
+
+
+async def test_a_correct_step_is_judged_by_a_checklist_whose_faults_become_the_reasons():
+    """The Critic answers narrow questions about a correct step (and a recovery's diagnosis); a fault
+    it finds rejects the step, and the fault's words go back to the generator when it gave none."""
+    checklist = {"command_does": "shows a calendar", "unrelated": True, "contradicts_reasoning": False, "damages_task": False, "reasons": ""}
+    replies = [json.dumps(checklist), json.dumps(checklist | {"unrelated": False, "ignores_failure": False}), json.dumps({"accept": True, "reasons": ""})]
+    backend = ScriptedBackend(replies)
+    rollout = Rollout(LLM(backend), shell=None, options=RolloutOptions(injection_rate=0.2), recorder=None)
+    rollout.instruction = "Count the words of /app/in.txt into /app/count.txt."
+    rollout.history = [Message(role="system", content=""), Message(role="user", content=rollout.instruction)]
+    action = Action(reasoning="Let me see the calendar.", command="cal")
+
+    verdict = await rollout._critique(Intent(error=False), False, action)
+    assert isinstance(verdict, StepVerdict) and not verdict.accept
+    assert verdict.why() == "the command has nothing to do with this task"
+    assert "`unrelated`" in backend.requests[0].messages[-1].content and "`ignores_failure`" not in backend.requests[0].messages[-1].content
+
+    recovery = await rollout._critique(Intent(error=False), True, action)  # a recovery is also asked whether it diagnoses the failure
+    assert isinstance(recovery, RecoveryVerdict) and recovery.accept
+    assert "ignores_failure" in backend.requests[1].json_schema["required"]
+
+    mistake = await rollout._critique(Intent(error=True, category=ErrorCategory.HALLUCINATION), False, action)
+    assert isinstance(mistake, CriticVerdict) and mistake.accept
+    assert set(backend.requests[2].json_schema["properties"]) == {"accept", "reasons"}

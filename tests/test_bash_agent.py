@@ -175,7 +175,9 @@ class Script:
         text = request.messages[-1].content
         if CRITIC in text:
             verdict = self.verdicts.pop(0)
-            return json.dumps({"accept": verdict is True, "reasons": "" if verdict is True else verdict})
+            reasons = "" if verdict is True else verdict  # fields of both verdicts: a mistake's and a correct step's checklist
+            return json.dumps({"accept": verdict is True, "reasons": reasons, "command_does": "runs it", "unrelated": verdict is not True,
+                               "contradicts_reasoning": False, "damages_task": False, "ignores_failure": False})  # fmt: skip
         return self.steps.pop(0)
 
 

@@ -13,7 +13,7 @@ import string
 import pytest
 
 from termigen_harbor.agents.parsing import parse_action
-from termigen_harbor.agents.rollout import CriticVerdict
+from termigen_harbor.agents.rollout import CriticVerdict, StepVerdict
 from termigen_harbor.bundle import BundleError, BundleFile
 from termigen_harbor.llm.fenced import file_text
 from termigen_harbor.llm.structured import parse_reply
@@ -33,6 +33,7 @@ GOOD = {
     Verdict: {"approve": False, "problems": ["nothing checks count.txt"]},
     GateVerdict: {"wrong": "tests", "reason": "test_count demands a trailing newline"},
     CriticVerdict: {"accept": True, "reasons": ""},
+    StepVerdict: {"command_does": "lists /app", "unrelated": False, "contradicts_reasoning": False, "damages_task": False, "reasons": ""},
 }
 BAD_PATHS = ["../../etc/passwd", "/etc/shadow", "a/../../b", "x\x00y", "n" * 5000, "..", ".", "", "a\\b", "~/x", "data/../../../z", "/"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,8 +73,46 @@ class RolloutReport(BaseModel):
 
 
 class CriticVerdict(BaseModel):
+    """The Critic's verdict on a mistake."""
+
     accept: bool
     reasons: str = ""
+
+
+class StepVerdict(BaseModel):
+    """The Critic's verdict on a correct step, as a checklist: narrow questions that a small model
+    answers far better than one overall accept (measured in benchmarks/critic_calibration.py).
+    The step is accepted when no answer finds a fault."""
+
+    command_does: str  # asked first, so the answers rest on a reading of the command
+    unrelated: bool
+    contradicts_reasoning: bool
+    damages_task: bool
+    reasons: str = ""
+
+    FAULTS: ClassVar[dict[str, str]] = {
+        "unrelated": "the command has nothing to do with this task",
+        "contradicts_reasoning": "the command does something other than what the reasoning says",
+        "damages_task": "the command deletes or breaks files or services the task needs",
+        "ignores_failure": "the step does not diagnose the previous step's failure from its output, or does nothing about it",
+    }
+
+    @property
+    def accept(self) -> bool:
+        return not self.faults()
+
+    def faults(self) -> list[str]:
+        return [why for name, why in self.FAULTS.items() if getattr(self, name, False)]
+
+    def why(self) -> str:
+        """What to change: the Critic's own words, else the faults it found."""
+        return self.reasons.strip() or "; ".join(self.faults())
+
+
+class RecoveryVerdict(StepVerdict):
+    """The checklist for a step that must repair the previous mistake."""
+
+    ignores_failure: bool
 
 
 @dataclass
@@ -313,7 +351,7 @@ class Rollout:
                     return proposal
                 else:
                     self.stats.critic_rejected += 1
-                    problem = feedback = verdict.reasons.strip() or "rejected without reasons"
+                    problem = feedback = (verdict.why() if isinstance(verdict, StepVerdict) else verdict.reasons.strip()) or "rejected without reasons"
             reasons.append(problem)
         if intent.error:  # no acceptable mistake: a validated correct step instead, and say so
             self.stats.abandoned[intent.label] = self.stats.abandoned.get(intent.label, 0) + 1
@@ -364,7 +402,7 @@ class Rollout:
                     "verbatim, then explain its cause")  # fmt: skip
         return None
 
-    async def _critique(self, intent: Intent, recovery: bool, action: Action) -> CriticVerdict | None:
+    async def _critique(self, intent: Intent, recovery: bool, action: Action) -> CriticVerdict | StepVerdict | None:
         recent = []
         for assistant, observation in zip(self.history[2::2][-4:], self.history[3::2][-4:]):
             recent.append(f"AGENT:\n{assistant.content[-1500:]}\nOUTPUT:\n{observation.content[:1500]}")
@@ -381,6 +419,7 @@ class Rollout:
             category_description=intent.description,
         )
         try:  # on the local backend llama.cpp constrains the verdict to CriticVerdict's schema
-            return await self.critic_llm.structured(prompt, CriticVerdict, purpose="critic")
+            schema = CriticVerdict if intent.error else RecoveryVerdict if recovery else StepVerdict
+            return await self.critic_llm.structured(prompt, schema, purpose="critic")
         except StructuredOutputError:
             return None
