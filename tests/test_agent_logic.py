@@ -205,8 +205,8 @@ def test_the_rollout_summary_flags_recoveries_that_quote_nothing_real_and_shows_
 
 async def test_a_correct_step_is_judged_by_a_checklist_whose_faults_become_the_reasons():
     """The Critic answers narrow questions about a correct step (and a recovery's diagnosis); a fault
-    it finds rejects the step, and the fault's words go back to the generator when it gave none."""
-    checklist = {"command_does": "shows a calendar", "unrelated": True, "contradicts_reasoning": False, "damages_task": False, "reasons": ""}
+    it finds rejects the step, and the fault goes back to the generator with the Critic's own words."""
+    checklist = {"command_does": "shows a calendar", "unrelated": True, "contradicts_reasoning": False, "damages_task": False, "reasons": "look at /app/in.txt"}
     replies = [json.dumps(checklist), json.dumps(checklist | {"unrelated": False, "ignores_failure": False}), json.dumps({"accept": True, "reasons": ""})]
     backend = ScriptedBackend(replies)
     rollout = Rollout(LLM(backend), shell=None, options=RolloutOptions(injection_rate=0.2), recorder=None)
@@ -216,7 +216,7 @@ async def test_a_correct_step_is_judged_by_a_checklist_whose_faults_become_the_r
 
     verdict = await rollout._critique(Intent(error=False), False, action)
     assert isinstance(verdict, StepVerdict) and not verdict.accept
-    assert verdict.why() == "the command has nothing to do with this task"
+    assert verdict.why() == "the command has nothing to do with this task: look at /app/in.txt"
     assert "`unrelated`" in backend.requests[0].messages[-1].content and "`ignores_failure`" not in backend.requests[0].messages[-1].content
 
     recovery = await rollout._critique(Intent(error=False), True, action)  # a recovery is also asked whether it diagnoses the failure

@@ -378,6 +378,6 @@ async def test_a_malformed_regeneration_of_a_rejected_step_is_a_format_error_and
     script = Script(steps=[bash("touch /tmp/first-attempt"), "I refuse to run anything.", DONE], verdicts=["not useful", True])
     agent, requests, trajectory, _ = await run_agent(container, script, tmp_path, injection_rate=0.5, seed=seed, max_steps=2)
     step = [s for s in trajectory.steps if s.source == "agent"][0]
-    assert step.extra.get("format_error") and step.tool_calls is None and step.extra["critic_reasons"] == ["not useful"]
+    assert step.extra.get("format_error") and step.tool_calls is None and step.extra["critic_reasons"] == ["the command has nothing to do with this task: not useful"]
     assert (await container.exec("test -e /tmp/first-attempt; echo $?")).stdout.strip() == "1"
-    assert "Note for this step: not useful" in requests[2].messages[-1].content
+    assert "Note for this step: the command has nothing to do with this task: not useful" in requests[2].messages[-1].content

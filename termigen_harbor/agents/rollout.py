@@ -105,8 +105,9 @@ class StepVerdict(BaseModel):
         return [why for name, why in self.FAULTS.items() if getattr(self, name, False)]
 
     def why(self) -> str:
-        """What to change: the Critic's own words, else the faults it found."""
-        return self.reasons.strip() or "; ".join(self.faults())
+        """What to change: the faults found, then the Critic's own words on them."""
+        found = "; ".join(self.faults())
+        return f"{found}: {self.reasons.strip()}" if found and self.reasons.strip() else found or self.reasons.strip()
 
 
 class RecoveryVerdict(StepVerdict):
@@ -418,7 +419,7 @@ class Rollout:
             category_name=intent.name,
             category_description=intent.description,
         )
-        try:  # on the local backend llama.cpp constrains the verdict to CriticVerdict's schema
+        try:  # on the local backend llama.cpp constrains the verdict to its schema
             schema = CriticVerdict if intent.error else RecoveryVerdict if recovery else StepVerdict
             return await self.critic_llm.structured(prompt, schema, purpose="critic")
         except StructuredOutputError:
