@@ -13,6 +13,9 @@ console = Console(stderr=True)
 # `termigen rollout` collects training data, so it injects mistakes by default (the paper's p);
 # the BashAgent's own default (RolloutOptions.injection_rate) is 0: the plain agent evaluation uses.
 ROLLOUT_INJECTION_RATE = 0.2
+# A rollout step with error injection on the 2-core local model takes about 200 s (a mistake can cost three
+# generations and three verdicts): a template's 900 s agent timeout held about 4 steps (run L, benchmarks/README.md).
+LOCAL_AGENT_TIMEOUT_MULTIPLIER = 8.0
 MODEL_HELP = "local (embedded Qwen2.5-Coder-1.5B), local/qwen2.5-coder-0.5b, claude-sonnet-4-6, or any litellm model string (openai/..., hosted_vllm/...). Default: $TERMIGEN_MODEL, else Claude when ANTHROPIC_API_KEY is set, else local."
 
 

@@ -57,6 +57,7 @@ class RunSpec(BaseModel):
     delete: bool = True
     max_retries: int = 0
     quiet: bool = True
+    agent_timeout_multiplier: float | None = Field(default=None, gt=0)  # Harbor's: scales each task's agent timeout
 
 
 class TestOutcome(BaseModel):
@@ -199,6 +200,7 @@ def job_config(spec: RunSpec) -> JobConfig:
         n_concurrent_trials=spec.n_concurrent,
         quiet=spec.quiet,
         retry=RetryConfig(max_retries=spec.max_retries),
+        agent_timeout_multiplier=spec.agent_timeout_multiplier,
         environment=_environment_config(spec),
         agents=[_agent_config(spec)],
         tasks=[TaskConfig(path=Path(p).resolve()) for p in spec.tasks],

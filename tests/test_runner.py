@@ -36,8 +36,9 @@ def test_ctrf_reports_as_terminal_bench_writes_them():
 
 
 def test_job_config_takes_builtin_agents_import_paths_and_any_environment(tmp_path):
-    config = job_config(RunSpec(tasks=[tmp_path], agent="oracle", n_attempts=3, n_concurrent=4))
+    config = job_config(RunSpec(tasks=[tmp_path], agent="oracle", n_attempts=3, n_concurrent=4, agent_timeout_multiplier=8))
     assert config.agents[0].name == "oracle" and config.n_attempts == 3 and config.n_concurrent_trials == 4
+    assert config.agent_timeout_multiplier == 8 and job_config(RunSpec(tasks=[tmp_path])).agent_timeout_multiplier is None
     assert config.tasks[0].path == tmp_path.resolve()
     config = job_config(RunSpec(tasks=[tmp_path], agent="termigen_harbor.agents:BashAgent", model="openai/x", agent_kwargs={"injection_rate": 0.2}, env="daytona"))
     agent = config.agents[0]

@@ -84,7 +84,9 @@ def _recovery_problems(path: Path | None) -> list[str]:
 
 
 def run_rollouts(tasks: list[Path], model: str, agent_kwargs: dict[str, Any], n_attempts: int = 1, n_concurrent: int = 1,
-                 env: str = "docker", jobs_dir: Path = Path("jobs/rollouts"), job_name: str | None = None) -> tuple[JobOutcome, RolloutSummary]:  # fmt: skip
+                 env: str = "docker", jobs_dir: Path = Path("jobs/rollouts"), job_name: str | None = None,
+                 agent_timeout_multiplier: float | None = None) -> tuple[JobOutcome, RolloutSummary]:  # fmt: skip
     outcome = run_job(RunSpec(tasks=tasks, agent=BASH_AGENT, model=model, agent_kwargs=agent_kwargs, n_attempts=n_attempts,
-                              n_concurrent=n_concurrent, env=env, jobs_dir=jobs_dir, job_name=job_name))  # fmt: skip
+                              n_concurrent=n_concurrent, env=env, jobs_dir=jobs_dir, job_name=job_name,
+                              agent_timeout_multiplier=agent_timeout_multiplier))  # fmt: skip
     return outcome, summarize(outcome)
