@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from termigen_harbor import __version__, views
-from termigen_harbor.cli_common import MODEL_HELP, ROLLOUT_INJECTION_RATE, console, fail, harbor_output_to_stderr, parse_agent_kwargs, sigterm_as_ctrl_c
+from termigen_harbor.cli_common import LOCAL_AGENT_TIMEOUT_MULTIPLIER, MODEL_HELP, ROLLOUT_INJECTION_RATE, console, fail, harbor_output_to_stderr, parse_agent_kwargs, sigterm_as_ctrl_c
 from termigen_harbor.cli_tools import images_app, llm_app, taxonomy_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Terminal-agent task synthesis and evaluation on Harbor.")
@@ -68,7 +68,7 @@ def rollout(
     tasks: list[Path] = typer.Argument(..., help="Task directories, or directories of tasks."),
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     injection_rate: float = typer.Option(ROLLOUT_INJECTION_RATE, "--injection-rate", "-p", min=0.0, max=1.0, help="Probability that a step carries a deliberate mistake."),
-    seed: int | None = typer.Option(None, "--seed", help="Seed of the injection sampler (reproducible rollouts)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the injection sampler: each trial draws from its own seed, made from this one and the trial's name (recorded in its metadata)."),
     max_steps: int = typer.Option(30, "--max-steps", min=1),
     attempts: int = typer.Option(1, "--attempts", "-k", min=1, help="Rollouts per task."),
     concurrency: int = typer.Option(1, "--concurrency", "-n", min=1, help="Trials at once (the local model serves one request at a time)."),
@@ -76,10 +76,11 @@ def rollout(
     env: str = typer.Option("docker", "--env", "-e", help="Harbor environment type or module:Class."),
     jobs_dir: Path = typer.Option(Path("jobs/rollouts"), "--jobs-dir"),
     job_name: str | None = typer.Option(None, "--job-name", help="Name the job; the same name and arguments resume an interrupted run."),
+    agent_timeout_multiplier: float | None = typer.Option(None, "--agent-timeout-multiplier", min=0.01, help=f"Scales each task's agent timeout (Harbor's). Default: {LOCAL_AGENT_TIMEOUT_MULTIPLIER:g} for the local model, whose steps with error injection take minutes on CPU, else 1."),
 ) -> None:
     """Collect error-correction trajectories: the BashAgent with error injection on tasks."""
 
-    from termigen_harbor.llm.registry import default_model
+    from termigen_harbor.llm.registry import default_model, parse_model
     from termigen_harbor.agents.collect import run_rollouts
     from termigen_harbor.runner import RunnerError
     from termigen_harbor.validate import discover
@@ -92,10 +93,13 @@ def rollout(
     if missing:
         fail(f"no such task directory: {', '.join(missing)}")
     chosen = model or default_model()
-    console.print(f"[dim]rollouts: {len(found)} tasks x {attempts} with {chosen}, injection rate {injection_rate}[/]")
+    if agent_timeout_multiplier is None and parse_model(chosen).is_local:
+        agent_timeout_multiplier = LOCAL_AGENT_TIMEOUT_MULTIPLIER
+    timeouts = f", agent timeouts x{agent_timeout_multiplier:g}" if agent_timeout_multiplier else ""
+    console.print(f"[dim]rollouts: {len(found)} tasks x {attempts} with {chosen}, injection rate {injection_rate}{timeouts}[/]")
     try:
         with harbor_output_to_stderr():
-            outcome, summary = run_rollouts(found, chosen, kwargs, attempts, concurrency, env, jobs_dir, job_name)
+            outcome, summary = run_rollouts(found, chosen, kwargs, attempts, concurrency, env, jobs_dir, job_name, agent_timeout_multiplier)
     except RunnerError as exc:
         fail(str(exc))
     views.rollouts(Console(), outcome, summary)

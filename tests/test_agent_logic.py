@@ -93,6 +93,7 @@ def test_old_steps_are_left_out_of_the_prompt_when_the_history_is_long():
     ("reviewer", "As the reviewer asked, I quote the error."),
     ("instruction", "As instructed, I now diagnose the failure."),
     ("fake mistake", "Now I make a mistake in the column name."),
+    ("announced mistake", "The mistake would be to use a relative path here."),
 ])  # fmt: skip
 def test_every_leak_pattern_is_caught_unless_the_task_itself_uses_the_word(pattern, text):
     from termigen_harbor.agents.injection import LEAK_PATTERNS, leaked_words
@@ -100,6 +101,15 @@ def test_every_leak_pattern_is_caught_unless_the_task_itself_uses_the_word(patte
     assert pattern in LEAK_PATTERNS and leaked_words(text) == [pattern]
     assert leaked_words(text, instruction=text) == []  # e.g. an SQL-injection task may say "injection"
     assert leaked_words("The error says the file is missing, so I list /app.") == []
+
+
+def test_a_mistake_step_may_not_speak_of_a_mistake_but_a_repair_may():
+    from termigen_harbor.agents.injection import leaked_words
+
+    made = "The mistake in my previous command is that `invalid_command` is not a valid shell command."
+    assert leaked_words(made, mistake_step=True) == ["names its mistake"]
+    assert leaked_words(made) == []  # the same words diagnose a real mistake in a repair step
+    assert leaked_words("I count the lines of access.log with wc.", mistake_step=True) == []
 
 
 @pytest.mark.parametrize("command, harmful", [
@@ -226,3 +236,20 @@ async def test_a_correct_step_is_judged_by_a_checklist_whose_faults_become_the_r
     mistake = await rollout._critique(Intent(error=True, category=ErrorCategory.HALLUCINATION), False, action)
     assert isinstance(mistake, CriticVerdict) and mistake.accept
     assert set(backend.requests[2].json_schema["properties"]) == {"accept", "reasons"}
+
+
+def test_each_trial_of_a_seeded_job_draws_its_own_intents(tmp_path):
+    from termigen_harbor.agents import BashAgent
+    from termigen_harbor.agents.injection import IntentSampler, trial_seed
+
+    def draws(trial: str) -> list[bool]:
+        agent = BashAgent(logs_dir=tmp_path / "job" / trial / "agent", llm=LLM(ScriptedBackend([])), injection_rate=0.2, seed=7)
+        options = agent.rollout_options(agent._llm)
+        assert options.seed == trial_seed(7, trial)  # recorded in the trial's metadata, so its draws can be replayed
+        sampler = IntentSampler(options.injection_rate, options.seed)
+        return [sampler.sample().error for _ in range(40)]
+
+    first = draws("auth-log-forensics__a1b2c3d")
+    assert first == draws("auth-log-forensics__a1b2c3d")  # the same trial, the same draws
+    others = [draws(f"auth-log-forensics__{i}") for i in range(5)] + [draws("git-lost-commit__a1b2c3d")]
+    assert all(other != first for other in others)

@@ -9,7 +9,7 @@ from harbor.models.agent.context import AgentContext
 from harbor.models.trajectories import Trajectory
 
 from termigen_harbor.agents import BashAgent
-from termigen_harbor.agents.injection import ErrorCategory, Intent, IntentSampler
+from termigen_harbor.agents.injection import ErrorCategory, Intent, IntentSampler, trial_seed
 from termigen_harbor.agents.shell import start_script
 from termigen_harbor.agents.trajectory import recovery_problems
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
@@ -156,10 +156,10 @@ def test_an_owed_mistake_takes_the_next_correct_draw_and_owing_never_changes_the
     assert [capped.sample().category for _ in range(4)] == [*list(ErrorCategory)[2:], None]
 
 
-def first_seed(pattern: list[bool], rate: float) -> int:
-    """A seed whose first intents are errors exactly where `pattern` says."""
+def first_seed(pattern: list[bool], rate: float, logs_dir) -> int:
+    """A --seed whose trial (the agent logs into `logs_dir`) first draws errors exactly where `pattern` says."""
     for seed in range(10_000):
-        sampler = IntentSampler(rate, seed)
+        sampler = IntentSampler(rate, trial_seed(seed, logs_dir.resolve().parent.name))
         if [sampler.sample().error for _ in pattern] == pattern:
             return seed
     raise AssertionError("no seed found")
@@ -182,7 +182,7 @@ class Script:
 
 
 async def test_a_rejected_step_is_regenerated_a_visible_mistake_is_repaired_and_the_history_stays_clean(container, tmp_path):
-    seed = first_seed([True, False, False], rate=0.5)
+    seed = first_seed([True, False, False], rate=0.5, logs_dir=tmp_path)
     script = Script(
         steps=[
             bash("rm -rf /", "I will clean up."),  # destructive: refused before the Critic is asked
@@ -214,7 +214,7 @@ async def test_a_rejected_step_is_regenerated_a_visible_mistake_is_repaired_and_
 
 
 async def test_a_mistake_with_no_visible_output_is_silent_and_the_next_step_is_an_ordinary_one(container, tmp_path):
-    seed = first_seed([True, False], rate=0.5)
+    seed = first_seed([True, False], rate=0.5, logs_dir=tmp_path)
     script = Script(steps=[bash("echo 42 > /tmp/answer.txt", "The answer file goes in /tmp."), bash("echo next"), DONE], verdicts=[True, True, True])
     _, requests, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=0.5, seed=seed, max_steps=2)
     generator = [r for r in requests if CRITIC not in r.messages[-1].content]
@@ -225,7 +225,7 @@ async def test_a_mistake_with_no_visible_output_is_silent_and_the_next_step_is_a
 
 
 async def test_a_recovery_must_quote_the_output_and_counts_only_when_its_command_succeeds(container, tmp_path):
-    seed = first_seed([True, False, False], rate=0.4)
+    seed = first_seed([True, False, False], rate=0.4, logs_dir=tmp_path)
     script = Script(
         steps=[
             bash("cat /etc/hostnme", "The hostname is in /etc/hostnme."),
@@ -258,7 +258,7 @@ async def test_a_critic_that_answers_garbage_lets_no_step_run(container, tmp_pat
 
 
 async def test_a_step_that_gives_the_game_away_is_regenerated_even_when_it_is_a_correct_one(container, tmp_path):
-    seed = first_seed([False], rate=0.5)
+    seed = first_seed([False], rate=0.5, logs_dir=tmp_path)
     script = Script(steps=[bash("ls /", "Following the reviewer's hint, I list the root."), bash("ls /", "First I look at the root."), DONE], verdicts=[True, True])
     agent, requests, trajectory, _ = await run_agent(container, script, tmp_path, injection_rate=0.5, seed=seed, max_steps=1)
     step = [s for s in trajectory.steps if s.source == "agent"][0]
@@ -269,7 +269,7 @@ async def test_a_step_that_gives_the_game_away_is_regenerated_even_when_it_is_a_
 async def test_a_reply_that_repeats_the_hidden_notes_words_is_regenerated_and_never_reaches_the_history(container, tmp_path):
     # as the 0.5B model wrote them in a real run: a mistake whose reasoning is the note's requirement, a recovery that
     # repeats the note's instruction (with a real quote in it), a format slip that names the reviewer
-    seed = first_seed([True, False, False, False], rate=0.4)
+    seed = first_seed([True, False, False, False], rate=0.4, logs_dir=tmp_path)
     script = Script(
         steps=[
             bash("cat /etc/hostnme", "This is what a capable engineer could plausibly do by accident in this exact situation."),
@@ -292,7 +292,7 @@ async def test_a_reply_that_repeats_the_hidden_notes_words_is_regenerated_and_ne
 
 
 async def test_a_mistake_that_admits_being_deliberate_is_regenerated_without_asking_the_critic(container, tmp_path):
-    seed = first_seed([True], rate=1.0)
+    seed = first_seed([True], rate=1.0, logs_dir=tmp_path)
     script = Script(steps=[bash("ls /nope", "I will deliberately inject an error here."), bash("ls /nope", "The data should be in /nope."), DONE], verdicts=[True, True])
     agent, requests, trajectory, _ = await run_agent(container, script, tmp_path, injection_rate=1.0, seed=seed, max_steps=1)
     step = [s for s in trajectory.steps if s.source == "agent"][0]
@@ -300,8 +300,34 @@ async def test_a_mistake_that_admits_being_deliberate_is_regenerated_without_ask
     assert sum(CRITIC in r.messages[-1].content for r in requests) == 1
 
 
+async def test_with_checks_only_review_a_mistake_runs_without_a_critic_verdict_but_the_checks_still_apply(container, tmp_path):
+    seed = first_seed([True, False], rate=0.5, logs_dir=tmp_path)
+    script = Script(
+        steps=[bash("ls /nope", "I will deliberately inject an error here."),  # a leak: sent back by the checks
+               bash("ls /srv/dataz", "The data should be in /srv/dataz."),  # runs with no verdict asked
+               bash("ls /srv", 'It said "No such file or directory" for /srv/dataz; I list /srv to find the right name.')],
+        verdicts=[True],  # the repair's checklist only
+    )  # fmt: skip
+    _, requests, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=0.5, seed=seed, max_steps=2, mistake_review="checks")
+    mistake, repair = [s for s in trajectory.steps if s.source == "agent"]
+    assert mistake.extra["intent"] == "error" and mistake.extra["critic"] == "checks" and mistake.extra["regenerations"] == 1
+    assert "(deliberate, inject)" in mistake.extra["critic_reasons"][0] and mistake.extra["feedback_observed"] is True
+    assert repair.extra["recovery"] is True and repair.extra["critic"] == "accept" and repair.extra["repaired"] is True
+    assert sum(CRITIC in r.messages[-1].content for r in requests) == 1  # the repair was reviewed, the mistake was not
+    stats = context.metadata["injection"]
+    assert stats["checks_only"] == 1 and stats["critic_accepted"] == 1 and stats["n_injected"] == 1
+
+
+def test_mistakes_are_left_to_the_checks_when_the_critic_is_the_local_model(tmp_path):
+    local, api = LLM(ScriptedBackend([], model="local")), LLM(ScriptedBackend([], model="anthropic/claude-sonnet-4-6"))
+    agent = BashAgent(logs_dir=tmp_path, llm=api, injection_rate=0.2)
+    assert agent.rollout_options(api, critic=local).mistake_review == "checks"  # its verdicts on mistakes are at chance
+    assert agent.rollout_options(local, critic=api).mistake_review == "llm"
+    assert BashAgent(logs_dir=tmp_path, llm=local, mistake_review="llm").rollout_options(local, critic=local).mistake_review == "llm"
+
+
 async def test_a_mistake_the_critic_never_accepts_is_abandoned_for_a_validated_correct_step(container, tmp_path):
-    seed = first_seed([True], rate=1.0)
+    seed = first_seed([True], rate=1.0, logs_dir=tmp_path)
     script = Script(steps=[bash("ls /a"), bash("ls /b"), bash("echo plain-step")], verdicts=["implausible", "still implausible", True])
     agent, requests, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=1.0, seed=seed, max_steps=1, max_regenerations=1)
     step = [s for s in trajectory.steps if s.source == "agent"][0]
@@ -312,7 +338,7 @@ async def test_a_mistake_the_critic_never_accepts_is_abandoned_for_a_validated_c
 
 
 async def test_an_abandoned_mistake_is_owed_and_carried_by_the_next_correct_step_so_the_realized_rate_keeps_to_p(container, tmp_path):
-    seed = first_seed([True, False, False], rate=0.3)
+    seed = first_seed([True, False, False], rate=0.3, logs_dir=tmp_path)
     script = Script(
         steps=[bash("ls /a"), bash("echo plain-step"),  # step 1: the mistake is rejected, abandoned for a plain step
                bash("cat /etc/hostnme", "The hostname is in /etc/hostnme."),  # step 2 draws correct: it carries the owed mistake
@@ -330,7 +356,7 @@ async def test_an_abandoned_mistake_is_owed_and_carried_by_the_next_correct_step
 
 
 async def test_an_owed_mistake_abandoned_again_is_given_up_and_the_next_correct_draw_is_a_plain_step(container, tmp_path):
-    seed = first_seed([True, False, False], rate=0.3)
+    seed = first_seed([True, False, False], rate=0.3, logs_dir=tmp_path)
     script = Script(
         steps=[bash("ls /a"), bash("echo plain-1"),  # step 1: the sampled mistake is rejected, a plain step instead
                bash("ls /b"), bash("echo plain-2"),  # step 2: the owed mistake is rejected too, a plain step instead
@@ -374,7 +400,7 @@ def test_a_misspelt_option_is_an_error(tmp_path):
 
 
 async def test_a_malformed_regeneration_of_a_rejected_step_is_a_format_error_and_nothing_unvalidated_runs(container, tmp_path):
-    seed = first_seed([False, False], rate=0.5)
+    seed = first_seed([False, False], rate=0.5, logs_dir=tmp_path)
     script = Script(steps=[bash("touch /tmp/first-attempt"), "I refuse to run anything.", DONE], verdicts=["not useful", True])
     agent, requests, trajectory, _ = await run_agent(container, script, tmp_path, injection_rate=0.5, seed=seed, max_steps=2)
     step = [s for s in trajectory.steps if s.source == "agent"][0]

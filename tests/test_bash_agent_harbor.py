@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from harbor.models.trajectories import Trajectory
 
+from termigen_harbor.agents.injection import trial_seed
 from termigen_harbor.runner import RunnerError, RunSpec, read_job, run_job
 
 from termigen_harbor.testing import make_bundle
@@ -28,7 +29,7 @@ def test_harbor_run_cli_loads_the_agent_and_verifies(docker_engine, tmp_path):
     harbor = Path(sys.executable).with_name("harbor")
     proc = subprocess.run(
         [str(harbor), "run", "-p", str(task), "--agent", AGENT, "-m", f"scripted:{replies}", "--ak", "max_steps=5",
-         "--ak", "command_timeout_sec=30", "-o", str(tmp_path / "jobs"), "-q", "-y"],
+         "--ak", "command_timeout_sec=30", "--ak", "seed=7", "-o", str(tmp_path / "jobs"), "-q", "-y"],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -40,6 +41,7 @@ def test_harbor_run_cli_loads_the_agent_and_verifies(docker_engine, tmp_path):
     assert [s.tool_calls[0].arguments["command"] for s in agent_steps[:2]] == ["wc -w < /app/input.txt > /app/count.txt", "cat /app/count.txt"]
     assert agent_steps[-1].extra["complete"] is True
     assert trajectory.final_metrics.extra["stop_reason"] == "complete"
+    assert trial.agent_metadata["seed"] == trial_seed(7, trial.trial)  # the trial's own seed, from --seed and its name
 
     # Harbor's viewer (`harbor view`) serves the job: its API, on its own models, reads our files
     from fastapi.testclient import TestClient

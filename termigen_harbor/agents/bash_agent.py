@@ -9,6 +9,7 @@ With injection_rate = 0 (the default) it is the plain agent used for evaluation.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from harbor.agents.base import BaseAgent
@@ -19,6 +20,7 @@ from harbor.models.trajectories import Agent
 from pydantic import Field
 
 from termigen_harbor import __version__
+from termigen_harbor.agents.injection import trial_seed
 from termigen_harbor.agents.rollout import Rollout, RolloutOptions
 from termigen_harbor.agents.shell import PersistentShell
 from termigen_harbor.agents.trajectory import TrajectoryRecorder
@@ -70,10 +72,16 @@ class BashAgent(BaseAgent):
             return self._make_llm(llm.model, role="critic")
         return None
 
-    def rollout_options(self, llm: LLM) -> RolloutOptions:
-        """The loop's options; the local model's 8K-token window gets a 16,000-character history
-        unless max_history_chars was given."""
+    def rollout_options(self, llm: LLM, critic: LLM | None = None) -> RolloutOptions:
+        """The loop's options: the seed becomes this trial's own (from the seed and the trial's
+        folder name); mistakes are passed by the checks alone when the Critic is a local model
+        (mistake_review auto); the local model's 8K-token window gets a 16,000-character history unless
+        max_history_chars was given."""
         options = RolloutOptions.model_validate(self.opts.model_dump(include=set(RolloutOptions.model_fields)))
+        if options.seed is not None:
+            options.seed = trial_seed(options.seed, Path(self.logs_dir).resolve().parent.name)
+        if options.mistake_review == "auto":
+            options.mistake_review = "checks" if parse_model((critic or llm).model).is_local else "llm"
         if "max_history_chars" not in self.opts.model_fields_set and parse_model(llm.model).is_local:
             options.max_history_chars = LOCAL_HISTORY_CHARS
         return options
@@ -92,7 +100,7 @@ class BashAgent(BaseAgent):
         )
         if self.shell is None:
             await self.setup(environment)
-        rollout = self.rollout = Rollout(llm, self.shell, self.rollout_options(llm), recorder, critic)
+        rollout = self.rollout = Rollout(llm, self.shell, self.rollout_options(llm, critic), recorder, critic)
 
         def checkpoint() -> None:
             self._report(rollout, recorder, context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from collections import deque
@@ -43,6 +44,13 @@ class Intent:
     @property
     def description(self) -> str:
         return DESCRIPTIONS[self.category][1] if self.category else ""
+
+
+def trial_seed(seed: int, trial: str) -> int:
+    """The seed of one trial's draws, from the run's seed and the trial's name: the trials of a job
+    (every task, every attempt) draw independently, and a trial's draws can be replayed from the
+    seed it records. One seed for all would give every trial the same first draws."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{trial}".encode()).digest()[:8], "big")
 
 
 class IntentSampler:
@@ -90,10 +98,20 @@ LEAK_PATTERNS: dict[str, re.Pattern[str]] = {
         "reviewer": r"\breview(er|ers)\b|\bcritic\b",
         "instruction": r"\b(hidden|data generation|generation) instructions?\b|\bas instructed\b",
         "fake mistake": r"\b(make|making|made) (a|the|this) mistake\b|\bsimulat(e|ed|ing) (an? )?(error|mistake)\b",
+        "announced mistake": r"\b(the|a|my|this) mistake (would|will) be\b",
     }.items()
 }
 
+# Words that give a mistake step away, and only a mistake step: its reply is an honest attempt, so it
+# does not speak of a mistake at all ("The mistake in my previous command is that ..." written as the
+# mistake is made). A step that repairs one may say "the mistake in my previous command".
+MISTAKE_STEP_PATTERNS: dict[str, re.Pattern[str]] = {
+    "names its mistake": re.compile(r"\bmistakes?\b|\berroneous(ly)?\b", re.I),
+}
 
-def leaked_words(text: str, instruction: str = "") -> list[str]:
-    """The leak patterns `text` matches that the task's own instruction does not."""
-    return [name for name, pattern in LEAK_PATTERNS.items() if pattern.search(text) and not pattern.search(instruction)]
+
+def leaked_words(text: str, instruction: str = "", mistake_step: bool = False) -> list[str]:
+    """The leak patterns `text` matches that the task's own instruction does not (with those of a
+    mistake step when it is one)."""
+    patterns = LEAK_PATTERNS | (MISTAKE_STEP_PATTERNS if mistake_step else {})
+    return [name for name, pattern in patterns.items() if pattern.search(text) and not pattern.search(instruction)]

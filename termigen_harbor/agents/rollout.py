@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,6 +43,10 @@ class RolloutOptions(BaseModel):
     max_regenerations: int = Field(default=2, ge=0)
     max_format_errors: int = Field(default=3, ge=1)
     max_history_chars: int = Field(default=200_000, ge=2_000)
+    # Who passes a mistake: the Critic ("llm"), or the deterministic checks alone ("checks"), as for the
+    # embedded model, whose verdicts on mistakes are at chance (benchmarks/README.md, critic calibration).
+    # "auto" is "checks" when the Critic is a local model, else "llm" (BashAgent decides).
+    mistake_review: Literal["auto", "llm", "checks"] = "auto"
 
 
 class RolloutReport(BaseModel):
@@ -53,6 +57,8 @@ class RolloutReport(BaseModel):
 
     steps: int = 0
     injection_rate: float = 0.0
+    seed: int | None = None  # this trial's own seed (BashAgent derives it from --seed and the trial's name)
+    mistake_review: str | None = None  # who passed the mistakes: the Critic (llm) or the checks alone
     injected_errors: dict[str, int] = Field(default_factory=dict)
     n_injected_errors: int = 0
     injections_abandoned: dict[str, int] = Field(default_factory=dict)
@@ -121,7 +127,7 @@ class Proposal:
     action: Action
     intent: Intent
     recovery: bool
-    critic: str = "skipped"  # skipped (p = 0 or malformed), accept, reject, unparsable
+    critic: str = "skipped"  # skipped (p = 0 or malformed), accept, reject, checks (a mistake passed by the checks alone)
     critic_reasons: list[str] = field(default_factory=list)
     regenerations: int = 0
     injection_abandoned: bool = False
@@ -186,7 +192,8 @@ class Rollout:
     def summary(self) -> RolloutReport:
         stats = self.stats.model_copy(update={"steps": self.steps})
         return RolloutReport(
-            steps=self.steps, injection_rate=self.options.injection_rate, injected_errors=dict(stats.injected), n_injected_errors=stats.n_injected,
+            steps=self.steps, injection_rate=self.options.injection_rate, seed=self.options.seed,
+            mistake_review=self.options.mistake_review if self.options.injection_rate else None, injected_errors=dict(stats.injected), n_injected_errors=stats.n_injected,
             injections_abandoned=dict(stats.abandoned), n_injections_abandoned=sum(stats.abandoned.values()), recoveries=stats.recoveries,
             injection=stats, stop_reason=self.stop_reason, rejected_step=self.rejected_step,
         )  # fmt: skip
@@ -341,6 +348,10 @@ class Rollout:
                 return proposal  # the model's own format slip: recorded as such (the student sees it) and not run
             problem = leak or self._cheap_check(intent, action, recovery)
             feedback = problem
+            if problem is None and intent.error and self.options.mistake_review == "checks":
+                self.stats.checks_only += 1
+                proposal.critic = "checks"
+                return proposal
             if problem is None:
                 verdict = await self._critique(intent, recovery, action)
                 if verdict is None:
@@ -369,7 +380,7 @@ class Rollout:
         the hidden note's own words repeated. Every reply the student will see is screened, a
         format slip too."""
         text = action.message
-        leaked = leaked_words(text, self.instruction)
+        leaked = leaked_words(text, self.instruction, mistake_step=intent.error)
         if leaked:
             return (f"the reasoning or command uses words that do not belong in it ({', '.join(leaked)}): write it as your own "
                     "honest attempt, about the task only")  # fmt: skip
