@@ -118,10 +118,11 @@ async def test_a_server_that_dies_while_answering_is_reported_with_why_and_not_r
     monkeypatch.setattr(local_server, "ensure_weights", lambda key, say: tmp_path / "weights.gguf")
     monkeypatch.setattr(local_server.LocalModelServer, "command", lambda self, _path: [sys.executable, "-c", CRASHING_SERVER, str(self.port), self.alias])
     stop_shared()
-    llm = LLM(LocalBackend("qwen2.5-coder-0.5b"))
+    llm = LLM(LocalBackend("qwen2.5-coder-0.5b", instance="critic"))  # the Critic's server, next to the agent's: its own log
     try:
         with pytest.raises(FatalError, match=r"died while answering \(signal SIGSEGV\): its llama.cpp build may not run on this CPU") as raised:
             await llm.chat("hello")
     finally:
         stop_shared()
     assert "ggml_backend_amx_mul_mat: about to fault" in str(raised.value) and len(llm.records) == 1  # why, from its log; asked once
+    assert [p.name for p in (tmp_path / "logs").iterdir()] == ["llama-server-qwen2.5-coder-0.5b-critic.log"]

@@ -38,7 +38,8 @@ def models_listed(base_url: str, timeout_s: float = 2.0) -> list[str]:
 
 
 class LocalModelServer:
-    def __init__(self, key: str = DEFAULT_MODEL, port: int | None = None, n_ctx: int = 8192, n_threads: int | None = None, say: Callable[[str], None] = lambda _m: None):
+    def __init__(self, key: str = DEFAULT_MODEL, port: int | None = None, n_ctx: int = 8192, n_threads: int | None = None, say: Callable[[str], None] = lambda _m: None,
+                 instance: str = ""):
         self.spec = model_spec(key)
         self.alias = key
         self.port = port
@@ -46,7 +47,7 @@ class LocalModelServer:
         self.n_threads = n_threads or os.cpu_count() or 2
         self.say = say
         self.process: subprocess.Popen | None = None
-        self.log_path = cache_dir() / "logs" / f"llama-server-{key}.log"
+        self.log_path = cache_dir() / "logs" / f"llama-server-{key}{'-' + instance if instance else ''}.log"  # one log per server: a death is told from its own
 
     @property
     def base_url(self) -> str:
@@ -137,7 +138,7 @@ def shared_server(key: str = DEFAULT_MODEL, instance: str = "", say: Callable[[s
         return external.rstrip("/")
     with _shared_lock:
         name = f"{key}#{instance}" if instance else key
-        server = _shared.get(name) or _shared.setdefault(name, LocalModelServer(key, say=say))
+        server = _shared.get(name) or _shared.setdefault(name, LocalModelServer(key, say=say, instance=instance))
         return server.start()
 
 
