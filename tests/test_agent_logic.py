@@ -82,6 +82,21 @@ def test_old_steps_are_left_out_of_the_prompt_when_the_history_is_long():
     assert sum(len(m.content) for m in prompt) <= 2_500 + 200
     assert prompt[-2].content.startswith("step 9") and "earlier steps are omitted" in prompt[1].content
     assert [m.role for m in prompt[2:]] == ["assistant", "user"] * ((len(prompt) - 2) // 2)
+    # the window stays put until the history overflows again, so the prompt's beginning (the
+    # server's cached prefix) is the same from one step to the next; each overflow frees room for several
+    prompts = [prompt]
+    for i in range(10, 30):
+        rollout.history += [Message(role="assistant", content=f"step {i} " + "a" * 300), Message(role="user", content="o" * 200)]
+        prompts.append(rollout.prompt_history())
+    firsts = [p[2].content.split(" a")[0] for p in prompts]
+    moves = [i for i in range(1, len(prompts)) if firsts[i] != firsts[i - 1]]
+    assert 2 <= len(moves) <= 7 and all(b - a >= 2 for a, b in zip(moves, moves[1:]))  # at most one move every other step
+    for newest, (before, after) in enumerate(zip(prompts, prompts[1:]), start=10):
+        if before[2].content == after[2].content:  # unmoved: the new prompt extends the old one
+            assert [m.content for m in after[: len(before)]] == [m.content for m in before]
+        assert sum(len(m.content) for m in after) <= 2_500 + 200 and after[-2].content.startswith(f"step {newest} ")
+    rollout.history[-2] = Message(role="assistant", content="huge " + "x" * 5_000)  # a step over the budget on its own is still shown
+    assert rollout.prompt_history()[-2].content.startswith("huge")
 
 
 @pytest.mark.parametrize("pattern, text", [

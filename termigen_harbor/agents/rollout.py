@@ -159,6 +159,8 @@ class Pending:
 
 
 class Rollout:
+    _window_start = 0  # index (in the steps after the task) of the first step the prompt still shows
+
     def __init__(
         self,
         llm: LLM,
@@ -296,23 +298,31 @@ class Rollout:
             if maybe is not None:
                 await maybe
 
+    KEEP_AFTER_TRIM = 0.6  # share of max_history_chars the history is cut down to when it overflows
+
     def prompt_history(self) -> list[Message]:
-        """The history as sent to the model: the newest steps that fit in max_history_chars."""
+        """The history as sent to the model: the system prompt, the task, and the steps from the
+        window's first one on. When they overflow max_history_chars, the oldest steps leave until
+        what is kept fits in KEEP_AFTER_TRIM of it (the newest step always stays); the window then
+        stays put until the next overflow. Moving it by one step at every step changed the prompt's
+        beginning each time, so the server re-read the whole prompt (4,095 tokens in 74 s on the
+        local 1.5B) instead of only the new step."""
         head, steps = self.history[:2], self.history[2:]
         budget = self.options.max_history_chars - sum(len(m.content) for m in head)
-        kept: list[Message] = []
-        for i in range(len(steps) - 2, -1, -2):
-            pair = steps[i : i + 2]
-            cost = sum(len(m.content) for m in pair)
-            if cost > budget and kept:
-                break
-            kept = pair + kept
-            budget -= cost
-        omitted = (len(steps) - len(kept)) // 2
+        start = min(self._window_start, max(len(steps) - 2, 0))
+
+        def cost(first: int) -> int:
+            return sum(len(m.content) for m in steps[first:])
+
+        if cost(start) > budget:
+            while start < len(steps) - 2 and cost(start) > budget * self.KEEP_AFTER_TRIM:
+                start += 2
+            self._window_start = start
+        omitted = start // 2
         if omitted:
             note = f"\n\n[{omitted} earlier steps are omitted here to save space; their effects on the machine remain.]"
             head = [head[0], Message(role="user", content=head[1].content + note)]
-        return head + kept
+        return head + steps[start:]
 
     # ------------------------------------------------------------------ one step
     async def _generate(self, intent: Intent, recovery: bool, feedback: str | None) -> Action:
