@@ -127,6 +127,21 @@ def test_a_mistake_step_may_not_speak_of_a_mistake_but_a_repair_may():
     assert leaked_words("I count the lines of access.log with wc.", mistake_step=True) == []
 
 
+@pytest.mark.parametrize("pattern, text", [  # each as the 1.5B wrote it in a mistake step of a real run
+    ("names its kind", "1. **Realistic Hallucination**: I am assuming a tool, `etl_tool`, exists here."),
+    ("names its kind", "1. **Misreading the Environment's State**: the log is in /var/log/auth."),
+    ("echoes the note", "2. **Running it to Produce Informative Feedback**: I run grep on the log."),
+    ("expects to fail", "Since rsyslog is not installed, running it will result in an error message."),
+    ("expects to fail", "It exits with a non-zero exit code if the file is absent."),
+])  # fmt: skip
+def test_a_mistake_step_that_names_its_kind_echoes_the_note_or_foresees_its_failure_is_caught(pattern, text):
+    from termigen_harbor.agents.injection import MISTAKE_STEP_PATTERNS, leaked_words
+
+    assert pattern in MISTAKE_STEP_PATTERNS and pattern in leaked_words(text, mistake_step=True)
+    assert pattern not in leaked_words(text)  # a repair or an ordinary step may say so
+    assert leaked_words("The report goes to /app/report.json; I write it with jq.", mistake_step=True) == []
+
+
 @pytest.mark.parametrize("command, harmful", [
     ("rm -rf /", True), ("rm -rf /*", True), ("sudo rm -rf --no-preserve-root /", True), ("rm -rf ~", True), ("rm -rf /etc", True),
     ("mkfs.ext4 /dev/sda1", True), ("dd if=/dev/zero of=/dev/sda bs=1M", True), ("sleep 1; reboot", True), ("kill -9 -1", True),

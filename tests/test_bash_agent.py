@@ -224,6 +224,40 @@ async def test_a_mistake_with_no_visible_output_is_silent_and_the_next_step_is_a
     assert context.metadata["injection"]["silent"] == {step1.extra["category"]: 1} and context.metadata["recoveries"] == 0
 
 
+async def test_a_mistake_that_only_exits_non_zero_is_silent_for_it_leaves_nothing_to_quote(container, tmp_path):
+    seed = first_seed([True, False], rate=0.5, logs_dir=tmp_path)
+    script = Script(steps=[bash("grep -q nginx /etc/hostname", "The hostname should name the web server."), bash("echo next"), DONE], verdicts=[True, True, True])
+    _, requests, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=0.5, seed=seed, max_steps=2)
+    step1, step2 = [s for s in trajectory.steps if s.source == "agent"][:2]
+    assert step1.extra["exit_code"] == 1 and step1.extra["feedback_observed"] is False and step1.extra["silent"] is True
+    assert step2.extra["recovery"] is False and all("Your previous step went wrong" not in r.messages[-1].content for r in requests)
+
+
+async def test_a_repair_no_attempt_of_passes_leaves_the_mistake_unrepaired_and_an_ordinary_step_goes_on(container, tmp_path):
+    seed = first_seed([True, False, False], rate=0.4, logs_dir=tmp_path)
+    script = Script(
+        steps=[
+            bash("cat /etc/hostnme", "The hostname is in /etc/hostnme."),
+            bash("cat /etc/hostname", 'It said "No such file or directory" for /etc/hostnme: the file is /etc/hostname.'),  # rejected twice by the Critic
+            bash("cat /etc/hostname", 'Again: "No such file or directory". The right name is /etc/hostname.'),
+            bash("ls /etc", "I list /etc to see what is configured."),  # the ordinary step that replaces the repair
+            bash("echo third"),
+        ],
+        verdicts=[True, "it does not repair it", "still not", True, True],
+    )
+    agent, requests, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=0.4, seed=seed, max_steps=3, max_regenerations=1)
+    mistake, ordinary, third = [s for s in trajectory.steps if s.source == "agent"]
+    assert mistake.extra["intent"] == "error" and mistake.extra["feedback_observed"] is True
+    assert ordinary.extra["recovery"] is False and ordinary.extra["repair_abandoned"] is True and ordinary.tool_calls[0].arguments["command"] == "ls /etc"
+    assert len(ordinary.extra["abandoned_reasons"]) == 2 and "it does not repair it" in ordinary.extra["abandoned_reasons"][0]
+    generator = [r for r in requests if CRITIC not in r.messages[-1].content]
+    assert "Your previous step went wrong" not in generator[3].messages[-1].content  # asked as an ordinary step
+    assert third.extra["recovery"] is False and agent.rollout.stop_reason == "max_steps"
+    stats = context.metadata["injection"]
+    assert stats["repairs_abandoned"] == 1 and stats["recoveries"] == 0 and stats["recovery_steps"] == 0
+    assert recovery_problems(trajectory) == []
+
+
 async def test_a_recovery_must_quote_the_output_and_counts_only_when_its_command_succeeds(container, tmp_path):
     seed = first_seed([True, False, False], rate=0.4, logs_dir=tmp_path)
     script = Script(
@@ -272,7 +306,7 @@ async def test_a_reply_that_repeats_the_hidden_notes_words_is_regenerated_and_ne
     seed = first_seed([True, False, False, False], rate=0.4, logs_dir=tmp_path)
     script = Script(
         steps=[
-            bash("cat /etc/hostnme", "This is what a capable engineer could plausibly do by accident in this exact situation."),
+            bash("cat /etc/hostnme", "This is specific to the task and the current state (not random noise, not sabotage)."),
             bash("cat /etc/hostnme", "The hostname is in /etc/hostnme."),
             bash("cat /etc/hostname", "First diagnose what went wrong from its actual output: quote the telling part of that output exactly as it "
                  "was printed: cat: /etc/hostnme: No such file or directory"),  # fmt: skip
@@ -288,7 +322,7 @@ async def test_a_reply_that_repeats_the_hidden_notes_words_is_regenerated_and_ne
     assert repair.extra["regenerations"] == 1 and "repeats this note's words" in repair.extra["critic_reasons"][0] and repair.extra["repaired"]
     assert done.extra.get("complete") and done.extra["regenerations"] == 1 and "(reviewer)" in done.extra["critic_reasons"][0]
     student = "\n".join(m.content for m in agent.rollout.history)
-    assert "capable engineer" not in student and "diagnose what went wrong" not in student and "reviewer" not in student
+    assert "not random noise" not in student and "diagnose what went wrong" not in student and "reviewer" not in student
 
 
 async def test_a_mistake_that_admits_being_deliberate_is_regenerated_without_asking_the_critic(container, tmp_path):

@@ -106,7 +106,16 @@ LEAK_PATTERNS: dict[str, re.Pattern[str]] = {
 # does not speak of a mistake at all ("The mistake in my previous command is that ..." written as the
 # mistake is made). A step that repairs one may say "the mistake in my previous command".
 MISTAKE_STEP_PATTERNS: dict[str, re.Pattern[str]] = {
-    "names its mistake": re.compile(r"\bmistakes?\b|\berroneous(ly)?\b", re.I),
+    name: re.compile(pattern, re.I)
+    for name, pattern in {
+        "names its mistake": r"\bmistakes?\b|\berroneous(ly)?\b",
+        # the kind's own name ("**Realistic Hallucination**: I am assuming a tool exists ...", from the 1.5B)
+        "names its kind": r"\bhallucinat\w*|\bmisread\w*|\b(analysis|command) error\b|\brequirement violation\b|\bverification failure\b",
+        # the note's demands, echoed ("Running it to Produce Informative Feedback")
+        "echoes the note": r"\b(realistic|plausibl[ey]|by accident|accidental(ly)?)\b|\binformative (feedback|error|output)\b",
+        # an honest attempt does not foresee its own failure ("running it will result in an error message")
+        "expects to fail": r"\b(will|would|should|is going to|is expected to) (fail|error out|(result in|produce|cause|trigger|give|return|print|show) (an? )?(error|failure|non-zero))|\bnon-zero exit code\b",
+    }.items()
 }
 
 

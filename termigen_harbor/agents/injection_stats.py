@@ -25,6 +25,7 @@ class InjectionStats(BaseModel):
     critic_unparsable: int = 0  # verdicts that could not be read: the step was regenerated
     checks_only: int = 0  # mistakes that ran on the deterministic checks alone (mistake_review = checks), no Critic asked
     recovery_steps: int = 0  # correct steps asked to diagnose and repair a visible mistake
+    repairs_abandoned: int = 0  # visible mistakes left unrepaired because no repair attempt passed the checks and the Critic
     recoveries: int = 0  # of those, the ones that repaired it (see Rollout._repaired)
 
     @computed_field
@@ -56,6 +57,7 @@ class InjectionStats(BaseModel):
             critic_accepted=self.critic_accepted + other.critic_accepted, critic_rejected=self.critic_rejected + other.critic_rejected,
             critic_unparsable=self.critic_unparsable + other.critic_unparsable, checks_only=self.checks_only + other.checks_only,
             recovery_steps=self.recovery_steps + other.recovery_steps, recoveries=self.recoveries + other.recoveries,
+            repairs_abandoned=self.repairs_abandoned + other.repairs_abandoned,
         )  # fmt: skip
 
     @classmethod
@@ -75,4 +77,5 @@ class InjectionStats(BaseModel):
         return (f"realized injection rate {rate} ({self.n_injected} of {self.steps} steps; p = {self.p if self.p is not None else 'mixed'}), "
                 f"{sum(self.silent.values())} silent, {sum(self.abandoned.values())} abandoned of {sum(self.sampled.values()) + sum(self.retried.values())} tried "
                 f"({sum(self.retried.values())} of them owed retries); "
-                f"Critic acceptance {critic}{f' ({self.checks_only} mistakes passed by the checks alone)' if self.checks_only else ''}; recoveries {self.recoveries} of {self.recovery_steps} recovery steps")  # fmt: skip
+                f"Critic acceptance {critic}{f' ({self.checks_only} mistakes passed by the checks alone)' if self.checks_only else ''}; recoveries {self.recoveries} of {self.recovery_steps} recovery steps"
+                f"{f', {self.repairs_abandoned} repairs given up' if self.repairs_abandoned else ''}")  # fmt: skip

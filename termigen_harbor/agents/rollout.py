@@ -133,6 +133,7 @@ class Proposal:
     injection_abandoned: bool = False
     abandoned_reasons: list[str] = field(default_factory=list)  # why the sampled mistake was given up
     rejected: bool = False  # a correct step the Critic accepted no attempt of: it is not run
+    repair_abandoned: bool = False  # this ordinary step replaced a repair that no attempt of passed
 
     def labels(self) -> dict[str, Any]:
         return {
@@ -144,7 +145,8 @@ class Proposal:
             "regenerations": self.regenerations,
             "owed": self.intent.owed,
             "injection_abandoned": self.injection_abandoned,
-            **({"abandoned_reasons": self.abandoned_reasons} if self.injection_abandoned else {}),
+            **({"repair_abandoned": True} if self.repair_abandoned else {}),
+            **({"abandoned_reasons": self.abandoned_reasons} if self.injection_abandoned or self.repair_abandoned else {}),
         }
 
 
@@ -263,7 +265,9 @@ class Rollout:
         if proposal.intent.error:
             label = proposal.intent.label
             self.stats.injected[label] = self.stats.injected.get(label, 0) + 1
-            visible = result.state != "done" or result.exit_code != 0 or bool(result.stderr.strip())
+            # visible: a line of output the repair can quote (or the shell's own note on a timeout or
+            # an exit); a bare non-zero exit code gives a diagnosis nothing to quote, so it is silent
+            visible = result.state != "done" or telling_line(observation) is not None
             labels["feedback_observed"] = visible
             if visible:
                 self.pending = Pending(category=label, command=action.command or "", observation=observation)
@@ -344,7 +348,8 @@ class Rollout:
     async def _propose(self, intent: Intent) -> Proposal:
         """One step that the Critic accepted (with p > 0), or a labelled outcome: a format slip (not
         run; the model sees the format error), an abandoned mistake replaced by a validated correct
-        step, or a correct step rejected on every attempt (not run; the rollout ends)."""
+        step, a repair never accepted replaced by a validated ordinary step (the mistake is left
+        unrepaired), or a correct step rejected on every attempt (not run; the rollout ends)."""
         recovery = self.pending is not None and not intent.error
         if self.sampler.rate == 0:  # evaluation: the plain ReAct agent, no hidden prompt, no critic
             return Proposal(await self._generate(intent, False, None), intent, recovery=False)
@@ -381,6 +386,12 @@ class Rollout:
                 self.sampler.owe(intent.category)  # tried once more at a later step; an owed one abandoned again is given up
             fallback = await self._propose(Intent(error=False))
             fallback.injection_abandoned, fallback.abandoned_reasons = True, reasons
+            return fallback
+        if recovery:  # no acceptable repair: the mistake is left unrepaired and an ordinary step goes on
+            self.stats.repairs_abandoned += 1
+            self.pending = None
+            fallback = await self._propose(intent)
+            fallback.repair_abandoned, fallback.abandoned_reasons = True, reasons
             return fallback
         proposal.critic, proposal.critic_reasons, proposal.rejected = "reject", reasons, True
         return proposal

@@ -102,6 +102,8 @@ def recovery_problems(trajectory: Trajectory) -> list[str]:
         output = step.observation.results[0].content if step.observation and step.observation.results else None
         if labels.get("intent") == "error" and labels.get("feedback_observed"):
             mistake_output = output
+        elif labels.get("repair_abandoned"):
+            mistake_output = None  # that mistake was left unrepaired
         elif labels.get("recovery"):
             quote = labels.get("evidence")
             if mistake_output is None or not quote or quote not in mistake_output:
