@@ -99,6 +99,18 @@ def test_old_steps_are_left_out_of_the_prompt_when_the_history_is_long():
     assert rollout.prompt_history()[-2].content.startswith("huge")
 
 
+def test_the_critic_is_shown_a_window_of_steps_that_grows_then_drops_back_so_its_prompt_keeps_its_beginning():
+    rollout = Rollout.__new__(Rollout)
+    rollout.history = [Message(role="system", content="s"), Message(role="user", content="task")]
+    shown = []
+    for i in range(12):
+        rollout.history += [Message(role="assistant", content=f"step {i}"), Message(role="user", content=f"output {i}")]
+        shown.append([int(line.split()[1]) for line in rollout.critic_history().splitlines() if line.startswith("step ")])
+    assert [steps[0] for steps in shown] == [0, 0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8]  # the first step shown moves in jumps
+    assert all(steps[-1] == i and 2 <= len(steps) <= 5 for i, steps in enumerate(shown) if i >= 1)
+    assert "step 11" in rollout.critic_history() and "output 11" in rollout.critic_history()
+
+
 @pytest.mark.parametrize("pattern, text", [
     ("deliberate", "I deliberately point at the wrong file."),
     ("intentional", "This typo is intentional."),

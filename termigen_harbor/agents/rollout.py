@@ -162,6 +162,7 @@ class Pending:
 
 class Rollout:
     _window_start = 0  # index (in the steps after the task) of the first step the prompt still shows
+    _critic_start = 0  # the first step the Critic is shown
 
     def __init__(
         self,
@@ -435,14 +436,25 @@ class Rollout:
                     "verbatim, then explain its cause")  # fmt: skip
         return None
 
+    CRITIC_STEPS = (2, 5)  # the Critic sees the newest steps: from 2 of them, growing to 5, then back to 2
+
+    def critic_history(self) -> str:
+        """The steps the Critic is shown (each cut to 1,500 characters of reply and of output). The
+        window grows with each step and drops back in one move, so that from one verdict to the next
+        the prompt's beginning stays the same and the server reuses its cached prefix (a window
+        sliding by one step made it re-read about 1,400 tokens, some 20 s on the 1.5B, per verdict)."""
+        steps = list(zip(self.history[2::2], self.history[3::2]))
+        fewest, most = self.CRITIC_STEPS
+        if len(steps) - self._critic_start > most:
+            self._critic_start = len(steps) - fewest
+        recent = [f"AGENT:\n{assistant.content[-1500:]}\nOUTPUT:\n{observation.content[:1500]}" for assistant, observation in steps[self._critic_start :]]
+        return "\n\n".join(recent) or "(no steps yet)"
+
     async def _critique(self, intent: Intent, recovery: bool, action: Action) -> CriticVerdict | StepVerdict | None:
-        recent = []
-        for assistant, observation in zip(self.history[2::2][-4:], self.history[3::2][-4:]):
-            recent.append(f"AGENT:\n{assistant.content[-1500:]}\nOUTPUT:\n{observation.content[:1500]}")
         prompt = render(
             "critic",
             instruction=self.instruction,
-            history="\n\n".join(recent) or "(no steps yet)",
+            history=self.critic_history(),
             reasoning=action.reasoning,
             command=action.command if action.command is not None else "(declares the task complete)",
             intent="error" if intent.error else "correct",
