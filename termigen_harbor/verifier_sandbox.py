@@ -65,6 +65,13 @@ def shared_verifier(config: TaskConfig, reason: str) -> TaskConfig:
     return config
 
 
+def output_paths(outputs: list[str]) -> list[str]:
+    """The path each output names first (`/app/count.txt: the word count` -> `/app/count.txt`; a
+    folder keeps its `/`), once each; an output that names none (a service on a port) has none."""
+    found = (ABSOLUTE_PATH_RE.findall(output) for output in outputs)
+    return list(dict.fromkeys(paths[0].rstrip(".") for paths in found if paths))
+
+
 def artifacts_for_outputs(outputs: list[str]) -> tuple[list[str] | None, str]:
     """The artifacts that carry a task's outputs to a separate verifier, or None and the reason the
     tests must see the agent's container: an output that is live state, or that names no path."""

@@ -13,9 +13,10 @@ from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
 from termigen_harbor.synthesis.image_packages import pypi_releases, third_party_imports
 from termigen_harbor.synthesis.python_source import stray_statements
+from termigen_harbor.synthesis.reference_run import parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.images import BASE_IMAGE
-from termigen_harbor.synthesis.verify import STANDARD_TEST_SH, alternative_solution, generate_tests, lazy_solutions, solution_run, verify_task, write_solution
+from termigen_harbor.synthesis.verify import STANDARD_TEST_SH, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
 
 SPEC = TaskSpec(title="count-words", objective="Write the number of words in /app/input.txt to /app/count.txt.", inputs=["/app/input.txt"],
@@ -52,7 +53,7 @@ class Model:
 
 async def test_a_judge_that_never_approves_rejects_the_task_before_any_trial(tmp_path):
     model = Model(tests=[WEAK] * 3, judge=lambda _p: {"approve": False, "problems": ["nothing checks count.txt"]})
-    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, collect=None)
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, collect=None, reference_run=None)
     assert not outcome.accepted and not outcome.rounds and not (tmp_path / "jobs").exists()
     assert outcome.reason == "the tests were never approved (judge): nothing checks count.txt"
     assert len(outcome.test_rounds) == 3 and "nothing checks count.txt" in model.prompts["tests"][1]
@@ -92,7 +93,7 @@ async def test_a_pypi_package_the_tests_import_goes_into_the_image_and_anything_
     assert written.approved and written.dockerfile == DOCKERFILE and written.rounds[0].by == "pytest" and "No module named 'tabulate'" in model.prompts["tests"][1]
     # the verification keeps the new Dockerfile: the bundle and the outcome carry it
     model = Model(tests=[uses_tabulate] * 3, judge=lambda _p: {"approve": False, "problems": ["nothing checks count.txt"]})
-    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, collect=collect)
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, collect=collect, reference_run=None)
     assert not outcome.accepted and outcome.dockerfile == DOCKERFILE + "RUN pip install --no-cache-dir tabulate==0.9.0\n"
     assert "RUN pip install --no-cache-dir tabulate==0.9.0" in model.prompts["tests"][1]  # the next round is shown the image as built
 
@@ -143,6 +144,9 @@ async def test_an_adversary_with_no_attack_bash_parses_leaves_the_attack_that_ne
     broken = "Idea: hard-code the values\n```bash\n#!/bin/bash\nLOG=$(cat <<EOF\n2023-10-05 INFO start\n```\n"
     [attack] = await lazy_solutions(LLM(ScriptedBackend([broken] * 3)), SPEC, "", STRONG, k=2)
     assert attack.idea.startswith("create every output the task names, empty") and attack.script == "#!/bin/bash\nmkdir -p /app && : > /app/count.txt\n"
+    # outputs as specs write them, with what each holds after the path (the attack once created a file named `/app/count.txt: the word count`)
+    described = SPEC.model_copy(update={"outputs": ["/app/count.txt: the word count.", "/app/reports/: one file per day", "a summary on port 8080"]})
+    assert empty_outputs_attack(described).script == "#!/bin/bash\nmkdir -p /app && : > /app/count.txt\nmkdir -p /app/reports/\n"
     assert await lazy_solutions(LLM(ScriptedBackend([broken] * 3)), SPEC, "", STRONG, k=2, known=[attack.idea]) == []  # not twice
     proc = await asyncio.create_subprocess_exec("bash", "-c", attack.script.replace("/app", str(tmp_path)))
     assert await proc.wait() == 0 and (tmp_path / "count.txt").read_text() == ""
@@ -180,10 +184,9 @@ async def test_a_writer_with_no_usable_reply_rejects_the_task_and_the_rounds_bef
     model = Model(tests=[STRONG])
 
     def replies(request: ChatRequest) -> str:
-        reply = model(request)
-        return "I cannot write that script." if "reference solution" in request.messages[0].content else reply
+        return "I cannot write that script." if "solve a terminal task independently" in request.messages[0].content else model(request)
 
-    outcome = await verify_task(LLM(ScriptedBackend(replies)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, collect=None)
+    outcome = await verify_task(LLM(ScriptedBackend(replies)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, collect=None, reference_run=None)
     assert not outcome.accepted and outcome.reason.startswith("StructuredOutputError: scripted gave no usable reply in 3 attempts")
     assert [r.approved for r in outcome.test_rounds] == [True] and outcome.test_rounds[0].tests == STRONG
 
@@ -195,8 +198,11 @@ async def test_weak_tests_are_beaten_by_a_lazy_solution_that_read_them_and_are_s
     first, second = outcome.rounds
     reasons = " | ".join(p.reason for p in first.problems)
     assert "def test_input_present" in model.prompts["lazy"][0] and "Write the number of words" in model.prompts["lazy"][0]
-    # the reference solution is written against the tests; the independent one sees only the task
-    assert "def test_input_present" in model.prompts["solution"][0] and "def test_" not in model.prompts["alternative"][0]
+    # the reference is written first and run in the image; the tests are written against what it really
+    # produced; the independent solution sees only the task
+    assert "def test_" not in model.prompts["solution"][0] and "def test_" not in model.prompts["alternative"][0]
+    assert "solve.sh exited with code 0" in model.prompts["tests"][0] and "--- /app/count.txt\n5" in model.prompts["tests"][0]
+    assert outcome.reference_runs[0].outputs == {"/app/count.txt": "5"} and outcome.reference_runs[0].problem() is None
     assert first.nop == 1.0 and "pass on the untouched container" in reasons
     assert first.lazy == [("hard-code the count the tests read", 1.0)] and "a lazy solution passes (hard-code the count" in reasons
     assert "pass on the untouched container" in model.prompts["tests"][1] and "echo 3 > /app/count.txt" in model.prompts["tests"][1]
@@ -236,16 +242,29 @@ async def test_a_judge_with_no_usable_verdict_leaves_the_tests_standing_and_the_
 
 
 @pytest.mark.docker
-async def test_a_reference_that_fails_on_its_own_is_rewritten_with_its_exit_code_and_output_in_view(docker_engine, tmp_path):
+async def test_a_reference_that_fails_on_its_own_is_rewritten_with_its_exit_code_and_output_in_view_before_any_test(docker_engine, tmp_path):
     # as the 1.5B model wrote one in a real run: solve.sh is run with no arguments
     wants_argument = '#!/bin/bash\nif [ $# -ne 1 ]; then echo "Usage: $0 <input_file>"; exit 1; fi\nwc -w < "$1" > /app/count.txt\n'
-    model = Model(tests=[STRONG], solutions=[wants_argument, REFERENCE], verdicts=[{"wrong": "solution", "reason": "solve.sh needs an argument it never gets"}])
+    model = Model(tests=[STRONG], solutions=[wants_argument, REFERENCE])  # no verdict scripted: a Judge asked would fail the test
     outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2)
-    first, second = outcome.rounds
-    assert first.oracle == 0.0 and [p.stage for p in first.problems] == ["solution"]
-    for prompt in (model.prompts["gate_judge"][0], model.prompts["solution"][1]):
-        assert "solve.sh exited with code 1; the end of its output:\n    Usage: /solution/solve.sh <input_file>" in prompt
-    assert second.passed and outcome.accepted
+    told = model.prompts["solution"][1]
+    assert "failed when it was run in the task's container" in told and "solve.sh exited with code 1; it did not create /app/count.txt.\nThe end of what it printed:" in told
+    assert "Usage: /solution/solve.sh <input_file>" in told and "def test_" not in told
+    assert [run.exit_code for run in outcome.reference_runs] == [1, 0] and len(model.prompts["tests"]) == 1
+    assert "Usage:" not in model.prompts["tests"][0]  # the tests were written against the run that worked
+    [gate] = outcome.rounds
+    assert gate.passed and outcome.accepted and "gate_judge" not in model.prompts
+
+
+async def test_a_reference_that_never_runs_cleanly_rejects_the_task_before_any_test_is_written(tmp_path):
+    def fails(files, dockerfile, solution, outputs):
+        return parse_run("@@termigen-reference exit 2\nsolve.sh: line 3: cd: /data: No such file or directory\n@@termigen-reference output /app/count.txt\n@@termigen-reference missing\n", outputs)
+
+    model = Model(solutions=[REFERENCE, ALTERNATIVE, LINES_NOT_WORDS])
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, collect=None, reference_run=fails)
+    assert not outcome.accepted and not outcome.rounds and "tests" not in model.prompts and len(model.prompts["solution"]) == 3
+    assert outcome.reason.startswith("the reference solution never ran cleanly in the task's image: solve.sh exited with code 2; it did not create /app/count.txt")
+    assert "cd: /data: No such file or directory" in model.prompts["solution"][1] and "--- /app/count.txt\n(missing)" in model.prompts["solution"][1]
 
 
 def test_a_solution_run_is_its_exit_code_and_the_end_of_its_output(tmp_path):
@@ -268,7 +287,7 @@ async def test_a_reference_that_fails_tests_which_crash_on_their_own_goes_to_the
     first, second = outcome.rounds
     assert first.oracle == 0.0 and first.alternative == 0.0 and [p.stage for p in first.problems] == ["solution"]
     judged = model.prompts["gate_judge"][0]
-    assert "The reference solution, written with the tests in view, fails them, and so does a second solution" in judged
+    assert "The reference solution, whose outputs the tests were written against, fails them, and so does a second solution" in judged
     assert "TypeError" in judged and "wc -w" in judged
     assert outcome.disputes[0].solution == "reference" and outcome.disputes[0].verdict.wrong == "tests"
     assert "a judge found the tests at fault: test_report opens" in model.prompts["tests"][1]

@@ -9,6 +9,8 @@ import shlex
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
@@ -20,7 +22,7 @@ from termigen_harbor.leftovers import owner_label
 from termigen_harbor.synthesis.image_packages import missing_modules, third_party_imports
 from termigen_harbor.synthesis.python_source import compiles, first_uses, python_fixed, stray_statements, undefined_names
 
-__all__ = ["bash_problem", "collect_problem", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem", "python_run_by_bash", "stray_statements_problem", "unnamed_files", "unnamed_files_problem"]
+__all__ = ["bash_problem", "built_image", "collect_problem", "ImageNotBuilt", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem", "python_run_by_bash", "stray_statements_problem", "unnamed_files", "unnamed_files_problem"]
 
 
 def bash_problem(script: str) -> str | None:
@@ -271,37 +273,52 @@ COLLECT = ('P=/opt/termigen/verifier/bin/pytest; [ -x "$P" ] || P="python3 -m py
 IMPORT = 'V=/opt/termigen/verifier/bin/python; [ -x "$V" ] || V=python3; $V -c {}'  # as the tests' own interpreter imports
 
 
-def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: str, timeout_s: int = 900) -> str | None:
-    """pytest collects the tests inside the task's own image (built here from the same Dockerfile
-    and context, so the engine's layer cache makes it quick after the environment stage): an
-    import the image lacks, or a test file without tests, is caught before any trial."""
+class ImageNotBuilt(Exception):
+    """The task's image did not build; the message is the builder's complaint."""
+
+
+@contextmanager
+def built_image(environment: dict[str, BundleFile], dockerfile: str, tests: str = "", timeout_s: int = 900) -> Iterator[tuple[str, Path, str]]:
+    """The task's image, built from the same Dockerfile and context as Harbor builds it (compose,
+    BuildKit), so the engine's layer cache makes it quick after the environment stage: yields its
+    tag, the task folder written for it (tests/ holds `tests` as test_outputs.py) and a container
+    name; the image and the container are removed after. Raises ImageNotBuilt."""
     # one tag and one container per call: two tasks with the same environment, checked at once in
     # one process, must not run into (or remove) each other's
     call = uuid.uuid4().hex[:12]
-    tag = f"termigen/collect-check:{call}"
+    tag, name = f"termigen/collect-check:{call}", f"termigen-collect-{call}"
     with tempfile.TemporaryDirectory(prefix="termigen-collect-") as tmp:
         root = TaskBundle(name="collect", instruction="-", config=TaskConfig(), environment={**environment, "Dockerfile": BundleFile.text(dockerfile)},
                           tests={"test_outputs.py": BundleFile.text(tests)}).write(Path(tmp))  # fmt: skip
-        context, tests_dir = root / "environment", root / "tests"
-        # built by compose, as Harbor builds the task (BuildKit): the classic `docker build`, which a
-        # CLI without buildx falls back to, refused a COPY that the environment stage had built
-        (root / "compose.yaml").write_text(json.dumps({"services": {"collect": {"build": {"context": str(context)}, "image": tag}}}))
-        build = subprocess.run(["docker", "compose", "-p", f"termigen-collect-{call}", "-f", str(root / "compose.yaml"), "build", "-q"],
+        # the classic `docker build`, which a CLI without buildx falls back to, refused a COPY
+        # that the environment stage had built
+        (root / "compose.yaml").write_text(json.dumps({"services": {"collect": {"build": {"context": str(root / "environment")}, "image": tag}}}))
+        build = subprocess.run(["docker", "compose", "-p", name, "-f", str(root / "compose.yaml"), "build", "-q"],
                                capture_output=True, text=True, timeout=timeout_s)  # fmt: skip
         if build.returncode:
             said = "\n".join(line for line in build.stderr.strip().splitlines() if "level=warning" not in line)  # compose's notes on its builder
-            return f"{IMAGE_NOT_BUILT}: {said[-1500:]}"
-        name = f"termigen-collect-{call}"
+            raise ImageNotBuilt(f"{IMAGE_NOT_BUILT}: {said[-1500:]}")
         try:
-            modules = third_party_imports(tests)  # imported inside a test, they escape the collection
-            command = COLLECT + (" && " + IMPORT.format(shlex.quote("import " + ", ".join(modules))) if modules else "")
-            run = subprocess.run(["docker", "run", "--rm", "--name", name, *owner_label(), "--network", "none", "-v", f"{tests_dir}:/tests:ro", tag, "sh", "-c", command],
-                                 capture_output=True, text=True, timeout=300)  # fmt: skip
-        except subprocess.TimeoutExpired:
-            return "pytest's collection of the tests did not finish in 300 s inside the task's image (does a test module run work at import?)"
-        finally:  # a collection that hung, or this process interrupted, must not leave the container running
+            yield tag, root, name
+        finally:  # a run that hung, or this process interrupted, must not leave the container running
             subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=120)
             subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, timeout=120)
+
+
+def collect_problem(environment: dict[str, BundleFile], dockerfile: str, tests: str, timeout_s: int = 900) -> str | None:
+    """pytest collects the tests inside the task's own image: an import the image lacks, or a test
+    file without tests, is caught before any trial."""
+    try:
+        with built_image(environment, dockerfile, tests, timeout_s) as (tag, root, name):
+            modules = third_party_imports(tests)  # imported inside a test, they escape the collection
+            command = COLLECT + (" && " + IMPORT.format(shlex.quote("import " + ", ".join(modules))) if modules else "")
+            try:
+                run = subprocess.run(["docker", "run", "--rm", "--name", name, *owner_label(), "--network", "none", "-v", f"{root / 'tests'}:/tests:ro", tag, "sh", "-c", command],
+                                     capture_output=True, text=True, timeout=300)  # fmt: skip
+            except subprocess.TimeoutExpired:
+                return "pytest's collection of the tests did not finish in 300 s inside the task's image (does a test module run work at import?)"
+    except ImageNotBuilt as exc:
+        return str(exc)
     output = (run.stdout + run.stderr).strip()
     if run.returncode == 5:
         return "pytest collected no tests from tests/test_outputs.py (test functions must be named test_*)"

@@ -1,6 +1,8 @@
-"""Verification (synthesis stage 4): tests with a Judge, a reference solution, and the gate.
+"""Verification (synthesis stage 4): a reference solution, tests with a Judge, and the gate.
 
-Tests come back as files; they must compile and pytest must collect them inside the task's image
+The reference is written first and run in the task's image: one that fails or leaves an output the
+task names missing goes back with what it printed, and the Test Generator is then shown the outputs
+it really produced (as LiteCoder-Terminal writes the verifier after the solution). Tests come back as files; they must compile and pytest must collect them inside the task's image
 before the Judge sees them, and tests the Judge never approves reject the task. The gate, on the
 real engine through the runner: the reference solution scores 1 (oracle), the untouched container
 scores 0 (nop), K lazy solutions, written by an adversary that reads the tests and tries to pass
@@ -32,8 +34,9 @@ from termigen_harbor.synthesis.checks import IMAGE_NOT_BUILT, bash_problem, coll
 from termigen_harbor.synthesis.image_packages import pypi_releases, with_pip_install
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, examples_for
 from termigen_harbor.synthesis.python_source import python_fixed, without_broken_tests, without_stray_statements
+from termigen_harbor.synthesis.reference_run import ReferenceRun, RunReference, run_reference
 from termigen_harbor.synthesis.spec import TaskSpec
-from termigen_harbor.verifier_sandbox import describe, sandbox_for_outputs
+from termigen_harbor.verifier_sandbox import describe, output_paths, sandbox_for_outputs
 
 STANDARD_TEST_SH = resources.files("termigen_harbor.bundle_data").joinpath("test.sh").read_text()
 FILE_PREVIEW = 2000  # characters of each environment file shown to the writers
@@ -134,10 +137,11 @@ def environment_text(files: dict[str, BundleFile], dockerfile: str) -> str:
 
 async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, collect: Collect | None = collect_problem,
                          judge: LLM | None = None, max_rounds: int = 3, feedback: str | None = None, previous: str | None = None,
-                         category: str = "", say: Callable[[str], None] = lambda _m: None) -> WrittenTests:  # fmt: skip
+                         category: str = "", say: Callable[[str], None] = lambda _m: None, observed: str | None = None) -> WrittenTests:  # fmt: skip
     """Test Generator until its tests compile, pytest collects them in the task's image and the
     Judge approves them, or out of rounds. A well-known PyPI package the tests import and the image
-    lacks goes into the image (the Dockerfile returned), not back to the Test Generator."""
+    lacks goes into the image (the Dockerfile returned), not back to the Test Generator. `observed`:
+    the reference solution's run and outputs (ReferenceRun.shown), shown to the Test Generator."""
     environment = environment_text(files, dockerfile)
     sandbox = describe(sandbox_for_outputs(TaskConfig(), spec.outputs))
     example = next(iter(examples_for(category, 1, max_test_chars=MAX_TEST_EXAMPLE)), None)
@@ -154,7 +158,7 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
         return without_broken_tests(text, also=lambda function: any(path in function for path in unnamed))
 
     for _ in range(max_rounds):
-        prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=sandbox, example=example, feedback=feedback, previous=previous)
+        prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=sandbox, example=example, feedback=feedback, previous=previous, observed=observed)
         tests = await llm.file(prompt, purpose="test_generator", check=check, fix=python_fixed, last_resort=last_resort)
         problem = await asyncio.to_thread(collect, files, dockerfile, tests) if collect else None
         if problem and (releases := pypi_releases(problem)):
@@ -189,8 +193,10 @@ async def revised_script(llm: LLM, prompt: str, previous: str | None, purpose: s
     return script
 
 
-async def write_solution(llm: LLM, spec: TaskSpec, environment: str, tests: str, feedback: str | None = None, previous: str | None = None) -> str:
-    """The reference solution, written with the tests in view (the independent solution is not)."""
+async def write_solution(llm: LLM, spec: TaskSpec, environment: str, tests: str | None, feedback: str | None = None, previous: str | None = None) -> str:
+    """The reference solution: first from the task alone (tests None), run in the image before any
+    test exists; when a gate round finds it failing the tests, rewritten with them in view (the
+    independent solution never sees them)."""
     prompt = render("solution_writer", spec=spec.as_text(), environment=environment, tests=tests, feedback=feedback, previous=previous)
     return await revised_script(llm, prompt, previous, "solution_writer")
 
@@ -226,8 +232,9 @@ async def lazy_solutions(llm: LLM, spec: TaskSpec, environment: str, tests: str,
 
 
 def empty_outputs_attack(spec: TaskSpec) -> LazySolution:
-    lines = [f"mkdir -p {shlex.quote(o)}" if o.endswith("/") else f"mkdir -p {shlex.quote(str(PurePosixPath(o).parent))} && : > {shlex.quote(o)}"
-             for o in spec.outputs if o.startswith("/")]  # fmt: skip
+    # `/app/count.txt: the word count` names the file /app/count.txt; `/app/out/: ...` a folder
+    lines = [f"mkdir -p {shlex.quote(p)}" if p.endswith("/") else f"mkdir -p {shlex.quote(str(PurePosixPath(p).parent))} && : > {shlex.quote(p)}"
+             for p in output_paths(spec.outputs)]  # fmt: skip
     return LazySolution(idea=EMPTY_OUTPUTS_IDEA, script="#!/bin/bash\n" + "\n".join(lines) + "\n")
 
 
@@ -337,16 +344,26 @@ class VerifyOutcome(BaseModel):
     test_rounds: list[TestRound] = Field(default_factory=list)  # every test generator / judge exchange
     disputes: list[Dispute] = Field(default_factory=list)  # the Judge's calls on a failing independent solution
     dockerfile: str | None = None  # set when the tests needed a package the image lacked: the Dockerfile that installs it
+    reference_runs: list[ReferenceRun] = Field(default_factory=list)  # the reference run in the image before the tests were written
     reason: str | None = None
 
 
 async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, config: dict, jobs_dir: Path,
-                      k_lazy: int = 2, max_rounds: int = 3, env: str = "docker",
-                      collect: Collect | None = collect_problem, category: str = "", say: Callable[[str], None] = lambda _m: None) -> VerifyOutcome:  # fmt: skip
-    """Tests (checked, then judged), solution, independent solution and lazy attacks on the tests,
-    then the gate; each failure goes back to what must change, for max_rounds rounds. `collect`
-    runs only on the docker environment (it builds the image locally)."""
-    verification = _Verification(llm, spec, files, dockerfile, config, jobs_dir, k_lazy, max_rounds, env, collect if env == "docker" else None, category, say)
+                      k_lazy: int = 2, max_rounds: int = 3, env: str = "docker", collect: Collect | None = collect_problem,
+                      category: str = "", say: Callable[[str], None] = lambda _m: None, reference_run: RunReference | None = run_reference) -> VerifyOutcome:  # fmt: skip
+    """The reference (run in the image), tests written against its outputs (checked, then judged),
+    the independent solution and lazy attacks on the tests, then the gate; each failure goes back
+    to what must change, for max_rounds rounds. `collect` and `reference_run` run only on the
+    docker environment (they build the image locally)."""
+    local = env == "docker"
+    if reference_run is run_reference:  # given the task's own time limit
+        timeout_s = int((config.get("agent") or {}).get("timeout_sec") or 600)
+
+        def reference_run(files: dict[str, BundleFile], dockerfile: str, solution: str, outputs: list[str]) -> ReferenceRun:
+            return run_reference(files, dockerfile, solution, outputs, timeout_s)
+
+    verification = _Verification(llm, spec, files, dockerfile, config, jobs_dir, k_lazy, max_rounds, env, collect if local else None, category, say,
+                                 reference_run if local else None)  # fmt: skip
     try:
         await verification.run()
     except StructuredOutputError as exc:  # no usable reply from a writer: rejected, with every round so far kept
@@ -370,7 +387,9 @@ class _Verification:
     collect: Collect | None
     category: str
     say: Callable[[str], None]
+    reference_run: RunReference | None = None
     outcome: VerifyOutcome = field(default_factory=lambda: VerifyOutcome(accepted=False))
+    observed: str | None = None  # the reference's run in the image, as the Test Generator is shown it
     tests: str = ""
     solution: str = ""
     alternative: str = ""
@@ -382,9 +401,8 @@ class _Verification:
 
     async def run(self) -> None:
         """Fills `outcome`: accepted, errored, or rejected with the reason."""
-        if not await self.write_tests():
+        if not await self.write_reference() or not await self.write_tests():
             return
-        self.solution = await write_solution(self.llm, self.spec, self.environment, self.tests)
         self.alternative = await alternative_solution(self.llm, self.spec, self.environment)
         self.lazies = await lazy_solutions(self.llm, self.spec, self.environment, self.tests, self.k_lazy) if self.k_lazy else []
         for number in range(1, self.max_rounds + 1):
@@ -405,10 +423,33 @@ class _Verification:
                 return
         self.outcome.reason = "the gate never passed: " + "; ".join(p.reason.splitlines()[0] for p in self.outcome.rounds[-1].problems)
 
+    async def write_reference(self) -> bool:
+        """The reference from the task alone, run in the image and rewritten with what the run
+        showed until it exits 0 and leaves every output the task names; False (the reason set) when
+        it never does, or the image does not build."""
+        problem = None
+        for number in range(1, self.max_rounds + 1):
+            self.solution = await write_solution(self.llm, self.spec, self.environment, None, feedback=problem, previous=self.solution or None)
+            if self.reference_run is None:
+                return True
+            run = await asyncio.to_thread(self.reference_run, self.files, self.dockerfile, self.solution, self.spec.outputs)
+            self.outcome.reference_runs.append(run)
+            if run.image_problem:
+                self.outcome.reason = run.image_problem[:600]
+                return False
+            problem = run.problem()
+            if problem is None:
+                self.say(f"reference, round {number}: it ran and wrote every output the task names")
+                self.observed = run.shown()
+                return True
+            self.say(f"reference, round {number}: {first_line(problem)}")
+        self.outcome.reason = f"the reference solution never ran cleanly in the task's image: {first_line(problem or '', 500)}"
+        return False
+
     async def write_tests(self, feedback: str | None = None) -> bool:
         """New tests (revising the last ones when there is feedback); False when they were never approved."""
         tests, rounds, approved, dockerfile = await generate_tests(self.llm, self.spec, self.files, self.dockerfile, self.collect, feedback=feedback,
-                                                                   previous=self.tests or None, category=self.category, say=self.say)  # fmt: skip
+                                                                   previous=self.tests or None, category=self.category, say=self.say, observed=self.observed)  # fmt: skip
         self.outcome.test_rounds += rounds
         if dockerfile != self.dockerfile:
             self.dockerfile, self.environment = dockerfile, environment_text(self.files, dockerfile)

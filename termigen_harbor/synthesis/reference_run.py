@@ -1,0 +1,123 @@
+"""The reference solution, run once in the task's built image before any test is written: what it
+printed, how it exited, and what it left at each output the specification names. A reference that
+fails or leaves an output missing goes back to its writer with that evidence; the Test Generator is
+then shown the outputs a working solution really produces (LiteCoder-Terminal writes the verifier
+after the solution, for the same reason: tests written blind disagreed with every solution on
+paths and formats)."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from collections.abc import Callable
+
+from pydantic import BaseModel, Field
+
+from termigen_harbor.bundle import BundleFile
+from termigen_harbor.leftovers import owner_label
+from termigen_harbor.synthesis.checks import ImageNotBuilt, built_image
+from termigen_harbor.verifier_sandbox import output_paths
+
+OUTPUT_HEAD = 1500  # characters of each output file shown
+LISTING_LINES = 40  # lines of a directory's listing shown
+LOG_TAIL = 2000  # characters of the end of the script's own output shown
+MARK = "@@termigen-reference "
+
+
+class ReferenceRun(BaseModel):
+    exit_code: int | None = None  # None: it did not finish within the timeout
+    log: str = ""  # the end of what solve.sh printed
+    outputs: dict[str, str] = Field(default_factory=dict)  # each named output: what is there
+    missing: list[str] = Field(default_factory=list)
+    empty: list[str] = Field(default_factory=list)
+    image_problem: str | None = None  # the image did not build: nothing ran
+
+    def problem(self) -> str | None:
+        """Why the reference must be rewritten before tests are written against it, or None."""
+        if self.image_problem:
+            return self.image_problem
+        faults = []
+        if self.exit_code is None:
+            faults.append("solve.sh did not finish within its time limit")
+        elif self.exit_code:
+            faults.append(f"solve.sh exited with code {self.exit_code}")
+        if self.missing:
+            faults.append(f"it did not create {', '.join(self.missing)}")
+        if self.empty:
+            faults.append(f"it left {', '.join(self.empty)} empty")
+        if not faults:
+            return None
+        return "; ".join(faults) + ".\n" + self.details()
+
+    def shown(self) -> str:
+        """The run as a writer is shown it: how solve.sh ended, what it printed, each output."""
+        code = "did not finish in time" if self.exit_code is None else f"exited with code {self.exit_code}"
+        return f"solve.sh {code}. " + self.details()
+
+    def details(self) -> str:
+        parts = ["The end of what it printed:", _indented(self.log) or "    (nothing)"]
+        for path, seen in self.outputs.items():
+            parts += [f"--- {path}", seen]
+        return "\n".join(parts)
+
+
+def _indented(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.strip().splitlines())
+
+
+def _script(outputs: list[str], timeout_s: int) -> str:
+    """Runs solve.sh from the image's working directory (as Harbor's oracle does), then reports on
+    each output: a directory's listing, a text file's head, a binary file's size."""
+    lines = [f"timeout {timeout_s} bash /solution/solve.sh > /tmp/solve.out 2>&1; echo \"{MARK}exit $?\"", f"tail -c {LOG_TAIL} /tmp/solve.out"]
+    for path in outputs:
+        p = shlex.quote(path)
+        lines.append(
+            f'echo "{MARK}output {path}"; '
+            f"if [ -d {p} ]; then ls -la {p} | head -n {LISTING_LINES}; "
+            f"elif [ ! -e {p} ]; then echo '{MARK}missing'; "
+            f"elif [ ! -s {p} ]; then echo '{MARK}empty'; "
+            f"elif grep -qI . {p}; then head -c {OUTPUT_HEAD} {p}; echo; "
+            f"else echo \"(binary, $(wc -c < {p}) bytes)\"; fi"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def parse_run(stdout: str, outputs: list[str]) -> ReferenceRun:
+    run = ReferenceRun()
+    head, _, rest = stdout.partition(f"{MARK}exit ")
+    code, _, rest = rest.partition("\n")
+    run.exit_code = None if code.strip() in ("124", "") else int(code.strip())
+    sections = rest.split(f"{MARK}output ")
+    run.log = sections[0][-LOG_TAIL:]
+    for section in sections[1:]:
+        path, _, seen = section.partition("\n")
+        seen = seen.rstrip("\n")
+        if seen.strip() == f"{MARK}missing":
+            run.missing.append(path)
+            seen = "(missing)"
+        elif seen.strip() == f"{MARK}empty":
+            run.empty.append(path)
+            seen = "(empty)"
+        run.outputs[path] = seen
+    run.missing += [path for path in outputs if path not in run.outputs]
+    return run
+
+
+def run_reference(environment: dict[str, BundleFile], dockerfile: str, solution: str, outputs: list[str], timeout_s: int = 600) -> ReferenceRun:
+    """solve.sh in a container of the task's image (no network, as the writers are told)."""
+    named = output_paths(outputs)
+    try:
+        with built_image(environment, dockerfile) as (tag, root, name):
+            (root / "solution").mkdir(exist_ok=True)
+            (root / "solution" / "solve.sh").write_text(solution)
+            try:
+                done = subprocess.run(["docker", "run", "--rm", "--name", name, *owner_label(), "--network", "none", "-v", f"{root / 'solution'}:/solution:ro",
+                                       tag, "bash", "-c", _script(named, timeout_s)], capture_output=True, text=True, timeout=timeout_s + 120)  # fmt: skip
+            except subprocess.TimeoutExpired:
+                return ReferenceRun(exit_code=None, log="(the container did not answer)", missing=named)
+    except ImageNotBuilt as exc:
+        return ReferenceRun(image_problem=str(exc))
+    return parse_run(done.stdout, named)
+
+
+RunReference = Callable[[dict[str, BundleFile], str, str, list[str]], ReferenceRun]
