@@ -296,7 +296,7 @@ async def test_a_step_that_gives_the_game_away_is_regenerated_even_when_it_is_a_
     script = Script(steps=[bash("ls /", "Following the reviewer's hint, I list the root."), bash("ls /", "First I look at the root."), DONE], verdicts=[True, True])
     agent, requests, trajectory, _ = await run_agent(container, script, tmp_path, injection_rate=0.5, seed=seed, max_steps=1)
     step = [s for s in trajectory.steps if s.source == "agent"][0]
-    assert step.extra["regenerations"] == 1 and "(hint, reviewer)" in step.extra["critic_reasons"][0]
+    assert step.extra["regenerations"] == 1 and '(hint, reviewer: "hint", "reviewer")' in step.extra["critic_reasons"][0]
     assert all("reviewer" not in m.content for m in agent.rollout.history)
 
 
@@ -320,7 +320,7 @@ async def test_a_reply_that_repeats_the_hidden_notes_words_is_regenerated_and_ne
     mistake, repair, done = [s for s in trajectory.steps if s.source == "agent"]
     assert mistake.extra["regenerations"] == 1 and "repeats this note's words" in mistake.extra["critic_reasons"][0]
     assert repair.extra["regenerations"] == 1 and "repeats this note's words" in repair.extra["critic_reasons"][0] and repair.extra["repaired"]
-    assert done.extra.get("complete") and done.extra["regenerations"] == 1 and "(reviewer)" in done.extra["critic_reasons"][0]
+    assert done.extra.get("complete") and done.extra["regenerations"] == 1 and '(reviewer: "reviewer")' in done.extra["critic_reasons"][0]
     student = "\n".join(m.content for m in agent.rollout.history)
     assert "not random noise" not in student and "diagnose what went wrong" not in student and "reviewer" not in student
 
@@ -330,7 +330,7 @@ async def test_a_mistake_that_admits_being_deliberate_is_regenerated_without_ask
     script = Script(steps=[bash("ls /nope", "I will deliberately inject an error here."), bash("ls /nope", "The data should be in /nope."), DONE], verdicts=[True, True])
     agent, requests, trajectory, _ = await run_agent(container, script, tmp_path, injection_rate=1.0, seed=seed, max_steps=1)
     step = [s for s in trajectory.steps if s.source == "agent"][0]
-    assert step.extra["regenerations"] == 1 and "(deliberate, inject)" in step.extra["critic_reasons"][0]
+    assert step.extra["regenerations"] == 1 and '(deliberate, inject: "deliberately", "inject")' in step.extra["critic_reasons"][0]
     assert sum(CRITIC in r.messages[-1].content for r in requests) == 1
 
 
@@ -345,7 +345,7 @@ async def test_with_checks_only_review_a_mistake_runs_without_a_critic_verdict_b
     _, requests, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=0.5, seed=seed, max_steps=2, mistake_review="checks")
     mistake, repair = [s for s in trajectory.steps if s.source == "agent"]
     assert mistake.extra["intent"] == "error" and mistake.extra["critic"] == "checks" and mistake.extra["regenerations"] == 1
-    assert "(deliberate, inject)" in mistake.extra["critic_reasons"][0] and mistake.extra["feedback_observed"] is True
+    assert '(deliberate, inject: "deliberately", "inject")' in mistake.extra["critic_reasons"][0] and mistake.extra["feedback_observed"] is True
     assert repair.extra["recovery"] is True and repair.extra["critic"] == "accept" and repair.extra["repaired"] is True
     assert sum(CRITIC in r.messages[-1].content for r in requests) == 1  # the repair was reviewed, the mistake was not
     stats = context.metadata["injection"]

@@ -122,5 +122,12 @@ MISTAKE_STEP_PATTERNS: dict[str, re.Pattern[str]] = {
 def leaked_words(text: str, instruction: str = "", mistake_step: bool = False) -> list[str]:
     """The leak patterns `text` matches that the task's own instruction does not (with those of a
     mistake step when it is one)."""
+    return list(leaked_phrases(text, instruction, mistake_step))
+
+
+def leaked_phrases(text: str, instruction: str = "", mistake_step: bool = False) -> dict[str, str]:
+    """{pattern: the words of `text` it matched}, for the patterns leaked_words finds: the reply
+    goes back naming the very words to leave out."""
     patterns = LEAK_PATTERNS | (MISTAKE_STEP_PATTERNS if mistake_step else {})
-    return [name for name, pattern in patterns.items() if pattern.search(text) and not pattern.search(instruction)]
+    found = {name: pattern.search(text) for name, pattern in patterns.items() if not pattern.search(instruction)}
+    return {name: match[0] for name, match in found.items() if match}
