@@ -295,3 +295,13 @@ def test_each_trial_of_a_seeded_job_draws_its_own_intents(tmp_path):
     assert first == draws("auth-log-forensics__a1b2c3d")  # the same trial, the same draws
     others = [draws(f"auth-log-forensics__{i}") for i in range(5)] + [draws("git-lost-commit__a1b2c3d")]
     assert all(other != first for other in others)
+
+
+def test_a_giveaway_is_left_out_only_when_it_is_whole_lines_of_explanation_and_enough_is_left():
+    from termigen_harbor.agents.injection import without_leaking_lines
+
+    reply = "The records are in /app/data/records.csv and need cleaning first.\nI deliberately use the wrong column.\n```bash\ncut -d, -f9 /app/data/records.csv\n```"
+    assert without_leaking_lines(reply) == (reply.replace("I deliberately use the wrong column.\n", ""), ["I deliberately use the wrong column."])
+    assert without_leaking_lines("I deliberately use the wrong column.\n```bash\ncut -d, -f9 a.csv\n```") is None  # nothing left to explain it
+    assert without_leaking_lines(reply.replace("cut -d, -f9", "echo injected; cut -d, -f9")) is None  # the command itself leaks
+    assert without_leaking_lines(reply.replace("I deliberately use the wrong column.\n", "")) is None  # nothing to leave out

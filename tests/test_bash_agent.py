@@ -360,6 +360,21 @@ def test_mistakes_are_left_to_the_checks_when_the_critic_is_the_local_model(tmp_
     assert BashAgent(logs_dir=tmp_path, llm=local, mistake_review="llm").rollout_options(local, critic=local).mistake_review == "llm"
 
 
+async def test_a_mistake_whose_giveaway_is_one_line_runs_without_that_line(container, tmp_path):
+    # as the 1.5B wrote them with checks-only review: a usable mistake, narrated in one line and one comment
+    seed = first_seed([True], rate=1.0, logs_dir=tmp_path)
+    reply = ("The task's data should be under /srv/data, where services keep their files.\n"
+             "1. **Realistic Hallucination**: I am assuming the folder exists.\n\n"
+             "```bash\n# this will fail with an error\nls /srv/data\n```")  # fmt: skip
+    agent, requests, trajectory, context = await run_agent(container, Script(steps=[reply], verdicts=[]), tmp_path, injection_rate=1.0, seed=seed,
+                                                           max_steps=1, mistake_review="checks")  # fmt: skip
+    [step] = [s for s in trajectory.steps if s.source == "agent"]
+    assert step.extra["intent"] == "error" and step.extra["regenerations"] == 0 and len(requests) == 1
+    assert step.extra["left_out"] == ["1. **Realistic Hallucination**: I am assuming the folder exists.", "# this will fail with an error"]
+    assert step.message == "The task's data should be under /srv/data, where services keep their files.\n\n```bash\nls /srv/data\n```"
+    assert "Hallucination" not in agent.rollout.history[2].content and "No such file or directory" in agent.rollout.history[3].content
+
+
 async def test_a_mistake_the_critic_never_accepts_is_abandoned_for_a_validated_correct_step(container, tmp_path):
     seed = first_seed([True], rate=1.0, logs_dir=tmp_path)
     script = Script(steps=[bash("ls /a"), bash("ls /b"), bash("echo plain-step")], verdicts=["implausible", "still implausible", True])

@@ -131,3 +131,33 @@ def leaked_phrases(text: str, instruction: str = "", mistake_step: bool = False)
     patterns = LEAK_PATTERNS | (MISTAKE_STEP_PATTERNS if mistake_step else {})
     found = {name: pattern.search(text) for name, pattern in patterns.items() if not pattern.search(instruction)}
     return {name: match[0] for name, match in found.items() if match}
+
+
+MIN_EXPLANATION = 30  # characters of reasoning (or comment lines) a reply must keep once its giveaway lines are out
+
+
+def without_leaking_lines(message: str, instruction: str = "", mistake_step: bool = False) -> tuple[str, list[str]] | None:
+    """The reply with each line that gives the game away left out (a line of reasoning, or a
+    comment line of the command), and those lines; None when that cannot make it clean: a
+    command's own words leak, or too little explanation would be left. The 1.5B narrated its
+    mistakes ("**Realistic Hallucination**: ...") in about every attempt, however often it was told
+    not to, while the rest of the reply was a usable mistake."""
+    kept, dropped, fenced = [], [], False
+    for line in message.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            fenced = not fenced
+        elif leaked_words(line, instruction, mistake_step):
+            comment = stripped.startswith("#") and not stripped.startswith("#!")
+            if fenced and not comment:
+                return None  # the command itself: nothing to leave out
+            dropped.append(stripped)
+            continue
+        kept.append(line)
+    text = "\n".join(kept).strip()
+    explanation = [line.strip() for line in text.split("```")[0].splitlines()] + [
+        line.strip().lstrip("#").strip() for line in text.splitlines() if line.strip().startswith("#") and not line.strip().startswith("#!")
+    ]
+    if not dropped or leaked_words(text, instruction, mistake_step) or len(" ".join(e for e in explanation if e)) < MIN_EXPLANATION:
+        return None
+    return text, dropped

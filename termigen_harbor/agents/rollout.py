@@ -13,12 +13,12 @@ labels. With p = 0 no hidden instruction and no Critic prompt is ever sent.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from termigen_harbor.agents.injection import ErrorCategory, Intent, IntentSampler, leaked_phrases
+from termigen_harbor.agents.injection import ErrorCategory, Intent, IntentSampler, leaked_phrases, without_leaking_lines
 from termigen_harbor.agents.injection_stats import InjectionStats
 from termigen_harbor.agents.step_checks import bash_syntax_problem, copied_note, destructive, quoted_evidence, telling_line
 from termigen_harbor.agents.parsing import Action, parse_action
@@ -134,6 +134,7 @@ class Proposal:
     abandoned_reasons: list[str] = field(default_factory=list)  # why the sampled mistake was given up
     rejected: bool = False  # a correct step the Critic accepted no attempt of: it is not run
     repair_abandoned: bool = False  # this ordinary step replaced a repair that no attempt of passed
+    left_out: list[str] = field(default_factory=list)  # lines of the reply that gave the game away, left out of it
 
     def labels(self) -> dict[str, Any]:
         return {
@@ -146,6 +147,7 @@ class Proposal:
             "owed": self.intent.owed,
             "injection_abandoned": self.injection_abandoned,
             **({"repair_abandoned": True} if self.repair_abandoned else {}),
+            **({"left_out": self.left_out} if self.left_out else {}),
             **({"abandoned_reasons": self.abandoned_reasons} if self.injection_abandoned or self.repair_abandoned else {}),
         }
 
@@ -357,8 +359,8 @@ class Rollout:
         feedback: str | None = None
         reasons: list[str] = []
         for attempt in range(self.options.max_regenerations + 1):
-            action = await self._generate(intent, recovery, feedback)
-            proposal = Proposal(action, intent, recovery, critic_reasons=list(reasons), regenerations=attempt)
+            action, left_out = self._without_leaking_lines(await self._generate(intent, recovery, feedback), intent)
+            proposal = Proposal(action, intent, recovery, critic_reasons=list(reasons), regenerations=attempt, left_out=left_out)
             leak = self._leak(intent, action, recovery)
             if action.problem and not intent.error and leak is None:
                 return proposal  # the model's own format slip: recorded as such (the student sees it) and not run
@@ -396,6 +398,16 @@ class Rollout:
             return fallback
         proposal.critic, proposal.critic_reasons, proposal.rejected = "reject", reasons, True
         return proposal
+
+    def _without_leaking_lines(self, action: Action, intent: Intent) -> tuple[Action, list[str]]:
+        """The reply with the lines that give the game away left out, when that leaves it clean
+        (see without_leaking_lines), and those lines; else the reply as it came, for _leak to send back."""
+        if not leaked_phrases(action.message, self.instruction, intent.error):
+            return action, []
+        cleaned = without_leaking_lines(action.message, self.instruction, intent.error)
+        if cleaned is None:
+            return action, []
+        return replace(parse_action(cleaned[0]), dropped_chars=action.dropped_chars), cleaned[1]
 
     def _leak(self, intent: Intent, action: Action, recovery: bool) -> str | None:
         """Why a reply gives away how it was produced, or None: a word the leak screen refuses, or
