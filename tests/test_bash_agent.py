@@ -375,6 +375,23 @@ async def test_a_mistake_whose_giveaway_is_one_line_runs_without_that_line(conta
     assert "Hallucination" not in agent.rollout.history[2].content and "No such file or directory" in agent.rollout.history[3].content
 
 
+async def test_a_command_that_is_only_comments_or_the_previous_one_again_goes_back_before_the_critic(container, tmp_path):
+    # as the 1.5B wrote them in a real run: a "mistake" that was a comment, and one check repeated ten steps running
+    seed = first_seed([False, False, True], rate=0.3, logs_dir=tmp_path)
+    check = bash("cat /etc/hostname", "I read the hostname the service will use.")
+    script = Script(
+        steps=[check, check.replace("I read", "Again I read"), bash("ls /etc", "The hostname is known; I look at the configuration."),
+               bash("# Move on without checking the hostname.", "The configuration is in place."), bash("cat /etc/hostnme", "The name is in /etc/hostnme.")],
+        verdicts=[True, True],
+    )  # fmt: skip
+    _, requests, trajectory, _ = await run_agent(container, script, tmp_path, injection_rate=0.3, seed=seed, max_steps=3, mistake_review="checks")
+    first, second, third = [s for s in trajectory.steps if s.source == "agent"]
+    assert second.tool_calls[0].arguments["command"] == "ls /etc" and "the previous step's, unchanged" in second.extra["critic_reasons"][0]
+    assert third.extra["intent"] == "error" and third.tool_calls[0].arguments["command"] == "cat /etc/hostnme"
+    assert "only comments, so it does nothing" in third.extra["critic_reasons"][0]
+    assert sum(CRITIC in r.messages[-1].content for r in requests) == 2  # neither was put to the Critic
+
+
 async def test_a_mistake_the_critic_never_accepts_is_abandoned_for_a_validated_correct_step(container, tmp_path):
     seed = first_seed([True], rate=1.0, logs_dir=tmp_path)
     script = Script(steps=[bash("ls /a"), bash("ls /b"), bash("echo plain-step")], verdicts=["implausible", "still implausible", True])

@@ -432,11 +432,14 @@ class Rollout:
                 return f"the reply was malformed: {action.problem}"
             if action.complete:
                 return "the step declared the task complete; the mistake must be a command whose output shows it"
-            previous = self.history[-2].content if len(self.history) > 2 else ""
-            if action.message.strip() == previous.strip():
-                return "the step repeats the previous one verbatim; a mistake must be a new command"
         if action.complete or action.command is None:
             return None
+        if all(not line.strip() or line.strip().startswith("#") for line in action.command.splitlines()):
+            return "the command is only comments, so it does nothing: write the command itself"  # a 1.5B "mistake" that ran nothing
+        previous = parse_action(self.history[-2].content).command if len(self.history) > 2 else None
+        if previous is not None and action.command.strip() == previous.strip():
+            # the 1.5B ran one check ten steps running, its output unchanged, and the Critic passed each
+            return "the command is the previous step's, unchanged, and its output is shown above: take a step that acts on that output"
         danger = destructive(action.command)
         if danger:
             return f"the command is destructive outside the task ({danger}); no step may do that"
