@@ -305,3 +305,6 @@ def test_a_giveaway_is_left_out_only_when_it_is_whole_lines_of_explanation_and_e
     assert without_leaking_lines("I deliberately use the wrong column.\n```bash\ncut -d, -f9 a.csv\n```") is None  # nothing left to explain it
     assert without_leaking_lines(reply.replace("cut -d, -f9", "echo injected; cut -d, -f9")) is None  # the command itself leaks
     assert without_leaking_lines(reply.replace("I deliberately use the wrong column.\n", "")) is None  # nothing to leave out
+    # what was left of a real 1.5B mistake: two headings and the command, which explain nothing
+    headings = "### Reasoning\nI will not make a realistic mistake of this kind.\n### Command\n```bash\nar rcs $@ stats.o parse.o\n```"
+    assert without_leaking_lines(headings, mistake_step=True) is None

@@ -155,9 +155,23 @@ def without_leaking_lines(message: str, instruction: str = "", mistake_step: boo
             continue
         kept.append(line)
     text = "\n".join(kept).strip()
-    explanation = [line.strip() for line in text.split("```")[0].splitlines()] + [
-        line.strip().lstrip("#").strip() for line in text.splitlines() if line.strip().startswith("#") and not line.strip().startswith("#!")
-    ]
-    if not dropped or leaked_words(text, instruction, mistake_step) or len(" ".join(e for e in explanation if e)) < MIN_EXPLANATION:
+    if not dropped or leaked_words(text, instruction, mistake_step) or len(explanation(text)) < MIN_EXPLANATION:
         return None
     return text, dropped
+
+
+def explanation(reply: str) -> str:
+    """What explains a reply's command: its reasoning (Markdown headings such as `### Reasoning`
+    are not) and the comment lines of its first command block."""
+    words, fenced = [], False
+    for line in reply.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            if fenced:
+                break
+            fenced = True
+        elif fenced and stripped.startswith("#") and not stripped.startswith("#!"):
+            words.append(stripped.lstrip("#").strip())
+        elif not fenced and stripped and not stripped.startswith("#"):
+            words.append(stripped)
+    return " ".join(w for w in words if w)
