@@ -188,6 +188,17 @@ def test_the_recovery_is_pointed_at_the_line_of_output_that_shows_the_mistake():
     assert telling_line("exit code: 1\nstdout:\n(empty)\nstderr:\n(empty)") is None
 
 
+def test_an_error_line_of_the_output_in_a_repair_command_is_a_pasted_quote_but_rewritten_file_lines_are_not():
+    from termigen_harbor.agents.step_checks import pasted_output
+
+    observation = "exit code: 2\nstdout:\nall: main.o\n\tcc -o app main.o\nstderr:\nMakefile:3: *** missing separator.  Stop.\n"
+    assert pasted_output("Makefile:3: *** missing separator.  Stop.\nsed -i 's/^    /\t/' Makefile", observation, "make") == "Makefile:3: *** missing separator.  Stop."
+    assert pasted_output("printf 'all: main.o\\n\\tcc -o app main.o\\n' > Makefile", observation, "make") is None
+    assert pasted_output("cat > Makefile <<'EOF'\nall: main.o\n\tcc -o app main.o\nEOF", observation, "make") is None  # not an error line
+    # a shell may echo the failing command in its error; the repair may run that command's lines again
+    assert pasted_output("grep -c error_count log.txt", "exit code: 1\nstdout:\ngrep -c error_count log.txt\n", "grep -c error_count log.txt") is None
+
+
 def test_injection_statistics_add_up_over_rollouts():
     from termigen_harbor.agents.injection_stats import InjectionStats
 

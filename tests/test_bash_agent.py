@@ -334,22 +334,42 @@ async def test_a_mistake_that_admits_being_deliberate_is_regenerated_without_ask
     assert sum(CRITIC in r.messages[-1].content for r in requests) == 1
 
 
-async def test_with_checks_only_review_a_mistake_runs_without_a_critic_verdict_but_the_checks_still_apply(container, tmp_path):
+async def test_with_checks_only_review_a_mistake_and_its_repair_run_without_a_critic_verdict_but_the_checks_still_apply(container, tmp_path):
     seed = first_seed([True, False], rate=0.5, logs_dir=tmp_path)
+    pasted = "ls: cannot access '/srv/dataz': No such file or directory"
     script = Script(
         steps=[bash("ls /nope", "I will deliberately inject an error here."),  # a leak: sent back by the checks
                bash("ls /srv/dataz", "The data should be in /srv/dataz."),  # runs with no verdict asked
+               bash(f"{pasted}\nls /srv", f'It said "{pasted}".'),  # as the 1.5B did: the quoted line in the bash block
                bash("ls /srv", 'It said "No such file or directory" for /srv/dataz; I list /srv to find the right name.')],
-        verdicts=[True],  # the repair's checklist only
+        verdicts=[],  # no step asks the Critic
     )  # fmt: skip
     _, requests, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=0.5, seed=seed, max_steps=2, mistake_review="checks")
     mistake, repair = [s for s in trajectory.steps if s.source == "agent"]
     assert mistake.extra["intent"] == "error" and mistake.extra["critic"] == "checks" and mistake.extra["regenerations"] == 1
     assert '(deliberate, inject: "deliberately", "inject")' in mistake.extra["critic_reasons"][0] and mistake.extra["feedback_observed"] is True
-    assert repair.extra["recovery"] is True and repair.extra["critic"] == "accept" and repair.extra["repaired"] is True
-    assert sum(CRITIC in r.messages[-1].content for r in requests) == 1  # the repair was reviewed, the mistake was not
+    assert repair.extra["recovery"] is True and repair.extra["critic"] == "checks" and repair.extra["repaired"] is True
+    assert repair.extra["critic_reasons"] == [f"the command holds a line of the previous output, which is no command (`{pasted}`): quote output "
+                                              "in the reasoning; the bash block holds only the commands that repair the mistake"]  # fmt: skip
+    assert not any(CRITIC in r.messages[-1].content for r in requests)
     stats = context.metadata["injection"]
-    assert stats["checks_only"] == 1 and stats["critic_accepted"] == 1 and stats["n_injected"] == 1
+    assert stats["checks_only"] == 2 and stats["critic_accepted"] == 0 and stats["n_injected"] == 1 and stats["recoveries"] == 1
+
+
+async def test_with_checks_only_review_a_repair_whose_command_fails_is_no_recovery_and_rerunning_the_mistake_is_sent_back(container, tmp_path):
+    seed = first_seed([True, False, False], rate=0.3, logs_dir=tmp_path)
+    script = Script(
+        steps=[bash("cat /etc/hostnme", "The name is in /etc/hostnme."),
+               bash("cat /etc/hostnam", 'It said "No such file or directory"; the file must be /etc/hostnam.'),  # runs, fails: not repaired
+               bash("cat /etc/hostnme", 'It said "No such file or directory" again; I read the first path once more.'),  # the mistake again
+               bash("cat /etc/hostname", 'It said "No such file or directory": the file is /etc/hostname.')],
+        verdicts=[],
+    )  # fmt: skip
+    _, _, trajectory, context = await run_agent(container, script, tmp_path, injection_rate=0.3, seed=seed, max_steps=3, mistake_review="checks")
+    _, failed, repair = [s for s in trajectory.steps if s.source == "agent"]
+    assert failed.extra["critic"] == "checks" and failed.extra["repaired"] is False and failed.extra["exit_code"] == 1
+    assert repair.extra["critic_reasons"] == ["the command is the one that failed, unchanged: change what made it fail"]
+    assert repair.extra["repaired"] is True and context.metadata["injection"]["recovery_steps"] == 2 and context.metadata["recoveries"] == 1
 
 
 def test_mistakes_are_left_to_the_checks_when_the_critic_is_the_local_model(tmp_path):

@@ -74,7 +74,7 @@ class BashAgent(BaseAgent):
 
     def rollout_options(self, llm: LLM, critic: LLM | None = None) -> RolloutOptions:
         """The loop's options: the seed becomes this trial's own (from the seed and the trial's
-        folder name); mistakes are passed by the checks alone when the Critic is a local model
+        folder name); mistakes and repairs are passed by the checks alone when the Critic is a local model
         (mistake_review auto); the local model's 8K-token window gets a 16,000-character history unless
         max_history_chars was given."""
         options = RolloutOptions.model_validate(self.opts.model_dump(include=set(RolloutOptions.model_fields)))

@@ -23,9 +23,9 @@ class InjectionStats(BaseModel):
     critic_accepted: int = 0
     critic_rejected: int = 0
     critic_unparsable: int = 0  # verdicts that could not be read: the step was regenerated
-    checks_only: int = 0  # mistakes that ran on the deterministic checks alone (mistake_review = checks), no Critic asked
+    checks_only: int = 0  # mistakes and repairs that ran on the deterministic checks alone (mistake_review = checks), no Critic asked
     recovery_steps: int = 0  # correct steps asked to diagnose and repair a visible mistake
-    repairs_abandoned: int = 0  # visible mistakes left unrepaired because no repair attempt passed the checks and the Critic
+    repairs_abandoned: int = 0  # visible mistakes left unrepaired because no repair attempt passed the checks (and the Critic)
     recoveries: int = 0  # of those, the ones that repaired it (see Rollout._repaired)
 
     @computed_field
@@ -77,5 +77,5 @@ class InjectionStats(BaseModel):
         return (f"realized injection rate {rate} ({self.n_injected} of {self.steps} steps; p = {self.p if self.p is not None else 'mixed'}), "
                 f"{sum(self.silent.values())} silent, {sum(self.abandoned.values())} abandoned of {sum(self.sampled.values()) + sum(self.retried.values())} tried "
                 f"({sum(self.retried.values())} of them owed retries); "
-                f"Critic acceptance {critic}{f' ({self.checks_only} mistakes passed by the checks alone)' if self.checks_only else ''}; recoveries {self.recoveries} of {self.recovery_steps} recovery steps"
+                f"Critic acceptance {critic}{f' ({self.checks_only} mistakes and repairs passed by the checks alone)' if self.checks_only else ''}; recoveries {self.recoveries} of {self.recovery_steps} recovery steps"
                 f"{f', {self.repairs_abandoned} repairs given up' if self.repairs_abandoned else ''}")  # fmt: skip

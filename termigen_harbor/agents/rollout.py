@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from termigen_harbor.agents.injection import ErrorCategory, Intent, IntentSampler, leaked_phrases, without_leaking_lines
 from termigen_harbor.agents.injection_stats import InjectionStats
-from termigen_harbor.agents.step_checks import bash_syntax_problem, copied_note, destructive, quoted_evidence, telling_line
+from termigen_harbor.agents.step_checks import bash_syntax_problem, copied_note, destructive, pasted_output, quoted_evidence, telling_line
 from termigen_harbor.agents.parsing import Action, parse_action
 from termigen_harbor.agents.shell import ShellResult
 from termigen_harbor.agents.trajectory import TrajectoryRecorder
@@ -43,8 +43,9 @@ class RolloutOptions(BaseModel):
     max_regenerations: int = Field(default=2, ge=0)
     max_format_errors: int = Field(default=3, ge=1)
     max_history_chars: int = Field(default=200_000, ge=2_000)
-    # Who passes a mistake: the Critic ("llm"), or the deterministic checks alone ("checks"), as for the
-    # embedded model, whose verdicts on mistakes are at chance (benchmarks/README.md, critic calibration).
+    # Who passes a mistake and its repair: the Critic ("llm"), or the deterministic checks alone
+    # ("checks"), as for the embedded model, whose verdicts on mistakes are at chance and which passed
+    # 2 of 13 repairs, both failing (benchmarks/README.md). Correct steps always go to the Critic.
     # "auto" is "checks" when the Critic is a local model, else "llm" (BashAgent decides).
     mistake_review: Literal["auto", "llm", "checks"] = "auto"
 
@@ -58,7 +59,7 @@ class RolloutReport(BaseModel):
     steps: int = 0
     injection_rate: float = 0.0
     seed: int | None = None  # this trial's own seed (BashAgent derives it from --seed and the trial's name)
-    mistake_review: str | None = None  # who passed the mistakes: the Critic (llm) or the checks alone
+    mistake_review: str | None = None  # who passed the mistakes and repairs: the Critic (llm) or the checks alone
     injected_errors: dict[str, int] = Field(default_factory=dict)
     n_injected_errors: int = 0
     injections_abandoned: dict[str, int] = Field(default_factory=dict)
@@ -127,7 +128,7 @@ class Proposal:
     action: Action
     intent: Intent
     recovery: bool
-    critic: str = "skipped"  # skipped (p = 0 or malformed), accept, reject, checks (a mistake passed by the checks alone)
+    critic: str = "skipped"  # skipped (p = 0 or malformed), accept, reject, checks (a mistake or repair passed by the checks alone)
     critic_reasons: list[str] = field(default_factory=list)
     regenerations: int = 0
     injection_abandoned: bool = False
@@ -291,10 +292,11 @@ class Rollout:
 
     @staticmethod
     def _repaired(proposal: Proposal, result: ShellResult) -> bool:
-        """A recovery step repaired the mistake when the Critic accepted it as a diagnosis and
-        repair of that mistake (it quoted the mistake's output, checked before the Critic was
-        asked) and its own command then succeeded: finished in time with exit code 0."""
-        return proposal.critic == "accept" and result.state == "done" and result.exit_code == 0
+        """A recovery step repaired the mistake when it was passed as a diagnosis and repair of that
+        mistake (it quoted the mistake's output and is not the mistake again, checked first; then
+        the Critic accepted it, or with mistake_review = checks nothing more) and its own command
+        then succeeded: finished in time with exit code 0."""
+        return proposal.critic in ("accept", "checks") and result.state == "done" and result.exit_code == 0
 
     def _remember(self, reply: str, observation: str) -> None:
         self.history += [Message(role="assistant", content=reply), Message(role="user", content=observation)]
@@ -366,7 +368,7 @@ class Rollout:
                 return proposal  # the model's own format slip: recorded as such (the student sees it) and not run
             problem = leak or self._cheap_check(intent, action, recovery)
             feedback = problem
-            if problem is None and intent.error and self.options.mistake_review == "checks":
+            if problem is None and (intent.error or recovery) and self.options.mistake_review == "checks":
                 self.stats.checks_only += 1
                 proposal.critic = "checks"
                 return proposal
@@ -443,6 +445,13 @@ class Rollout:
         danger = destructive(action.command)
         if danger:
             return f"the command is destructive outside the task ({danger}); no step may do that"
+        if recovery and self.pending:
+            if action.command.strip() == self.pending.command.strip():
+                return "the command is the one that failed, unchanged: change what made it fail"
+            pasted = pasted_output(action.command, self.pending.observation, self.pending.command)
+            if pasted:  # the 1.5B put the error line it was told to quote into its bash block
+                return (f"the command holds a line of the previous output, which is no command (`{pasted[:120]}`): quote output "
+                        "in the reasoning; the bash block holds only the commands that repair the mistake")  # fmt: skip
         if intent.category != ErrorCategory.COMMAND:  # a command error may be a syntax error; nothing else may
             problem = bash_syntax_problem(action.command)
             if problem:

@@ -84,3 +84,13 @@ def telling_line(observation: str) -> str | None:
     telling = {name: [line for line in found if TELLING_RE.search(line) and line != TRACEBACK_HEADER] for name, found in lines.items()}
     found = next((c[-1] for c in (telling["stderr"], telling["stdout"], lines["stderr"], lines["stdout"]) if c), None)
     return found[:200] if found else None
+
+
+def pasted_output(command: str, observation: str, failed_command: str) -> str | None:
+    """The first line of a command that is a whole error-looking line of the previous output (at
+    least MIN_QUOTE characters, not a line of the command that printed it, which a shell may echo),
+    or None: such a line is a quote put in the bash block, not a command."""
+    printed = {line.strip() for line in SCAFFOLD_RE.sub("", observation).splitlines() if TELLING_RE.search(line)}
+    own = {line.strip() for line in failed_command.splitlines()}
+    return next((line.strip() for line in command.splitlines()
+                 if len(line.strip()) >= MIN_QUOTE and line.strip() in printed and line.strip() not in own), None)  # fmt: skip
