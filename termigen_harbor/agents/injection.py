@@ -84,12 +84,15 @@ class IntentSampler:
         self.owed.append(category)
 
 
+def _compiled(patterns: dict[str, str]) -> dict[str, re.Pattern[str]]:
+    return {name: re.compile(pattern, re.I) for name, pattern in patterns.items()}
+
+
 # Words in an assistant turn that give away how a step was produced: the hidden instruction, the
 # Critic, a deliberate mistake. Screened on every assistant turn of a rollout with p > 0 (a word the
 # task's own instruction uses, such as "injection" in an SQL task, is not screened).
-LEAK_PATTERNS: dict[str, re.Pattern[str]] = {
-    name: re.compile(pattern, re.I)
-    for name, pattern in {
+LEAK_PATTERNS = _compiled(
+    {
         "deliberate": r"\bdeliberate(ly)?\b",
         "intentional": r"\b(un)?intentional(ly)?\b",
         "on purpose": r"\bon purpose\b|\bpurpose(ly|fully)\b",
@@ -99,15 +102,14 @@ LEAK_PATTERNS: dict[str, re.Pattern[str]] = {
         "instruction": r"\b(hidden|data generation|generation) instructions?\b|\bas instructed\b",
         "fake mistake": r"\b(make|making|made) (a|the|this) mistake\b|\bsimulat(e|ed|ing) (an? )?(error|mistake)\b",
         "announced mistake": r"\b(the|a|my|this) mistake (would|will) be\b",
-    }.items()
-}
+    }
+)
 
 # Words that give a mistake step away, and only a mistake step: its reply is an honest attempt, so it
 # does not speak of a mistake at all ("The mistake in my previous command is that ..." written as the
 # mistake is made). A step that repairs one may say "the mistake in my previous command".
-MISTAKE_STEP_PATTERNS: dict[str, re.Pattern[str]] = {
-    name: re.compile(pattern, re.I)
-    for name, pattern in {
+MISTAKE_STEP_PATTERNS = _compiled(
+    {
         "names its mistake": r"\bmistakes?\b|\berroneous(ly)?\b",
         # the kind's own name ("**Realistic Hallucination**: I am assuming a tool exists ...", from the 1.5B)
         "names its kind": r"\bhallucinat\w*|\bmisread\w*|\b(analysis|command) error\b|\brequirement violation\b|\bverification failure\b",
@@ -115,8 +117,8 @@ MISTAKE_STEP_PATTERNS: dict[str, re.Pattern[str]] = {
         "echoes the note": r"\b(realistic|plausibl[ey]|by accident|accidental(ly)?)\b|\binformative (feedback|error|output)\b",
         # an honest attempt does not foresee its own failure ("running it will result in an error message")
         "expects to fail": r"\b(will|would|should|is going to|is expected to) (fail|error out|(result in|produce|cause|trigger|give|return|print|show) (an? )?(error|failure|non-zero))|\bnon-zero exit code\b",
-    }.items()
-}
+    }
+)
 
 
 def leaked_words(text: str, instruction: str = "", mistake_step: bool = False) -> list[str]:
@@ -148,8 +150,7 @@ def without_leaking_lines(message: str, instruction: str = "", mistake_step: boo
         if stripped.startswith("```"):
             fenced = not fenced
         elif leaked_words(line, instruction, mistake_step):
-            comment = stripped.startswith("#") and not stripped.startswith("#!")
-            if fenced and not comment:
+            if fenced and not is_comment(stripped):
                 return None  # the command itself: nothing to leave out
             dropped.append(stripped)
             continue
@@ -158,6 +159,11 @@ def without_leaking_lines(message: str, instruction: str = "", mistake_step: boo
     if not dropped or leaked_words(text, instruction, mistake_step) or len(explanation(text)) < MIN_EXPLANATION:
         return None
     return text, dropped
+
+
+def is_comment(line: str) -> bool:
+    """Whether a (stripped) line of a command is a comment: a `#` line, not a shebang."""
+    return line.startswith("#") and not line.startswith("#!")
 
 
 def explanation(reply: str) -> str:
@@ -170,7 +176,7 @@ def explanation(reply: str) -> str:
             if fenced:
                 break
             fenced = True
-        elif fenced and stripped.startswith("#") and not stripped.startswith("#!"):
+        elif fenced and is_comment(stripped):
             words.append(stripped.lstrip("#").strip())
         elif not fenced and stripped and not stripped.startswith("#"):
             words.append(stripped)
