@@ -256,6 +256,19 @@ async def test_a_reference_that_fails_on_its_own_is_rewritten_with_its_exit_code
     assert gate.passed and outcome.accepted and "gate_judge" not in model.prompts
 
 
+@pytest.mark.docker
+async def test_an_independent_solution_that_fails_on_its_own_is_rewritten_from_its_run_before_the_gate_and_never_sees_the_tests(docker_engine, tmp_path):
+    wrong_directory = "#!/bin/bash\nwc -w < /data/input.txt > /app/count.txt\n"  # the input is in /app
+    model = Model(tests=[STRONG], alternatives=[wrong_directory, ALTERNATIVE])  # no verdict scripted: a Judge asked would fail the test
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2)
+    told = model.prompts["alternative"][1]
+    assert "failed when it was run in the task's container" in told and "/data/input.txt: No such file or directory" in told
+    assert "def test_" not in told and "wc -w < /app/input.txt" not in told  # neither the tests nor the reference
+    assert [run.exit_code for run in outcome.alternative_runs] == [1, 0]
+    [gate] = outcome.rounds
+    assert gate.alternative == 1.0 and outcome.accepted and "gate_judge" not in model.prompts
+
+
 async def test_a_reference_that_never_runs_cleanly_rejects_the_task_before_any_test_is_written(tmp_path):
     def fails(files, dockerfile, solution, outputs):
         return parse_run("@@termigen-reference exit 2\nsolve.sh: line 3: cd: /data: No such file or directory\n@@termigen-reference output /app/count.txt\n@@termigen-reference missing\n", outputs)

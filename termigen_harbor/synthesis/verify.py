@@ -241,8 +241,10 @@ def empty_outputs_attack(spec: TaskSpec) -> LazySolution:
 EMPTY_OUTPUTS_IDEA = "create every output the task names, empty, without doing the work (the adversary wrote no usable attack)"
 
 
-async def alternative_solution(llm: LLM, spec: TaskSpec, environment: str, feedback: str | None = None, previous: str | None = None) -> str:
-    prompt = render("alternative_solution", spec=spec.as_text(), environment=environment, feedback=feedback, previous=previous)
+async def alternative_solution(llm: LLM, spec: TaskSpec, environment: str, feedback: str | None = None, previous: str | None = None, ran: bool = False) -> str:
+    """The independent solution, from the task alone; rewritten from its own run in the image
+    (`ran`), or when a judge found it at fault in a gate round (it never sees the tests)."""
+    prompt = render("alternative_solution", spec=spec.as_text(), environment=environment, feedback=feedback, previous=previous, ran=ran)
     return await revised_script(llm, prompt, previous, "alternative_solution")
 
 
@@ -345,6 +347,7 @@ class VerifyOutcome(BaseModel):
     disputes: list[Dispute] = Field(default_factory=list)  # the Judge's calls on a failing independent solution
     dockerfile: str | None = None  # set when the tests needed a package the image lacked: the Dockerfile that installs it
     reference_runs: list[ReferenceRun] = Field(default_factory=list)  # the reference run in the image before the tests were written
+    alternative_runs: list[ReferenceRun] = Field(default_factory=list)  # the independent solution's own runs in the image, before the gate
     reason: str | None = None
 
 
@@ -403,7 +406,7 @@ class _Verification:
         """Fills `outcome`: accepted, errored, or rejected with the reason."""
         if not await self.write_reference() or not await self.write_tests():
             return
-        self.alternative = await alternative_solution(self.llm, self.spec, self.environment)
+        await self.write_alternative()
         self.lazies = await lazy_solutions(self.llm, self.spec, self.environment, self.tests, self.k_lazy) if self.k_lazy else []
         for number in range(1, self.max_rounds + 1):
             self.say(f"gate, round {number}: the reference, the no-op, {len(self.lazies)} lazy and the independent solution against the tests")
@@ -445,6 +448,24 @@ class _Verification:
             self.say(f"reference, round {number}: {first_line(problem)}")
         self.outcome.reason = f"the reference solution never ran cleanly in the task's image: {first_line(problem or '', 500)}"
         return False
+
+    async def write_alternative(self) -> None:
+        """The independent solution, run in the image like the reference and rewritten from its own
+        run (never the tests, never the reference) until it exits 0 and leaves every output the task
+        names: one that crashes or writes nothing cannot pass, and would only cost a gate round and a
+        Judge's verdict (in run J the 1.5B's independent solution scored 0 in every gate round). After
+        max_rounds it goes to the gate as it is, where the Judge sorts out who is wrong."""
+        problem = None
+        for number in range(1, self.max_rounds + 1):
+            self.alternative = await alternative_solution(self.llm, self.spec, self.environment, feedback=problem, previous=self.alternative or None, ran=True)
+            if self.reference_run is None:
+                return
+            run = await asyncio.to_thread(self.reference_run, self.files, self.dockerfile, self.alternative, self.spec.outputs)
+            self.outcome.alternative_runs.append(run)
+            problem = run.problem()
+            self.say(f"independent solution, round {number}: " + ("it ran and wrote every output the task names" if problem is None else first_line(problem)))
+            if problem is None or run.image_problem:
+                return
 
     async def write_tests(self, feedback: str | None = None) -> bool:
         """New tests (revising the last ones when there is feedback); False when they were never approved."""
