@@ -38,7 +38,9 @@ async def test_a_scripted_run_is_interrupted_resumed_and_yields_a_valid_bundle(d
     notes.clear()
     manifest = await pipeline(second, out, progress=Progress(note=lambda task, message: notes.append((task, message)))).run()
     said = [message for _, message in notes]
-    assert said[said.index("tests, round 1: approved by the judge") + 2].startswith("gate, round 1: reference 1, no-op 1, lazy 1, independent 1; the tests pass on the untouched container"), said
+    approved = said.index("tests, round 1: approved by the judge")
+    assert said[approved + 1] == "independent solution, round 1: it ran and wrote every output the task names"
+    assert said[approved + 3].startswith("gate, round 1: reference 1, no-op 1, lazy 1, independent 1; the tests pass on the untouched container"), said
     assert said[-1] == "gate, round 2: reference 1, no-op 0, lazy 0 0, independent 1", said
     assert not {"seeds", "proposer", "evaluator", "planner", "constructor", "environment"} & set(second.calls), second.calls
     assert manifest.accepted == 1 and manifest.yield_ == 1.0 and manifest.items[0].stage == "accepted"
