@@ -172,6 +172,7 @@ async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_
     assert wrapped == ("#!/bin/bash\nset -e\npython3 - <<'PYTHON_END'\n\n# Reconnect\ntry:\n    import pymysql\nexcept ImportError as e:\n"
                        "    print(f\"failed: {e}\")\nEND = \"\"\"\nPYTHON\n\"\"\"\nPYTHON_END\n")  # fmt: skip
     assert await write_solution(LLM(backend), SPEC, "", STRONG) == REFERENCE and "`bash -n` rejects the script" in backend.requests[2].messages[-1].content
+    assert "you may instead reply with the whole program in Python" in backend.requests[2].messages[-1].content  # the way out that compiles
     assert python_run_by_bash(REFERENCE) == REFERENCE
     # the prompt lets a writer answer in Python, which solve.sh then runs with python3
     program = 'import json\nwith open("/app/input.txt") as f:\n    n = len(f.read().split())\nprint(json.dumps(n))\n'

@@ -184,12 +184,24 @@ UNCHANGED = ("Your reply is the previous solution, unchanged, and it failed as s
              "that failure: create every output the task names, at its exact path.")  # fmt: skip
 
 
+PYTHON_INSTEAD = ("Text such as JSON quoted inside bash is easy to get wrong: you may instead reply with the whole program in Python, "
+                  "in one ```python block, which solve.sh runs with python3.")  # fmt: skip
+
+
+def script_problem(script: str) -> str | None:
+    """`bash -n`'s complaint about a solution, with the way out a small model takes: in a real run
+    the 1.5B's independent solution built JSON with `echo "{\"$city\": ...}"` and three replies
+    ended in `unexpected EOF while looking for matching '"'`, which rejected a task with approved tests."""
+    problem = bash_problem(script)
+    return f"{problem}\n{PYTHON_INSTEAD}" if problem else None
+
+
 async def revised_script(llm: LLM, prompt: str, previous: str | None, purpose: str) -> str:
     """A solution script; when a revision comes back as the script that failed (the 1.5B reference
     writer sent one failing script back in all three gate rounds), it is asked once more, told so."""
-    script = await llm.file(prompt, purpose=purpose, check=bash_problem, fix=python_run_by_bash)
+    script = await llm.file(prompt, purpose=purpose, check=script_problem, fix=python_run_by_bash)
     if previous is not None and script.split() == previous.split():
-        script = await llm.file(f"{prompt}\n\n{UNCHANGED}", purpose=purpose, check=bash_problem, fix=python_run_by_bash)
+        script = await llm.file(f"{prompt}\n\n{UNCHANGED}", purpose=purpose, check=script_problem, fix=python_run_by_bash)
     return script
 
 
