@@ -52,6 +52,10 @@ def test_an_install_left_with_nothing_goes_and_a_failure_without_a_package_takes
     only = "FROM termigen/base:bookworm\nRUN pip install --no-cache-dir tmux==3.3\nCOPY gen.py /app/gen.py\n"
     failure = read_failure(PIP_FAILED).model_copy(update={"instruction": "RUN pip install --no-cache-dir tmux==3.3"})
     assert without_failure(only, failure)[0] == "FROM termigen/base:bookworm\nCOPY gen.py /app/gen.py\n"
+    # as the 1.5B wrote it: an option's value after a space is no package
+    trusted = "FROM termigen/base:bookworm\nRUN pip3 install --trusted-host pypi.python.org tmux==3.3\nCOPY gen.py /app/gen.py\n"
+    failure = read_failure(PIP_FAILED).model_copy(update={"instruction": "RUN pip3 install --trusted-host pypi.python.org tmux==3.3"})
+    assert without_failure(trusted, failure)[0] == "FROM termigen/base:bookworm\nCOPY gen.py /app/gen.py\n"
     crashed = read_failure(PIP_FAILED).model_copy(update={"missing_package": None})
     repaired, did = without_failure(DOCKERFILE, crashed)
     assert "pip install" not in repaired and "gen.py" in repaired and did.startswith("took out `RUN pip install numpy tmux==3.3")

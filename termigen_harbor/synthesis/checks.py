@@ -153,7 +153,8 @@ def and_segments(run: str) -> list[str]:
     return re.split(r"\s*&&\s*", words[1]) if len(words) > 1 else [""]
 
 
-EMPTY_INSTALL_RE = re.compile(r"(?:python3?\s+-m\s+)?(?:pip3?|apt-get|apt)\s+install(?:\s+--?[\w-]+(?:=\S+)?)*")  # an install left with nothing to install
+# an install left with nothing to install: options only (pip's that take a value may have it after a space: `--trusted-host pypi.org`)
+EMPTY_INSTALL_RE = re.compile(r"(?:python3?\s+-m\s+)?(?:pip3?|apt-get|apt)\s+install(?:\s+(?:--(?:trusted-host|index-url|extra-index-url|target|prefix|root)|-[it])\s+[^\s-]\S*|\s+--?[\w-]+(?:=\S+)?)*")
 HEREDOC_RE = re.compile(r"<<-?\s*[\"']?(?P<word>[A-Za-z_]\w*)[\"']?")
 
 
