@@ -97,6 +97,17 @@ def test_verifier_examples_are_cut_to_fit_a_small_prompt_and_call_nothing_they_l
     assert example.category != "data_etl" and len(example.tests) <= MAX_TEST_EXAMPLE
 
 
+def test_the_test_generator_is_shown_only_an_example_of_its_category_that_runs_no_program_the_task_does_not_name():
+    from termigen_harbor.synthesis.verify import verifier_example
+
+    # the 1.5B copied the maze template's SOLVER = Path("/app/solve_maze.py") into tasks whose outputs were files
+    assert verifier_example("algorithms", "Outputs: /app/output/city_path.json") is None
+    assert verifier_example("algorithms", "Write /app/solve_maze.py, which prints the cost").name == "grid-shortest-path"
+    # an output path of the example's own task is no program: the check on unnamed files handles a copied one
+    assert verifier_example("security_forensics", "Outputs: /app/findings.json").name == "auth-log-forensics"
+    assert verifier_example("data_etl", "Outputs: /app/out.csv") is None  # its own is too long, and another category's is copied whole
+
+
 def test_success_criteria_that_restate_the_constraints_are_dropped_while_three_are_left():
     from termigen_harbor.synthesis.spec import TaskSpec
 

@@ -32,7 +32,7 @@ from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
 from termigen_harbor.synthesis.checks import IMAGE_NOT_BUILT, bash_problem, collect_problem, python_problem, python_run_by_bash, stray_statements_problem, unnamed_files, unnamed_files_problem
 from termigen_harbor.synthesis.image_packages import pypi_releases, with_pip_install
-from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, examples_for
+from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, Example, examples_for
 from termigen_harbor.synthesis.python_source import python_fixed, without_broken_tests, without_stray_statements
 from termigen_harbor.synthesis.reference_run import ReferenceRun, RunReference, run_reference
 from termigen_harbor.synthesis.spec import TaskSpec
@@ -144,10 +144,10 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
     the reference solution's run and outputs (ReferenceRun.shown), shown to the Test Generator."""
     environment = environment_text(files, dockerfile)
     sandbox = describe(sandbox_for_outputs(TaskConfig(), spec.outputs))
-    example = next(iter(examples_for(category, 1, max_test_chars=MAX_TEST_EXAMPLE)), None)
     rounds: list[TestRound] = []
     tests = previous or ""
     named = "\n".join([spec.as_text(), dockerfile, *(f"/app/{path}" for path in files)])
+    example = verifier_example(category, named)
 
     def check(text: str) -> str | None:
         return stray_statements_problem(text) or python_problem(text, "test_outputs.py") or unnamed_files_problem(text, named)
@@ -178,6 +178,17 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
         say(f"tests, round {len(rounds)}: sent back by {'pytest' if rounds[-1].by == 'pytest' else 'the judge'}: {first_line(rounds[-1].problems[0])}")
         feedback, previous = "\n".join(f"- {p}" for p in rounds[-1].problems), tests
     return WrittenTests(tests, rounds, False, dockerfile)
+
+
+def verifier_example(category: str, named: str) -> Example | None:
+    """The example the Test Generator is shown: the tests of a template of the task's own category,
+    when they fit a small prompt and run no program under /app that this task does not name (`named`:
+    its specification, Dockerfile and files); else none. The 1.5B copies an example's tests whole:
+    the maze template's `SOLVER = Path("/app/solve_maze.py")` went into algorithms tasks whose
+    outputs were files (runs H, I and K, where it rejected a task), and other categories' HTTP or
+    Makefile checks into a maze and a CSV task (runs F and G)."""
+    found = next((e for e in examples_for(category, 1, max_test_chars=MAX_TEST_EXAMPLE) if e.category == category), None)
+    return None if found is None or any(path.endswith((".py", ".sh")) for path in unnamed_files(found.tests, named)) else found
 
 
 UNCHANGED = ("Your reply is the previous solution, unchanged, and it failed as shown above. Write a different script that fixes "
