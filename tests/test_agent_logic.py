@@ -175,6 +175,9 @@ def test_a_diagnosis_must_repeat_output_that_exists_and_bash_syntax_is_checked()
     assert quoted_evidence("It failed with exit code: 1, so something is wrong.", observation) is None  # our own labels do not count
     assert quoted_evidence("Something about customers failed.", observation) is None
     assert "not valid bash" in bash_syntax_problem("if true; then echo") and bash_syntax_problem("echo 'a b' | wc -w") is None
+    placeholder = bash_syntax_problem("git cherry-pick <commit-hash>")  # as the 1.5B wrote it
+    assert placeholder.startswith("the command is not valid bash: it holds the placeholder `<commit-hash>`: put the real value")
+    assert bash_syntax_problem("echo '<html>' > /srv/site/index.html") is None  # a tag in a string parses: nothing to say
 
 
 def test_the_recovery_is_pointed_at_the_line_of_output_that_shows_the_mistake():

@@ -29,10 +29,19 @@ def destructive(command: str) -> str | None:
     return next((why for why, pattern in DESTRUCTIVE.items() for line in command.splitlines() if pattern.search(line)), None)
 
 
+PLACEHOLDER_RE = re.compile(r"<[A-Za-z][\w-]*(?:[ _-][\w-]+)*>")  # `<commit-hash>`, `<your file>`
+
+
 def bash_syntax_problem(command: str) -> str | None:
-    """`bash -n`'s complaint about the command, or None when it parses."""
+    """`bash -n`'s complaint about the command, or None when it parses; when it holds a placeholder
+    (`git cherry-pick <commit-hash>`: 3 of run Q's 9 trials ended on such a step, the 1.5B unable
+    to act on "syntax error near unexpected token `newline'"), it says so first."""
     complaint = bash_complaint(command)
-    return None if complaint is None else "the command is not valid bash: " + complaint[:500]
+    if complaint is None:
+        return None
+    placeholder = PLACEHOLDER_RE.search(command)
+    hint = f"it holds the placeholder `{placeholder[0]}`: put the real value, read from the output above, in its place. " if placeholder else ""
+    return f"the command is not valid bash: {hint}{complaint[:500]}"
 
 
 def quoted_evidence(reasoning: str, observation: str, minimum: int = MIN_QUOTE) -> str | None:
