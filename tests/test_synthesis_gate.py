@@ -281,6 +281,15 @@ async def test_a_reference_that_never_runs_cleanly_rejects_the_task_before_any_t
     assert "cd: /data: No such file or directory" in model.prompts["solution"][1] and "--- /app/count.txt\n(missing)" in model.prompts["solution"][1]
 
 
+def test_a_reference_that_wrote_into_a_folder_nobody_made_is_told_to_make_it():
+    # as the 1.5B wrote it three rounds running in a real run
+    run = parse_run("@@termigen-reference exit 1\n/solution/solve.sh: line 10: /app/output/log.json: No such file or directory\n"
+                    "@@termigen-reference output /app/output/log.json\n@@termigen-reference missing\n"
+                    "@@termigen-reference output /app/count.txt\n@@termigen-reference missing\n", ["/app/output/log.json", "/app/count.txt"])  # fmt: skip
+    assert run.problem().startswith("solve.sh exited with code 1; it did not create /app/output/log.json, /app/count.txt; "
+                                    "writing it failed because its folder does not exist: create it first (mkdir -p /app/output).")  # fmt: skip
+
+
 def test_a_solution_run_is_its_exit_code_and_the_end_of_its_output(tmp_path):
     assert solution_run(tmp_path) == ""  # a trial with no oracle files (the no-op agent)
     (tmp_path / "oracle.txt").write_text("".join(f"line {i}\n" for i in range(40)))

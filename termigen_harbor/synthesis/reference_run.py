@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+from pathlib import PurePosixPath
 from collections.abc import Callable
 
 from pydantic import BaseModel, Field
@@ -43,6 +44,9 @@ class ReferenceRun(BaseModel):
             faults.append(f"solve.sh exited with code {self.exit_code}")
         if self.missing:
             faults.append(f"it did not create {', '.join(self.missing)}")
+            folders = sorted({str(PurePosixPath(path).parent) for path in self.missing if f"{path}: No such file or directory" in self.log})
+            if folders:  # the 1.5B wrote to /app/output/... in all three rounds of a real run, and never made the folder
+                faults.append(f"writing it failed because its folder does not exist: create it first (mkdir -p {' '.join(folders)})")
         if self.empty:
             faults.append(f"it left {', '.join(self.empty)} empty")
         if not faults:
