@@ -290,6 +290,28 @@ def test_a_reference_that_wrote_into_a_folder_nobody_made_is_told_to_make_it():
                                     "writing it failed because its folder does not exist: create it first (mkdir -p /app/output).")  # fmt: skip
 
 
+@pytest.mark.docker
+def test_an_interrupted_run_removes_its_own_containers_so_a_thread_waiting_on_one_returns(docker_engine):
+    import threading
+    import time
+
+    from termigen_harbor.leftovers import remove_own
+    from termigen_harbor.synthesis.reference_run import run_reference
+
+    serves = "#!/bin/bash\nmkdir -p /app && python3 -m http.server 8000\n"  # in the foreground, as a real reference did until its time ran out
+    runs = []
+    waiting = threading.Thread(target=lambda: runs.append(run_reference(FILES, DOCKERFILE, serves, ["/app/count.txt"], timeout_s=900)))
+    waiting.start()
+    removed = None
+    for _ in range(300):  # until its container runs (the image is built first)
+        if removed := remove_own():
+            break
+        time.sleep(1)
+    waiting.join(timeout=120)
+    assert removed and not waiting.is_alive()
+    assert runs[0].problem().startswith("solve.sh did not finish within its time limit (a server or service it starts must run in the background)")
+
+
 def test_a_solution_run_is_its_exit_code_and_the_end_of_its_output(tmp_path):
     assert solution_run(tmp_path) == ""  # a trial with no oracle files (the no-op agent)
     (tmp_path / "oracle.txt").write_text("".join(f"line {i}\n" for i in range(40)))

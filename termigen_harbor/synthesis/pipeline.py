@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field, field_validator
 from termigen_harbor.bundle import BundleError, BundleFile, TaskLabels
 from termigen_harbor.data.task_dataset import DEFAULT_ORG, package_name, write_dataset_manifest
 from termigen_harbor.files import exclusive, write_atomic
-from termigen_harbor.leftovers import remove_orphans
+from termigen_harbor.leftovers import remove_orphans, remove_own
 from termigen_harbor.runner import clear_leftovers_under
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM, BudgetExceeded, LLMError, RetryableError, TranscriptCall
@@ -283,6 +283,8 @@ class Pipeline:
         except asyncio.CancelledError:  # Ctrl-C or SIGTERM: the manifest of what is done so far, then stop
             self.stopped = self.stopped or INTERRUPTED
             self.write_manifest(time.monotonic() - started)
+            if self.config.env == "docker":
+                remove_own()  # what the threads still running wait on: they then return, and the process can exit
             raise
         return self.write_manifest(time.monotonic() - started)
 

@@ -39,7 +39,7 @@ class ReferenceRun(BaseModel):
             return self.image_problem
         faults = []
         if self.exit_code is None:
-            faults.append("solve.sh did not finish within its time limit")
+            faults.append("solve.sh did not finish within its time limit (a server or service it starts must run in the background)")
         elif self.exit_code:
             faults.append(f"solve.sh exited with code {self.exit_code}")
         if self.missing:

@@ -382,8 +382,8 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
     to what must change, for max_rounds rounds. `collect` and `reference_run` run only on the
     docker environment (they build the image locally)."""
     local = env == "docker"
-    if reference_run is run_reference:  # given the task's own time limit
-        timeout_s = int((config.get("agent") or {}).get("timeout_sec") or 600)
+    if reference_run is run_reference:  # given the task's own time limit, up to REFERENCE_RUN_LIMIT
+        timeout_s = min(int((config.get("agent") or {}).get("timeout_sec") or 600), REFERENCE_RUN_LIMIT)
 
         def reference_run(files: dict[str, BundleFile], dockerfile: str, solution: str, outputs: list[str]) -> ReferenceRun:
             return run_reference(files, dockerfile, solution, outputs, timeout_s)
@@ -395,6 +395,11 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
     except StructuredOutputError as exc:  # no usable reply from a writer: rejected, with every round so far kept
         verification.outcome.reason = f"{type(exc).__name__}: {exc}"
     return verification.outcome
+
+
+# seconds a solution's own run before the gate may take: a synthesized task is sized for a CPU, and a
+# reference that served in the foreground ran out the task's 900 s in a real run, in each round
+REFERENCE_RUN_LIMIT = 300
 
 
 @dataclass
