@@ -281,6 +281,25 @@ async def test_a_reference_that_never_runs_cleanly_rejects_the_task_before_any_t
     assert "cd: /data: No such file or directory" in model.prompts["solution"][1] and "--- /app/count.txt\n(missing)" in model.prompts["solution"][1]
 
 
+def test_pandas_asking_for_an_optional_package_names_the_release_that_provides_it():
+    assert pypi_releases("ImportError: `Import fastparquet` failed. fastparquet is required for parquet support.") == ["fastparquet==2024.11.0"]
+    assert pypi_releases("ImportError: Unable to find a usable engine; tried using: 'pyarrow', 'fastparquet'.") == ["pyarrow==18.1.0"]
+    assert pypi_releases("ImportError: Missing optional dependency 'openpyxl'.  Use pip or conda to install openpyxl.") == ["openpyxl==3.1.5"]
+    assert pypi_releases("ModuleNotFoundError: No module named 'json_normalize'") == []  # no such package: the solution must change
+
+
+@pytest.mark.docker
+async def test_a_reference_that_imports_a_well_known_package_the_image_lacks_gets_it_installed_without_a_rewrite(docker_engine, tmp_path):
+    # as in a real run: pandas' to_parquet, with no Parquet engine in the image, three rounds running
+    uses_tabulate = "#!/bin/bash\npython3 -c \"import tabulate; print(len(open('/app/input.txt').read().split()))\" > /app/count.txt\n"
+    model = Model(tests=[STRONG], solutions=[uses_tabulate], alternatives=[ALTERNATIVE])
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=1)
+    assert [run.problem() is None for run in outcome.reference_runs] == [False, True] and len(model.prompts["solution"]) == 1
+    assert "No module named 'tabulate'" in outcome.reference_runs[0].log
+    assert outcome.dockerfile.endswith("RUN pip install --no-cache-dir tabulate==0.9.0\n") and "tabulate==0.9.0" in model.prompts["tests"][0]  # the tests see it too
+    assert outcome.accepted and outcome.bundle.environment["Dockerfile"].content.decode() == outcome.dockerfile
+
+
 def test_a_reference_that_wrote_into_a_folder_nobody_made_is_told_to_make_it():
     # as the 1.5B wrote it three rounds running in a real run
     run = parse_run("@@termigen-reference exit 1\n/solution/solve.sh: line 10: /app/output/log.json: No such file or directory\n"

@@ -18,6 +18,7 @@ PYPI_RELEASES = {
     "pandas": "pandas==2.2.3",
     "numpy": "numpy==1.26.4",
     "pyarrow": "pyarrow==18.1.0",
+    "fastparquet": "fastparquet==2024.11.0",
     "yaml": "PyYAML==6.0.2",
     "requests": "requests==2.32.3",
     "bs4": "beautifulsoup4==4.12.3",
@@ -42,12 +43,18 @@ PYPI_RELEASES = {
     "duckdb": "duckdb==1.1.3",
 }
 
-MISSING_MODULE_RE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
+MISSING_MODULE_RE = re.compile(
+    r"ModuleNotFoundError: No module named '([\w.]+)'"
+    r"|Missing optional dependency '([\w.]+)'"  # pandas, for a reader or writer it needs a package for
+    r"|Unable to find a usable engine; tried using: '(pyarrow)'"  # pandas' Parquet, with neither engine installed
+    r"|`Import (\w+)` failed"  # pandas' Parquet, with the engine named
+)
 
 
 def missing_modules(output: str) -> list[str]:
     """The top-level modules an import error in `output` names, in order, once each."""
-    return list(dict.fromkeys(name.split(".")[0] for name in MISSING_MODULE_RE.findall(output)))
+    names = ("".join(groups) for groups in MISSING_MODULE_RE.findall(output))
+    return list(dict.fromkeys(name.split(".")[0] for name in names))
 
 
 def pypi_releases(output: str) -> list[str]:
