@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-from pathlib import PurePosixPath
 from collections.abc import Callable
+from pathlib import PurePosixPath
 
 from pydantic import BaseModel, Field
 
