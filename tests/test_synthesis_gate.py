@@ -11,7 +11,7 @@ import pytest
 from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
-from termigen_harbor.synthesis.image_packages import pypi_releases, third_party_imports
+from termigen_harbor.synthesis.image_packages import Installs, debian_packages, image_installs, pypi_releases, third_party_imports, with_installs
 from termigen_harbor.synthesis.python_source import stray_statements
 from termigen_harbor.synthesis.reference_run import parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
@@ -298,6 +298,36 @@ async def test_a_reference_that_imports_a_well_known_package_the_image_lacks_get
     assert "No module named 'tabulate'" in outcome.reference_runs[0].log
     assert outcome.dockerfile.endswith("RUN pip install --no-cache-dir tabulate==0.9.0\n") and "tabulate==0.9.0" in model.prompts["tests"][0]  # the tests see it too
     assert outcome.accepted and outcome.bundle.environment["Dockerfile"].content.decode() == outcome.dockerfile
+
+
+def test_a_tool_a_solution_runs_and_the_image_lacks_names_the_debian_package_that_provides_it():
+    assert debian_packages("/solution/solve.sh: line 13: jq: command not found\n") == ["jq"]  # bash, as in a real run
+    assert debian_packages("sh: 1: xmllint: not found\nsh: 2: pkill: not found\nsh: 3: pgrep: not found") == ["libxml2-utils", "procps"]  # dash
+    assert debian_packages("line 3: shortest_path: command not found\nline 4: jq: command not found") == []  # the task's own program: the solution must change
+    assert debian_packages("Error: input file not found") == []
+    installs = image_installs("line 2: jq: command not found\nModuleNotFoundError: No module named 'yaml'")
+    assert installs == Installs(pypi=("PyYAML==6.0.2",), debian=("jq",)) and str(installs) == "jq PyYAML==6.0.2"
+    assert with_installs("FROM termigen/base:bookworm\n", installs) == (
+        "FROM termigen/base:bookworm\nRUN apt-get update && apt-get install -y --no-install-recommends jq && rm -rf /var/lib/apt/lists/*\n"
+        "RUN pip install --no-cache-dir PyYAML==6.0.2\n")
+    assert not image_installs("solve.sh exited with code 1")
+
+
+def test_a_solution_that_runs_sudo_is_told_it_is_root():
+    run = parse_run("@@termigen-reference exit 127\n/solution/solve.sh: line 6: sudo: command not found\n@@termigen-reference output /app/count.txt\n@@termigen-reference missing\n", ["/app/count.txt"])
+    assert "solve.sh runs as root and the image has no sudo: run the commands without it" in run.problem()
+    assert not image_installs(run.log)  # no sudo goes into the image
+
+
+@pytest.mark.docker
+async def test_a_debian_tool_the_reference_runs_and_the_image_lacks_goes_into_the_real_image_without_a_rewrite(docker_engine, tmp_path):
+    # as in a real run: `jq: command not found`, three rounds, the environment writer having pip-installed jq
+    uses_jq = "#!/bin/bash\nwc -w < /app/input.txt | jq -R tonumber > /app/count.txt\n"
+    model = Model(tests=[STRONG], solutions=[uses_jq], alternatives=[ALTERNATIVE])
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=1)
+    assert "jq: command not found" in outcome.reference_runs[0].log and outcome.reference_runs[1].problem() is None
+    assert len(model.prompts["solution"]) == 1 and "apt-get install -y --no-install-recommends jq" in model.prompts["tests"][0]
+    assert outcome.accepted and "jq" in outcome.bundle.environment["Dockerfile"].content.decode()
 
 
 def test_a_reference_that_wrote_into_a_folder_nobody_made_is_told_to_make_it():

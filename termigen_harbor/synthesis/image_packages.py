@@ -1,16 +1,20 @@
-"""What the tests import that the task's image lacks, and the PyPI release that provides it.
+"""What the tests import or the solution runs that the task's image lacks, and the PyPI release or
+Debian package that provides it.
 
 Tests for a CSV-to-Parquet task imported pandas, which the image lacked; sent back three times, the
 1.5B model kept importing it, and the task died with approved-looking tests. When the module is a
 well-known PyPI package, the image gets it instead (a `RUN pip install` line in the Dockerfile):
 the task then needs it anyway, for its solution as much as for its tests. Each release is pinned,
 so that a bundle builds the same later; the base image trusts the extra CA certificates, so pip
-works in the build."""
+works in the build. A well-known command-line tool a solution runs (`jq: command not found`, in a
+real run of a jq task whose environment writer had pip-installed it) gets its Debian package the
+same way, from the suite of the base image."""
 
 from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
 
 # import name -> PyPI release (each with a CPython 3.11 manylinux wheel or pure Python, as Debian
 # bookworm's python3 in our base image needs)
@@ -51,6 +55,62 @@ MISSING_MODULE_RE = re.compile(
 )
 
 
+# command -> the Debian bookworm package that provides it (the base image is a minimal bookworm)
+DEBIAN_PACKAGES = {
+    "jq": "jq",
+    "sqlite3": "sqlite3",
+    "bc": "bc",
+    "xmllint": "libxml2-utils",
+    "xsltproc": "xsltproc",
+    "zip": "zip",
+    "unzip": "unzip",
+    "curl": "curl",
+    "wget": "wget",
+    "git": "git",
+    "make": "make",
+    "gcc": "gcc",
+    "g++": "g++",
+    "tree": "tree",
+    "file": "file",
+    "xxd": "xxd",
+    "rsync": "rsync",
+    "nc": "netcat-openbsd",
+    "ps": "procps",
+    "pgrep": "procps",
+    "pkill": "procps",
+    "lsof": "lsof",
+    "gawk": "gawk",
+    "dos2unix": "dos2unix",
+    "csvtool": "csvtool",
+    "gnuplot": "gnuplot-nox",
+    "cron": "cron",
+    "crontab": "cron",
+    "nginx": "nginx",
+    "redis-server": "redis-server",
+    "redis-cli": "redis-tools",
+}
+
+MISSING_COMMAND_RE = re.compile(
+    r"(?:^|: )([\w.+-]+): command not found"  # bash: `solve.sh: line 13: jq: command not found`
+    r"|: \d+: ([\w.+-]+): not found",  # dash: `sh: 1: jq: not found`
+    re.MULTILINE,
+)
+
+
+@dataclass(frozen=True)
+class Installs:
+    """What the image gets: pinned PyPI releases and Debian packages."""
+
+    pypi: tuple[str, ...] = ()
+    debian: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.pypi or self.debian)
+
+    def __str__(self) -> str:
+        return " ".join(self.debian + self.pypi)
+
+
 def missing_modules(output: str) -> list[str]:
     """The top-level modules an import error in `output` names, in order, once each."""
     names = ("".join(groups) for groups in MISSING_MODULE_RE.findall(output))
@@ -66,10 +126,36 @@ def pypi_releases(output: str) -> list[str]:
     return [PYPI_RELEASES[m] for m in modules]
 
 
-def with_pip_install(dockerfile: str, releases: list[str]) -> str:
-    """The Dockerfile with one more line that installs `releases` (system-wide: the base sets
-    PIP_BREAK_SYSTEM_PACKAGES, and the verifier's venv sees the system's packages)."""
-    return dockerfile.rstrip("\n") + f"\nRUN pip install --no-cache-dir {' '.join(releases)}\n"
+def missing_commands(output: str) -> list[str]:
+    """The commands `output` says the shell did not find, in order, once each."""
+    return list(dict.fromkeys("".join(groups) for groups in MISSING_COMMAND_RE.findall(output)))
+
+
+def debian_packages(output: str) -> list[str]:
+    """The Debian packages that provide the missing commands `output` names; empty when any of them
+    is not a well-known tool (the task's own program, `sudo` in an image where the solution is
+    root): then the solution must change."""
+    commands = missing_commands(output)
+    if not commands or any(c not in DEBIAN_PACKAGES for c in commands):
+        return []
+    return list(dict.fromkeys(DEBIAN_PACKAGES[c] for c in commands))
+
+
+def image_installs(output: str) -> Installs:
+    """What the failure in `output` shows the image lacks and a well-known package provides."""
+    return Installs(tuple(pypi_releases(output)), tuple(debian_packages(output)))
+
+
+def with_installs(dockerfile: str, installs: Installs) -> str:
+    """The Dockerfile with a line more for each kind of package: Debian's with apt, PyPI's with pip
+    (system-wide: the base sets PIP_BREAK_SYSTEM_PACKAGES, and the verifier's venv sees the system's
+    packages)."""
+    lines = []
+    if installs.debian:
+        lines.append(f"RUN apt-get update && apt-get install -y --no-install-recommends {' '.join(installs.debian)} && rm -rf /var/lib/apt/lists/*")
+    if installs.pypi:
+        lines.append(f"RUN pip install --no-cache-dir {' '.join(installs.pypi)}")
+    return dockerfile.rstrip("\n") + "".join(f"\n{line}" for line in lines) + "\n"
 
 
 def third_party_imports(source: str) -> list[str]:

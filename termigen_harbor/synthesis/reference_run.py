@@ -42,6 +42,8 @@ class ReferenceRun(BaseModel):
             faults.append("solve.sh did not finish within its time limit (a server or service it starts must run in the background)")
         elif self.exit_code:
             faults.append(f"solve.sh exited with code {self.exit_code}")
+        if "sudo: command not found" in self.log:  # a real run: `sudo apt-get install jq`, three rounds
+            faults.append("solve.sh runs as root and the image has no sudo: run the commands without it")
         if self.missing:
             faults.append(f"it did not create {', '.join(self.missing)}")
             folders = sorted({str(PurePosixPath(path).parent) for path in self.missing if f"{path}: No such file or directory" in self.log})

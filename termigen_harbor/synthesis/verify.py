@@ -16,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import shlex
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypeVar
 
 from harbor.models.task.config import TaskConfig
 from pydantic import BaseModel, Field, model_validator
@@ -31,7 +32,7 @@ from termigen_harbor.llm.fenced import blocks
 from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
 from termigen_harbor.synthesis.checks import IMAGE_NOT_BUILT, bash_problem, collect_problem, python_problem, python_run_by_bash, stray_statements_problem, unnamed_files, unnamed_files_problem
-from termigen_harbor.synthesis.image_packages import pypi_releases, with_pip_install
+from termigen_harbor.synthesis.image_packages import Installs, image_installs, with_installs
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, Example, examples_for
 from termigen_harbor.synthesis.python_source import python_fixed, without_broken_tests, without_stray_statements
 from termigen_harbor.synthesis.reference_run import ReferenceRun, RunReference, run_reference
@@ -139,7 +140,7 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
                          judge: LLM | None = None, max_rounds: int = 3, feedback: str | None = None, previous: str | None = None,
                          category: str = "", say: Callable[[str], None] = lambda _m: None, observed: str | None = None) -> WrittenTests:  # fmt: skip
     """Test Generator until its tests compile, pytest collects them in the task's image and the
-    Judge approves them, or out of rounds. A well-known PyPI package the tests import and the image
+    Judge approves them, or out of rounds. A well-known package the tests import and the image
     lacks goes into the image (the Dockerfile returned), not back to the Test Generator. `observed`:
     the reference solution's run and outputs (ReferenceRun.shown), shown to the Test Generator."""
     environment = environment_text(files, dockerfile)
@@ -161,12 +162,10 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
         prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=sandbox, example=example, feedback=feedback, previous=previous, observed=observed)
         tests = await llm.file(prompt, purpose="test_generator", check=check, fix=python_fixed, last_resort=last_resort)
         problem = await asyncio.to_thread(collect, files, dockerfile, tests) if collect else None
-        if problem and (releases := pypi_releases(problem)):
-            installing = with_pip_install(dockerfile, releases)
-            retried = await asyncio.to_thread(collect, files, installing, tests)
-            if not (retried or "").startswith(IMAGE_NOT_BUILT):  # pip could not install them: the tests must do without
-                say(f"tests, round {len(rounds) + 1}: the image lacks what they import; the Dockerfile now installs {' '.join(releases)}")
-                dockerfile, environment, problem = installing, environment_text(files, installing), retried
+        if problem and (installed := await with_what_it_lacks(dockerfile, problem, lambda d: collect(files, d, tests), lambda retried: not (retried or "").startswith(IMAGE_NOT_BUILT))):  # fmt: skip
+            dockerfile, installs, problem = installed
+            environment = environment_text(files, dockerfile)
+            say(f"tests, round {len(rounds) + 1}: the image lacks what they import; the Dockerfile now installs {installs}")
         if problem:
             rounds.append(TestRound(tests=tests, approved=False, problems=[problem], by="pytest"))
         else:
@@ -178,6 +177,21 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
         say(f"tests, round {len(rounds)}: sent back by {'pytest' if rounds[-1].by == 'pytest' else 'the judge'}: {first_line(rounds[-1].problems[0])}")
         feedback, previous = "\n".join(f"- {p}" for p in rounds[-1].problems), tests
     return WrittenTests(tests, rounds, False, dockerfile)
+
+
+Retried = TypeVar("Retried")
+
+
+async def with_what_it_lacks(dockerfile: str, failure: str, retry: Callable[[str], Retried], built: Callable[[Retried], bool]) -> tuple[str, Installs, Retried] | None:
+    """What `failure` shows the image lacks, when well-known packages provide it, installed: the new
+    Dockerfile, what it installs, and `retry` run again on it. None when nothing is to install, or
+    the image did not build with it (`built` says from the retry): then the script must do without."""
+    installs = image_installs(failure)
+    if not installs:
+        return None
+    installing = with_installs(dockerfile, installs)
+    retried = await asyncio.to_thread(retry, installing)
+    return (installing, installs, retried) if built(retried) else None
 
 
 def verifier_example(category: str, named: str) -> Example | None:
@@ -368,7 +382,7 @@ class VerifyOutcome(BaseModel):
     rounds: list[GateResult] = Field(default_factory=list)
     test_rounds: list[TestRound] = Field(default_factory=list)  # every test generator / judge exchange
     disputes: list[Dispute] = Field(default_factory=list)  # the Judge's calls on a failing independent solution
-    dockerfile: str | None = None  # set when the tests needed a package the image lacked: the Dockerfile that installs it
+    dockerfile: str | None = None  # set when the tests or a solution needed a package the image lacked: the Dockerfile that installs it
     reference_runs: list[ReferenceRun] = Field(default_factory=list)  # the reference run in the image before the tests were written
     alternative_runs: list[ReferenceRun] = Field(default_factory=list)  # the independent solution's own runs in the image, before the gate
     reason: str | None = None
@@ -458,31 +472,20 @@ class _Verification:
         """The reference from the task alone, run in the image and rewritten with what the run
         showed until it exits 0 and leaves every output the task names; False (the reason set) when
         it never does, or the image does not build."""
-        problem = None
-        for number in range(1, self.max_rounds + 1):
-            self.solution = await write_solution(self.llm, self.spec, self.environment, None, feedback=problem, previous=self.solution or None)
-            if self.reference_run is None:
-                return True
-            run = await asyncio.to_thread(self.reference_run, self.files, self.dockerfile, self.solution, self.spec.outputs)
-            if run.problem() and (releases := pypi_releases(run.log)):  # a well-known package the image lacks: the image gets it
-                installing = with_pip_install(self.dockerfile, releases)
-                again = await asyncio.to_thread(self.reference_run, self.files, installing, self.solution, self.spec.outputs)
-                if not again.image_problem:
-                    self.say(f"reference, round {number}: the image lacks what it imports; the Dockerfile now installs {' '.join(releases)}")
-                    self.outcome.reference_runs.append(run)
-                    self.dockerfile, self.environment, self.outcome.dockerfile, run = installing, environment_text(self.files, installing), installing, again
-            self.outcome.reference_runs.append(run)
-            if run.image_problem:
-                self.outcome.reason = run.image_problem[:600]
-                return False
-            problem = run.problem()
-            if problem is None:
-                self.say(f"reference, round {number}: it ran and wrote every output the task names")
-                self.observed = run.shown()
-                return True
-            self.say(f"reference, round {number}: {first_line(problem)}")
-        self.outcome.reason = f"the reference solution never ran cleanly in the task's image: {first_line(problem or '', 500)}"
-        return False
+        async def write(problem: str | None, previous: str | None) -> str:
+            return await write_solution(self.llm, self.spec, self.environment, None, feedback=problem, previous=previous)
+
+        self.solution, run = await self.until_it_runs("reference", write, self.outcome.reference_runs)
+        if run is None:  # no image to run it in
+            return True
+        if run.image_problem:
+            self.outcome.reason = run.image_problem[:600]
+            return False
+        if problem := run.problem():
+            self.outcome.reason = f"the reference solution never ran cleanly in the task's image: {first_line(problem, 500)}"
+            return False
+        self.observed = run.shown()
+        return True
 
     async def write_alternative(self) -> None:
         """The independent solution, run in the image like the reference and rewritten from its own
@@ -490,17 +493,43 @@ class _Verification:
         names: one that crashes or writes nothing cannot pass, and would only cost a gate round and a
         Judge's verdict (in run J the 1.5B's independent solution scored 0 in every gate round). After
         max_rounds it goes to the gate as it is, where the Judge sorts out who is wrong."""
-        problem = None
+        async def write(problem: str | None, previous: str | None) -> str:
+            return await alternative_solution(self.llm, self.spec, self.environment, feedback=problem, previous=previous, ran=True)
+
+        self.alternative, _ = await self.until_it_runs("independent solution", write, self.outcome.alternative_runs)
+
+    async def until_it_runs(self, name: str, write: Callable[[str | None, str | None], Awaitable[str]], runs: list[ReferenceRun]) -> tuple[str, ReferenceRun | None]:
+        """A solution written by `write(problem, previous)`, run in the image and rewritten from what
+        its run showed until it exits 0 and leaves every output the task names, the image does not
+        build, or max_rounds; each run goes to `runs`. A well-known package it needs and the image
+        lacks goes into the image, and the same script runs again with no rewrite. Returns the last
+        script and its last run (None without an image to run it in)."""
+        script, run, problem = "", None, None
         for number in range(1, self.max_rounds + 1):
-            self.alternative = await alternative_solution(self.llm, self.spec, self.environment, feedback=problem, previous=self.alternative or None, ran=True)
+            script = await write(problem, script or None)
             if self.reference_run is None:
-                return
-            run = await asyncio.to_thread(self.reference_run, self.files, self.dockerfile, self.alternative, self.spec.outputs)
-            self.outcome.alternative_runs.append(run)
+                return script, None
+            run = await asyncio.to_thread(self.run_in_image, script, self.dockerfile)
             problem = run.problem()
-            self.say(f"independent solution, round {number}: " + ("it ran and wrote every output the task names" if problem is None else first_line(problem)))
+            if problem and (installed := await with_what_it_lacks(self.dockerfile, run.log, partial(self.run_in_image, script), lambda again: not again.image_problem)):
+                runs.append(run)
+                dockerfile, installs, run = installed
+                self.adopt(dockerfile)
+                problem = run.problem()
+                self.say(f"{name}, round {number}: the image lacks what it uses; the Dockerfile now installs {installs}")
+            runs.append(run)
+            self.say(f"{name}, round {number}: " + ("it ran and wrote every output the task names" if problem is None else first_line(problem)))
             if problem is None or run.image_problem:
-                return
+                break
+        return script, run
+
+    def run_in_image(self, script: str, dockerfile: str) -> ReferenceRun:
+        assert self.reference_run is not None
+        return self.reference_run(self.files, dockerfile, script, self.spec.outputs)
+
+    def adopt(self, dockerfile: str) -> None:
+        """A Dockerfile that installs what the task's scripts need: every later run and writer uses it."""
+        self.dockerfile, self.environment, self.outcome.dockerfile = dockerfile, environment_text(self.files, dockerfile), dockerfile
 
     async def write_tests(self, feedback: str | None = None) -> bool:
         """New tests (revising the last ones when there is feedback); False when they were never approved."""
@@ -508,8 +537,7 @@ class _Verification:
                                                                    previous=self.tests or None, category=self.category, say=self.say, observed=self.observed)  # fmt: skip
         self.outcome.test_rounds += rounds
         if dockerfile != self.dockerfile:
-            self.dockerfile, self.environment = dockerfile, environment_text(self.files, dockerfile)
-            self.outcome.dockerfile = dockerfile
+            self.adopt(dockerfile)
         if not approved:
             self.outcome.reason = f"the tests were never approved ({rounds[-1].by}): " + "; ".join(rounds[-1].problems)[:600]
             return False
