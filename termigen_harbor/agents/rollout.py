@@ -438,16 +438,18 @@ class Rollout:
             return None
         if all(not line.strip() or line.strip().startswith("#") for line in action.command.splitlines()):
             return "the command is only comments, so it does nothing: write the command itself"  # a 1.5B "mistake" that ran nothing
+        # a command the agent has just seen the output of, unchanged: the failed one (a repair that
+        # reruns the mistake), or the previous step's (the 1.5B ran one check ten steps running, its
+        # output unchanged, and the Critic passed each)
+        if recovery and self.pending and action.command.strip() == self.pending.command.strip():
+            return "the command is the one that failed, unchanged: change what made it fail"
         previous = parse_action(self.history[-2].content).command if len(self.history) > 2 else None
         if previous is not None and action.command.strip() == previous.strip():
-            # the 1.5B ran one check ten steps running, its output unchanged, and the Critic passed each
             return "the command is the previous step's, unchanged, and its output is shown above: take a step that acts on that output"
         danger = destructive(action.command)
         if danger:
             return f"the command is destructive outside the task ({danger}); no step may do that"
         if recovery and self.pending:
-            if action.command.strip() == self.pending.command.strip():
-                return "the command is the one that failed, unchanged: change what made it fail"
             pasted = pasted_output(action.command, self.pending.observation, self.pending.command)
             if pasted:  # the 1.5B put the error line it was told to quote into its bash block
                 return (f"the command holds a line of the previous output, which is no command (`{pasted[:120]}`): quote output "
