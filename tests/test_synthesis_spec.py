@@ -149,6 +149,10 @@ async def test_an_output_that_names_no_file_goes_back_to_the_proposer_before_any
         with pytest.raises(ValidationError, match="name no file"):
             spec([vague])
 
+    with pytest.raises(ValidationError, match="services with no port number"):  # as in a real run
+        spec(["/app/output/log.json: JSON", "/app/port/monitoring: TCP port where the monitoring service listens for log requests"])
+    assert spec(["/app/ports.json: the port that each service listens on, as JSON", "a service listening on port 8080"]).outputs
+
     vague_spec = SPEC | {"outputs": ["Database query profiling report"]}
     backend = ScriptedBackend([json.dumps(vague_spec), json.dumps(SPEC), evaluation(5, 5, 5)])
     outcome = await refine_spec(LLM(backend), "profile a slow django view", CATEGORY)

@@ -44,6 +44,7 @@ RELATIVE_PATH_RE = re.compile(r"(?:\./)?[\w.-]+(?:/[\w.-]+)*/?")  # `out.json`, 
 
 ABSOLUTE_PATH_RE = re.compile(r"(?<![\w.:/])/[\w.*-]+")  # `/app/out.json`, `/var/log/x.log: ...`; not `w/o`, not a URL's `//host`
 PORT_RE = re.compile(r"\bport \d{2,5}\b|(?:localhost|127\.0\.0\.1|0\.0\.0\.0):\d{2,5}\b", re.I)  # a service's output: where it listens
+SERVICE_RE = re.compile(r":\s*(?:an? |the )?(?:tcp|udp|http) port\b", re.I)  # `/app/port/x: TCP port where ...`: a port given as an output's path
 
 
 def _relative_path(text: str) -> bool:
@@ -89,6 +90,12 @@ class TaskSpec(BaseModel):
         if vague:
             raise ValueError(f"these outputs name no file: {vague[:3]}. Give every output as its absolute path and format, "
                              "for example `/app/output/report.json: a JSON object with keys ...` (a service: the port it listens on)")  # fmt: skip
+        # a real run: "/app/port/monitoring: TCP port where the monitoring service listens", which the
+        # 1.5B Evaluator passed; the reference then served in the foreground in each of three rounds
+        unnumbered = [o for o in outputs if SERVICE_RE.search(o) and not PORT_RE.search(o)]
+        if unnumbered:
+            raise ValueError(f"these outputs are services with no port number: {unnumbered[:3]}. A service output names its port, "
+                             "for example `an HTTP service on port 8080 answering GET /health`; a file output is the file a solution writes")  # fmt: skip
         return outputs
 
     def as_text(self) -> str:
