@@ -121,6 +121,7 @@ def test_the_critic_is_shown_a_window_of_steps_that_grows_then_drops_back_so_its
     ("instruction", "As instructed, I now diagnose the failure."),
     ("fake mistake", "Now I make a mistake in the column name."),
     ("announced mistake", "The mistake would be to use a relative path here."),
+    ("echoed feedback", "My previous attempt was not usable because the command is incomplete."),
 ])  # fmt: skip
 def test_every_leak_pattern_is_caught_unless_the_task_itself_uses_the_word(pattern, text):
     from termigen_harbor.agents.injection import LEAK_PATTERNS, leaked_words

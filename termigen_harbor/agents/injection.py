@@ -102,6 +102,9 @@ LEAK_PATTERNS = _compiled(
         "instruction": r"\b(hidden|data generation|generation) instructions?\b|\bas instructed\b",
         "fake mistake": r"\b(make|making|made) (a|the|this) mistake\b|\bsimulat(e|ed|ing) (an? )?(error|mistake)\b",
         "announced mistake": r"\b(the|a|my|this) mistake (would|will) be\b",
+        # the hidden feedback on a refused attempt, echoed ("My previous attempt was not usable because
+        # ...", from the 1.5B in run R): the student sees no such attempt
+        "echoed feedback": r"\bnot usable\b|\bprevious attempt at this step\b",
     }
 )
 
