@@ -67,12 +67,16 @@ def test_export_jobs_filters_decontaminates_pairs_and_says_what_it_dropped(tmp_p
             (("dirty", "t1", 4, INSTRUCTION), ("good", "t2", 4, clean), ("half", "t2", 2, clean), ("low", "t2", 1, clean))]  # fmt: skip
     empty = row_from_trial(planted_trial(tmp_path, "empty", "t2", 3, 5, instruction=clean))  # 60%, kept by the ratio; as the main job's 1.5B rollouts ended
     rows.append(empty.model_copy(update={"steps": 0, "stop_reason": "critic_rejected", "messages": empty.messages[:2]}))
+    echoed = row_from_trial(planted_trial(tmp_path, "echoed", "t2", 4, 4, instruction=clean))  # as run R's 1.5B wrote it, in an assistant turn
+    said = [dict(m) if m["role"] != "assistant" else {**m, "content": "My previous attempt was not usable because the command is incomplete.\n" + m["content"]} for m in echoed.messages]
+    rows.append(echoed.model_copy(update={"messages": said}))
     monkeypatch.setattr(export, "rows_from_jobs", lambda jobs: (rows, []))
     (tmp_path / "bench.txt").write_text("Please write the number of words in /app/input.txt to /app/count.txt and make sure the file ends with a newline.\n")
     result = export.export_jobs([tmp_path / "job"], tmp_path / "out", 0.5, tmp_path / "bench.txt", "termigen export job -o out")
     assert (result.rows, result.pairs, result.benchmark_instructions) == (2, 1, 1)
     dropped = [json.loads(line) for line in (tmp_path / "out" / "dropped.jsonl").read_text().splitlines()]
-    assert sorted((d["id"].split("/")[1], d["kind"]) for d in dropped) == [("dirty", "contamination"), ("empty", "empty"), ("low", "pass_ratio")]
+    assert sorted((d["id"].split("/")[1], d["kind"]) for d in dropped) == [("dirty", "contamination"), ("echoed", "leak"), ("empty", "empty"), ("low", "pass_ratio")]
+    assert next(d["reason"] for d in dropped if d["kind"] == "leak") == 'message 2 gives away how it was made (echoed feedback: "not usable")'
     assert next(d["reason"] for d in dropped if d["kind"] == "empty") == "no agent step (the agent stopped: critic_rejected)"
     assert [json.loads(r)["id"].split("/")[1] for r in (tmp_path / "out" / "sft.jsonl").read_text().splitlines()] == ["good", "half"]
     assert "bench.txt" in (tmp_path / "out" / "README.md").read_text()

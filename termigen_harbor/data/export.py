@@ -3,6 +3,8 @@
 - SFT rows, one per trajectory, in OpenAI `messages` form and ShareGPT form, with columns for
   task, category, model, reward, test pass ratio, injected errors, recoveries, steps and tokens;
 - filtered by test pass ratio (the default keeps partial successes);
+- an error-injected rollout whose assistant turns give away how they were made (the words the
+  rollout's leak screen refuses) is dropped, with the words;
 - decontaminated: a row whose task instruction shares any 13-gram of normalized words with a
   benchmark instruction is dropped, with the reason;
 - preference pairs: per task, a higher-scoring trajectory against a lower-scoring one (ties
@@ -21,6 +23,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
+from termigen_harbor.agents.injection import leaked_phrases
 from termigen_harbor.agents.injection_stats import InjectionStats
 from termigen_harbor.agents.rollout import RolloutReport
 from termigen_harbor.bundle import BundleError, read_config, task_folders
@@ -59,7 +62,7 @@ class SFTRow(BaseModel):
 class Dropped(BaseModel):
     id: str
     task: str
-    kind: str  # error, empty, pass_ratio, contamination
+    kind: str  # error, empty, leak, pass_ratio, contamination
     reason: str
 
 
@@ -144,6 +147,25 @@ def drop_empty(rows: list[SFTRow]) -> tuple[list[SFTRow], list[Dropped]]:
         else:
             stopped = f" (the agent stopped: {row.stop_reason})" if row.stop_reason else ""
             dropped.append(Dropped(id=row.id, task=row.task, kind="empty", reason=f"no agent step{stopped}"))
+    return kept, dropped
+
+
+def drop_leaking(rows: list[SFTRow]) -> tuple[list[SFTRow], list[Dropped]]:
+    """(kept, dropped): a row of an error-injected rollout (p > 0) with an assistant turn that gives
+    away how it was made, in the words of the rollout's own leak screen (injection.leaked_phrases;
+    a word the task's instruction uses is allowed). The rollout screens every turn as it is made;
+    this catches data collected before a pattern was added: run R's 1.5B echoed the hidden feedback
+    on refused attempts ("My previous attempt was not usable because ...") in three turns."""
+    kept, dropped = [], []
+    for row in rows:
+        leaks = [(turn, leaked_phrases(m["content"], row.instruction)) for turn, m in enumerate(row.messages) if m["role"] == "assistant"] if row.injection and row.injection.p else []
+        leaks = [(turn, found) for turn, found in leaks if found]
+        if leaks:
+            turn, found = leaks[0]
+            words = ", ".join(f'"{phrase}"' for phrase in dict.fromkeys(found.values()))
+            dropped.append(Dropped(id=row.id, task=row.task, kind="leak", reason=f"message {turn} gives away how it was made ({', '.join(found)}: {words})"))
+        else:
+            kept.append(row)
     return kept, dropped
 
 
@@ -327,11 +349,12 @@ class Exported(BaseModel):
 
 
 def export_jobs(jobs: list[Path], out: Path, min_ratio: float, benchmark: Path | None, command: str, pairs: bool = True) -> Exported:
-    """The whole export: rows, empty trajectories and the pass-ratio filter, decontamination, pairs, files, card and dropped.jsonl."""
+    """The whole export: rows, empty and leaking trajectories and the pass-ratio filter, decontamination, pairs, files, card and dropped.jsonl."""
     rows, dropped = rows_from_jobs(jobs)
     rows, empty = drop_empty(rows)
+    rows, leaking = drop_leaking(rows)
     rows, low = filter_by_pass_ratio(rows, min_ratio)
-    dropped += empty + low
+    dropped += empty + leaking + low
     instructions = benchmark_instructions(benchmark) if benchmark else {}
     rows, contaminated = decontaminate(rows, instructions)
     dropped += contaminated
