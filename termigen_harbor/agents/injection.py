@@ -138,6 +138,12 @@ def leaked_phrases(text: str, instruction: str = "", mistake_step: bool = False)
     return {name: match[0] for name, match in found.items() if match}
 
 
+def leak_named(leaked: dict[str, str]) -> str:
+    """Leaked phrases as the rollout's feedback and export's dropped.jsonl name them: `pattern: "words"`."""
+    words = ", ".join(f'"{phrase}"' for phrase in dict.fromkeys(leaked.values()))
+    return f"{', '.join(leaked)}: {words}"
+
+
 MIN_EXPLANATION = 30  # characters of reasoning (or comment lines) a reply must keep once its giveaway lines are out
 
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from termigen_harbor.agents.injection import ErrorCategory, Intent, IntentSampler, leaked_phrases, without_leaking_lines
+from termigen_harbor.agents.injection import ErrorCategory, Intent, IntentSampler, leak_named, leaked_phrases, without_leaking_lines
 from termigen_harbor.agents.injection_stats import InjectionStats
 from termigen_harbor.agents.step_checks import bash_syntax_problem, copied_note, destructive, pasted_output, quoted_evidence, telling_line
 from termigen_harbor.agents.parsing import Action, parse_action
@@ -418,8 +418,7 @@ class Rollout:
         text = action.message
         leaked = leaked_phrases(text, self.instruction, mistake_step=intent.error)
         if leaked:
-            words = ", ".join(f'"{phrase}"' for phrase in dict.fromkeys(leaked.values()))
-            return (f"the reasoning or command uses words that do not belong in it ({', '.join(leaked)}: {words}): write it as your own "
+            return (f"the reasoning or command uses words that do not belong in it ({leak_named(leaked)}): write it as your own "
                     "honest attempt, about the task only, as someone who expects the command to work")  # fmt: skip
         note = self._note(intent, recovery, None, telling=False)  # an ordinary step has none: the history is not joined
         copied = copied_note(text, note, "\n".join(m.content for m in self.history)) if note else None

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
-from termigen_harbor.agents.injection import leaked_phrases
+from termigen_harbor.agents.injection import leak_named, leaked_phrases
 from termigen_harbor.agents.injection_stats import InjectionStats
 from termigen_harbor.agents.rollout import RolloutReport
 from termigen_harbor.bundle import BundleError, read_config, task_folders
@@ -158,12 +158,11 @@ def drop_leaking(rows: list[SFTRow]) -> tuple[list[SFTRow], list[Dropped]]:
     on refused attempts ("My previous attempt was not usable because ...") in three turns."""
     kept, dropped = [], []
     for row in rows:
-        leaks = [(turn, leaked_phrases(m["content"], row.instruction)) for turn, m in enumerate(row.messages) if m["role"] == "assistant"] if row.injection and row.injection.p else []
-        leaks = [(turn, found) for turn, found in leaks if found]
-        if leaks:
-            turn, found = leaks[0]
-            words = ", ".join(f'"{phrase}"' for phrase in dict.fromkeys(found.values()))
-            dropped.append(Dropped(id=row.id, task=row.task, kind="leak", reason=f"message {turn} gives away how it was made ({', '.join(found)}: {words})"))
+        screened = bool(row.injection and row.injection.p)
+        turns = ((turn, leaked_phrases(m["content"], row.instruction)) for turn, m in enumerate(row.messages) if screened and m["role"] == "assistant")
+        leak = next(((turn, found) for turn, found in turns if found), None)
+        if leak:
+            dropped.append(Dropped(id=row.id, task=row.task, kind="leak", reason=f"message {leak[0]} gives away how it was made ({leak_named(leak[1])})"))
         else:
             kept.append(row)
     return kept, dropped
