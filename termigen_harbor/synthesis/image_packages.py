@@ -111,34 +111,39 @@ class Installs:
         return " ".join(self.debian + self.pypi)
 
 
+def _named(pattern: re.Pattern[str], output: str) -> list[str]:
+    """What the alternatives of `pattern` capture in `output`, in order, once each."""
+    return list(dict.fromkeys("".join(groups) for groups in pattern.findall(output)))
+
+
+def _all_known(names: list[str], table: dict[str, str]) -> list[str]:
+    """What `table` gives for every name, once each; empty when there is no name or any is unknown."""
+    if not names or any(name not in table for name in names):
+        return []
+    return list(dict.fromkeys(table[name] for name in names))
+
+
 def missing_modules(output: str) -> list[str]:
     """The top-level modules an import error in `output` names, in order, once each."""
-    names = ("".join(groups) for groups in MISSING_MODULE_RE.findall(output))
-    return list(dict.fromkeys(name.split(".")[0] for name in names))
+    return list(dict.fromkeys(name.split(".")[0] for name in _named(MISSING_MODULE_RE, output)))
 
 
 def pypi_releases(output: str) -> list[str]:
     """The pinned releases that provide the missing modules `output` names; empty when any of them
     is not a known PyPI package (a module of the task's own, a typo): then the tests must change."""
-    modules = missing_modules(output)
-    if not modules or any(m not in PYPI_RELEASES for m in modules):
-        return []
-    return [PYPI_RELEASES[m] for m in modules]
+    return _all_known(missing_modules(output), PYPI_RELEASES)
 
 
 def missing_commands(output: str) -> list[str]:
     """The commands `output` says the shell did not find, in order, once each."""
-    return list(dict.fromkeys("".join(groups) for groups in MISSING_COMMAND_RE.findall(output)))
+    return _named(MISSING_COMMAND_RE, output)
 
 
 def debian_packages(output: str) -> list[str]:
     """The Debian packages that provide the missing commands `output` names; empty when any of them
     is not a well-known tool (the task's own program, `sudo` in an image where the solution is
     root): then the solution must change."""
-    commands = missing_commands(output)
-    if not commands or any(c not in DEBIAN_PACKAGES for c in commands):
-        return []
-    return list(dict.fromkeys(DEBIAN_PACKAGES[c] for c in commands))
+    return _all_known(missing_commands(output), DEBIAN_PACKAGES)
 
 
 def image_installs(output: str) -> Installs:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from termigen_harbor.bundle import BundleFile
 from termigen_harbor.leftovers import owner_label
 from termigen_harbor.synthesis.checks import ImageNotBuilt, built_image
+from termigen_harbor.synthesis.image_packages import missing_commands
 from termigen_harbor.verifier_sandbox import output_paths
 
 OUTPUT_HEAD = 1500  # characters of each output file shown
@@ -42,7 +43,7 @@ class ReferenceRun(BaseModel):
             faults.append("solve.sh did not finish within its time limit (a server or service it starts must run in the background)")
         elif self.exit_code:
             faults.append(f"solve.sh exited with code {self.exit_code}")
-        if "sudo: command not found" in self.log:  # a real run: `sudo apt-get install jq`, three rounds
+        if "sudo" in missing_commands(self.log):  # a real run: `sudo apt-get install jq`, three rounds
             faults.append("solve.sh runs as root and the image has no sudo: run the commands without it")
         if self.missing:
             faults.append(f"it did not create {', '.join(self.missing)}")
