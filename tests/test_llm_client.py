@@ -187,6 +187,19 @@ def test_a_file_is_the_raw_text_of_its_fenced_block(reply, expected):
     assert file_text(reply) == expected
 
 
+async def test_a_file_whose_reply_the_model_ended_before_the_closing_fence_is_used_and_one_cut_off_is_asked_again():
+    script = "```bash\n#!/bin/bash\ncp /app/a.conf /app/b.conf\n"
+    ended = Completion(text=script, model="m", usage=Usage(), finish_reason="stop")
+    cut_off = Completion(text=script, model="m", usage=Usage(), finish_reason="length")
+    assert await LLM(ScriptedBackend([ended])).file("write it") == "#!/bin/bash\ncp /app/a.conf /app/b.conf\n"
+    backend = ScriptedBackend([cut_off, "```bash\ntrue\n```"])
+    assert await LLM(backend).file("write it") == "true\n"
+    assert "never closed (was the reply cut off?)" in backend.requests[1].messages[-1].content
+    stuck = Completion(text="```bash\n" + "echo 1\n" * 20, model="m", usage=Usage(), finish_reason="stop")
+    with pytest.raises(StructuredOutputError, match="repeats the line `echo 1`"):
+        await LLM(ScriptedBackend([stuck] * 3)).file("write it")
+
+
 def test_blocks_keep_the_note_above_them_and_a_fence_can_quote_any_text():
     found = blocks("Idea: fake it\n```bash\necho 3\n```\nIdea: skip\n```bash\ntrue\n```")
     assert [(b.note, b.body) for b in found] == [("Idea: fake it", "echo 3\n"), ("Idea: skip", "true\n")]

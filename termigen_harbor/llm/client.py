@@ -29,6 +29,7 @@ from termigen_harbor.llm.types import (
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
 CUT_OFF = ("length", "max_tokens")  # the finish reasons of a reply the token limit ended (OpenAI, Anthropic)
+ENDED = ("stop", "end_turn")  # the finish reasons of a reply the model ended itself (OpenAI, Anthropic)
 
 
 class Backend(Protocol):
@@ -125,12 +126,17 @@ class LLM:
     async def parsed(self, messages: Sequence[Message | dict[str, str]] | str, parse: Callable[[str], R], *, purpose: str | None = None, **options: Any) -> R:
         """Asks until `parse` accepts the reply text. `parse` raises ValueError saying what is wrong;
         that goes back to the model, up to `structured_attempts` times."""
+        return await self._parsed(messages, lambda completion: parse(completion.text), purpose=purpose, **options)
+
+    async def _parsed(self, messages: Sequence[Message | dict[str, str]] | str, parse: Callable[[Completion], R], *, purpose: str | None = None, **options: Any) -> R:
+        """`parsed`, for a `parse` that also reads how the reply ended."""
         history = as_messages(messages)
         text = error = ""
         for _ in range(self.structured_attempts):
-            text = (await self.chat(history, purpose=purpose, **options)).text
+            completion = await self.chat(history, purpose=purpose, **options)
+            text = completion.text
             try:
-                return parse(text)
+                return parse(completion)
             except ValueError as exc:
                 error = str(exc)
             history += [Message(role="assistant", content=text), Message(role="user", content=file_repair_message(error))]
@@ -145,10 +151,11 @@ class LLM:
         `last_resort` is applied to the last reply when the check still fails it."""
         replies = 0
 
-        def parse(text: str) -> str:
+        def parse(completion: Completion) -> str:
             nonlocal replies
             replies += 1
-            content = fix(file_text(text)) if fix else file_text(text)
+            content = file_text(completion.text, ended=completion.finish_reason in ENDED)
+            content = fix(content) if fix else content
             problem = check(content) if check else None
             if problem and last_resort and replies == self.structured_attempts:
                 content = last_resort(content)
@@ -157,7 +164,7 @@ class LLM:
                 raise ValueError(problem)
             return content
 
-        return await self.parsed(messages, parse, purpose=purpose, **options)
+        return await self._parsed(messages, parse, purpose=purpose, **options)
 
     async def _complete(self, request: ChatRequest, purpose: str | None) -> Completion:
         attempt = 0

@@ -26,9 +26,11 @@ def fence_for(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def blocks(text: str) -> list[Block]:
+def blocks(text: str, ended: bool = False) -> list[Block]:
     """Every closed block, in order. Raises ValueError for a block that is opened but never closed
-    (a reply cut off by the token limit, most often)."""
+    (a reply cut off by the token limit, most often), unless the model ended the reply itself
+    (`ended`) inside the last block: that block then runs to the end of the reply (the 1.5B ended a
+    complete script without its closing fence in three replies running, and a built task died of it)."""
     found: list[Block] = []
     lines = text.splitlines()
     note: list[str] = []
@@ -46,7 +48,10 @@ def blocks(text: str) -> list[Block]:
             loop = repeated_line(lines[i + 1 :])
             if loop:
                 raise ValueError(f"the reply repeats the line `{loop[0].strip()}` {loop[1]} times in a row until it is cut off: write each line once")
-            raise ValueError(f"the code block opened on line {i + 1} is never closed (was the reply cut off?)")
+            if ended:
+                end = len(lines)
+            else:
+                    raise ValueError(f"the code block opened on line {i + 1} is never closed (was the reply cut off?)")
         body = "\n".join(lines[i + 1 : end])
         found.append(Block(info=opening["info"].strip(), body=body + "\n" if body else "", note="\n".join(note).strip()))
         note = []
@@ -71,11 +76,11 @@ def repeated_line(lines: list[str]) -> tuple[str, int] | None:
     return best
 
 
-def file_text(reply: str) -> str:
+def file_text(reply: str, ended: bool = False) -> str:
     """The file a reply holds: its one fenced block, or the longest when the model added
     examples around it. Raises ValueError, with a message fit to show the model, when there is
-    no usable block."""
-    found = [b for b in blocks(reply) if b.body.strip()]
+    no usable block. `ended`: the model ended the reply itself (see `blocks`)."""
+    found = [b for b in blocks(reply, ended) if b.body.strip()]
     if not found:
         raise ValueError("no fenced code block with the file's content was found in the reply")
     return max(found, key=lambda b: len(b.body)).body
