@@ -320,6 +320,19 @@ def test_a_solution_that_runs_sudo_is_told_it_is_root(said):
     assert not image_installs(run.log)  # no sudo goes into the image
 
 
+def test_a_bash_solution_that_bash_refuses_at_run_time_is_offered_python():
+    # a real run: Dijkstra in bash with $((...)) on decimals wrote nothing and exited 0, three rounds
+    log = ("/solution/solve.sh: line 12: 10.472: syntax error: invalid arithmetic operator (error token is \".472\")\n"
+           "/solution/solve.sh: line 25: distances[$start]: bad array subscript\n")
+    run = parse_run(f"@@termigen-reference exit 0\n{log}@@termigen-reference output /app/path.json\n@@termigen-reference empty\n", ["/app/path.json"])
+    assert "bash refused lines of it at run time (`/solution/solve.sh: line 12: 10.472: syntax error" in run.problem()
+    assert "reply with the whole program in Python" in run.problem()
+    fine = parse_run(f"@@termigen-reference exit 0\n{log}@@termigen-reference output /app/path.json\n[\"A\"]\n", ["/app/path.json"])
+    assert fine.problem() is None  # what bash printed matters only when the run failed
+    wrote_nothing = parse_run("@@termigen-reference exit 1\nTraceback (most recent call last):\n@@termigen-reference output /app/path.json\n@@termigen-reference missing\n", ["/app/path.json"])
+    assert "Python" not in wrote_nothing.problem()
+
+
 @pytest.mark.docker
 async def test_a_debian_tool_the_reference_runs_and_the_image_lacks_goes_into_the_real_image_without_a_rewrite(docker_engine, tmp_path):
     # as in a real run: `jq: command not found`, three rounds, the environment writer having pip-installed jq

@@ -7,6 +7,7 @@ paths and formats)."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 from collections.abc import Callable
@@ -24,6 +25,15 @@ OUTPUT_HEAD = 1500  # characters of each output file shown
 LISTING_LINES = 40  # lines of a directory's listing shown
 LOG_TAIL = 2000  # characters of the end of the script's own output shown
 MARK = "@@termigen-reference "
+# bash refusing a line at run time: logic that is easier in Python (a real run: the 1.5B's Dijkstra in
+# bash did float arithmetic with $((...)), wrote nothing, exited 0, and came back the same three times)
+BASH_RUNTIME_ERROR_RE = re.compile(
+    r"^.*solve\.sh: line \d+: .*(?:syntax error|bad array subscript|bad substitution|invalid arithmetic operator"
+    r"|integer expression expected|unary operator expected|binary operator expected|too many arguments).*$",
+    re.MULTILINE,
+)
+PYTHON_INSTEAD = ("Text such as JSON quoted inside bash, and arithmetic on decimals, are easy to get wrong in bash: you may instead reply "
+                  "with the whole program in Python, in one ```python block, which solve.sh runs with python3.")  # fmt: skip
 
 
 class ReferenceRun(BaseModel):
@@ -54,6 +64,8 @@ class ReferenceRun(BaseModel):
             faults.append(f"it left {', '.join(self.empty)} empty")
         if not faults:
             return None
+        if refused := BASH_RUNTIME_ERROR_RE.search(self.log):
+            faults.append(f"bash refused lines of it at run time (`{refused[0].strip()[:200]}`). {PYTHON_INSTEAD}")
         return "; ".join(faults) + ".\n" + self.details()
 
     def shown(self) -> str:

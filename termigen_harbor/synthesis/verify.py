@@ -35,7 +35,7 @@ from termigen_harbor.synthesis.checks import IMAGE_NOT_BUILT, bash_problem, coll
 from termigen_harbor.synthesis.image_packages import Installs, image_installs, with_installs
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, Example, examples_for
 from termigen_harbor.synthesis.python_source import python_fixed, without_broken_tests, without_stray_statements
-from termigen_harbor.synthesis.reference_run import ReferenceRun, RunReference, run_reference
+from termigen_harbor.synthesis.reference_run import PYTHON_INSTEAD, ReferenceRun, RunReference, run_reference
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.verifier_sandbox import describe, output_paths, sandbox_for_outputs
 
@@ -207,10 +207,6 @@ def verifier_example(category: str, named: str) -> Example | None:
 
 UNCHANGED = ("Your reply is the previous solution, unchanged, and it failed as shown above. Write a different script that fixes "
              "that failure: create every output the task names, at its exact path.")  # fmt: skip
-
-
-PYTHON_INSTEAD = ("Text such as JSON quoted inside bash is easy to get wrong: you may instead reply with the whole program in Python, "
-                  "in one ```python block, which solve.sh runs with python3.")  # fmt: skip
 
 
 def script_problem(script: str) -> str | None:
