@@ -109,6 +109,8 @@ def test_the_test_generator_is_shown_only_an_example_of_its_category_that_runs_n
 
 
 def test_success_criteria_that_restate_the_constraints_are_dropped_while_three_are_left():
+    from pydantic import ValidationError
+
     from termigen_harbor.synthesis.spec import TaskSpec
 
     # as the 1.5B Proposer wrote them (a real run): the prompt's constraints copied in as criteria
@@ -117,6 +119,12 @@ def test_success_criteria_that_restate_the_constraints_are_dropped_while_three_a
                "The container environment meets all specified constraints and requirements."]  # fmt: skip
     spec = TaskSpec(title="maze", objective="o", inputs=[], outputs=["/app/path.txt"], success_criteria=written, difficulty="easy")
     assert spec.success_criteria == written[:3]
+    # and as an output, three replies running: it names no file, and goes while another output is left
+    copied = "tmux: running in a Docker container built FROM a Debian bookworm image with python3, pip, tmux and curl; no network access is needed"
+    outputs = ["/app/output/translated.txt: a JSON object with keys `lines`", copied, "/app/output/log.json: a JSON object"]
+    assert TaskSpec(title="jq-log", objective="o", inputs=[], outputs=outputs, success_criteria=written, difficulty="easy").outputs == [outputs[0], outputs[2]]
+    with pytest.raises(ValidationError, match="name no file"):
+        TaskSpec(title="jq-log", objective="o", inputs=[], outputs=[copied], success_criteria=written, difficulty="easy")
     few = ["/app/out.txt exists", "It holds the sum", "The task runs in a Docker container with 1 CPU"]
     assert TaskSpec(title="sum", objective="o", inputs=[], outputs=["/app/out.txt"], success_criteria=few, difficulty="easy").success_criteria == few
 

@@ -87,6 +87,9 @@ class TaskSpec(BaseModel):
         which the file check rightly rejected, after the files, the image and the tests were made.
         Sent back here, the Proposer names the file before anything is built."""
         vague = [o for o in outputs if not (ABSOLUTE_PATH_RE.search(o) or PORT_RE.search(o))]
+        restated = [o for o in vague if RESTATED_CONSTRAINT_RE.search(o)]
+        if restated and len(restated) < len(outputs):  # the prompt's constraints copied in as an output (three replies of a real run): no file to write
+            outputs, vague = [o for o in outputs if o not in restated], [o for o in vague if o not in restated]
         if vague:
             raise ValueError(f"these outputs name no file: {vague[:3]}. Give every output as its absolute path and format, "
                              "for example `/app/output/report.json: a JSON object with keys ...` (a service: the port it listens on)")  # fmt: skip
