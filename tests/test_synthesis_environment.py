@@ -132,11 +132,14 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     unwritten = ("```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
                  "RUN chmod +x generate.sh generate.py\nRUN ./generate.sh > /tmp/output.log 2>&1\nCOPY ./fix_config.py /app/\nRUN python3 fix_config.py\n"
                  "RUN ./clean.py /app/log.txt /app/clean.txt &&     ./summary.py /app/log.txt\n"
+                 "RUN python3 -m json_dedupe --input /app/data/orders.json \\\n    --output /app/output/summary.json\n"  # the task's own module (a real run, five builds)
+                 "RUN python3 -m pip install jq\nRUN python3 -m json.tool /app/maze.txt\nRUN python3 -m etc --check\n"
                  "RUN cat <<'EOF' > /app/make.sh\necho made\nEOF\nRUN chmod 755 /app/make.sh\nRUN bash /app/make.sh\n```")  # fmt: skip
     assert await write_dockerfile(LLM(ScriptedBackend([unwritten])), SPEC, maze) == (
         "FROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
+        "RUN python3 -m pip install jq\nRUN python3 -m json.tool /app/maze.txt\nRUN python3 -m etc --check\n"
         "RUN cat <<'EOF' > /app/make.sh\necho made\nEOF\nRUN chmod 755 /app/make.sh\nRUN bash /app/make.sh\n"
-    )  # a script an earlier step writes stays, with its chmod
+    )  # a script an earlier step writes stays, with its chmod; so do the modules of pip, the standard library and a package folder of the context
     # what has no plain repair goes back with the reason: a COPY of nothing the context has by that name, pip -r in a `;` list
     unfit = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nRUN pip install -r reqs.txt; echo done\n```"
     fixed = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n```"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -18,6 +19,7 @@ from termigen_harbor.prompts import render
 from termigen_harbor.synthesis.checks import (
     EMPTY_INSTALL_RE, HEREDOC_RE, and_segments, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, copy_flags_and_operands, copy_operands, dockerfile_problem, file_fixed, file_problem, holds, instructions,
 )
+from termigen_harbor.synthesis.image_packages import PYPI_RELEASES
 from termigen_harbor.synthesis.spec import TaskSpec
 
 
@@ -114,13 +116,16 @@ def normalized(dockerfile: str, base_image: str, blueprint: list[PlannedFile] = 
 
 IMAGE_PLACE_RE = re.compile(r"\(in the image at (?P<place>/[^)\s]+)\)$")
 REDIRECTS = r"(?:\s*(?:\d?>>?|&>)\s*\S+|\s*2>&1)*"  # `> /tmp/out.log 2>&1`
-ONLY_SCRIPT_RE = re.compile(r"RUN\s+(?:cd\s+\S+\s*&&\s*)?(?:(?:python3?|bash|sh)\s+)?(?P<script>[\w./-]+\.(?:py|sh))(?:\s+[^&|;<>]*)?" + REDIRECTS)
+ONLY_SCRIPT_RE = re.compile(r"RUN\s+(?:cd\s+\S+\s*&&\s*)?(?:(?:python3?|bash|sh)\s+)?(?:(?P<script>[\w./-]+\.(?:py|sh))|python3?\s+-m\s+(?P<module>[\w.]+))(?:\s+[^&|;<>]*)?" + REDIRECTS)
+# modules `python3 -m` runs that no one has to write: the standard library's, pip, and the well-known packages
+PROVIDED_MODULES = set(sys.stdlib_module_names) | {"pip", "pytest"} | set(PYPI_RELEASES)
 CHMOD_RE = re.compile(r"RUN\s+chmod\s+(?:-\w+\s+)*(?:[0-7]{3,4}|[ugoa]*[-+=][rwxX]+)\s+(?P<files>[\w./ -]+?)\s*")
 
 
 def only_touches_scripts(text: str) -> list[str] | None:
-    """The scripts a RUN only runs (`RUN python3 gen.py > /tmp/log`, `RUN ./a.py x && ./b.py y`) or
-    only makes executable (`RUN chmod +x gen.sh run.py`); None for any other instruction."""
+    """The scripts a RUN only runs (`RUN python3 gen.py > /tmp/log`, `RUN ./a.py x && ./b.py y`, a
+    module of the task's own: `RUN python3 -m dedupe --input x`, as `dedupe.py`) or only makes
+    executable (`RUN chmod +x gen.sh run.py`); None for any other instruction."""
     if not text.upper().startswith("RUN "):
         return None
     scripts = []
@@ -128,7 +133,13 @@ def only_touches_scripts(text: str) -> list[str] | None:
         run, chmod = ONLY_SCRIPT_RE.fullmatch("RUN " + segment), CHMOD_RE.fullmatch("RUN " + segment)
         if not run and not chmod:
             return None
-        scripts += [run["script"]] if run else chmod["files"].split()
+        if run and run["module"]:
+            top = run["module"].split(".")[0]
+            if top in PROVIDED_MODULES:
+                return None
+            scripts.append(f"{top}.py")
+        else:
+            scripts += [run["script"]] if run else chmod["files"].split()
     return scripts
 
 
@@ -223,7 +234,7 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
     Planner named. An ENTRYPOINT goes too: Harbor keeps the container up with its own command, which an entrypoint would wrap (the
     container then exits, and the build output that goes back says only "exited (1)")."""
     context = [f.path for f in blueprint]
-    names = {PurePosixPath(f).name for f in context}
+    names = {PurePosixPath(f).name for f in context} | {f"{PurePosixPath(f).parts[0]}.py" for f in context if "/" in f}  # a folder is a package `python3 -m` runs
     lines = dockerfile.splitlines()
     replaced: dict[int, tuple[int, str]] = {}  # first line of an instruction -> its last line, what it becomes ("" drops it)
     covered: set[str] = set()
