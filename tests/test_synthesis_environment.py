@@ -28,6 +28,10 @@ async def test_the_blueprint_refuses_paths_outside_and_drops_what_must_not_be_in
     placed = {"files": [{"path": "/app/data/orders.csv", "purpose": "orders"}, {"path": "/etc/cron.d/job", "purpose": "the cron line"}]}
     files = await plan_files(LLM(ScriptedBackend([json.dumps(placed)])), SPEC)
     assert [(f.path, f.purpose) for f in files] == [("data/orders.csv", "orders (in the image at /app/data/orders.csv)"), ("etc/cron.d/job", "the cron line (in the image at /etc/cron.d/job)")]
+    # the task's output as the spec words it (`path: format`), planned with the colon (a real run): the agent makes it
+    parquet = SPEC.model_copy(update={"outputs": ["/app/output/summary.parquet: a Parquet file summarising /app/data/orders.csv"]})
+    planned = {"files": [{"path": "data/orders.csv", "purpose": "orders"}, {"path": "output/summary.parquet: ", "purpose": "the summary"}]}
+    assert [f.path for f in await plan_files(LLM(ScriptedBackend([json.dumps(planned)])), parquet)] == ["data/orders.csv"]
 
 
 async def test_each_file_is_written_separately_with_the_whole_blueprint_in_view():

@@ -21,6 +21,7 @@ from termigen_harbor.synthesis.checks import (
 )
 from termigen_harbor.synthesis.image_packages import PYPI_RELEASES
 from termigen_harbor.synthesis.spec import TaskSpec
+from termigen_harbor.verifier_sandbox import output_paths
 
 
 class PlannedFile(BaseModel):
@@ -34,6 +35,8 @@ class PlannedFile(BaseModel):
         often it is told otherwise: that place becomes the path in the build context
         (`data/orders.csv`; outside /app, `etc/cron.d/job`), and the purpose says where the image
         has it, so the Dockerfile copies it there."""
+        if isinstance(data, dict) and isinstance(data.get("path"), str):  # `output/summary.parquet: ` copied from the spec's `path: format`
+            data = {**data, "path": data["path"].strip().removesuffix(":").strip()}
         if isinstance(data, dict) and isinstance(data.get("path"), str) and data["path"].startswith("/"):
             original = data["path"]
             relative = original.lstrip("/").removeprefix("app/")
@@ -63,7 +66,7 @@ def checked_blueprint(blueprint: Blueprint, outputs: list[str] = ()) -> list[Pla
     """Refuses paths that would leave the bundle; drops files the environment must never hold:
     ours (Dockerfile, tests, solution) and the task's outputs, which the agent must make (a small
     model lists them as files of the environment, then has to write the answer)."""
-    made_by_the_agent = {PurePosixPath(o.strip().split()[0]).name for o in outputs if o.strip()}
+    made_by_the_agent = {PurePosixPath(path).name for path in output_paths(outputs)}  # `/app/out/summary.parquet: a Parquet file ...`
     files = []
     for planned in blueprint.files:
         try:
