@@ -12,7 +12,7 @@ from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
 from termigen_harbor.synthesis.image_packages import Installs, debian_packages, image_installs, pypi_releases, third_party_imports, with_installs
-from termigen_harbor.synthesis.python_source import stray_statements
+from termigen_harbor.synthesis.python_source import stray_statements, unknown_fixtures
 from termigen_harbor.synthesis.reference_run import parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.images import BASE_IMAGE
@@ -137,6 +137,20 @@ async def test_checks_dedented_out_of_their_test_go_back_with_their_lines_and_ar
     assert "runs these lines when pytest imports it, outside every test function" in told and "- line 13: if not output:" in told and "- line 15: assert True" in told
     assert approved and "pytest.fail" not in tests and "assert True" not in tests and tests.startswith('"""Checks."""\nimport pytest\n' + STRONG)
     assert stray_statements('"""Doc."""\nimport os\nX = 1\nif __name__ == "__main__":\n    pass\ntry:\n    import numpy\nexcept ImportError:\n    numpy = None\n') == []
+
+
+async def test_tests_taking_an_argument_no_fixture_provides_go_back_and_are_dropped_after_the_last_reply():
+    # as the 1.5B model wrote them in a real run: pytest collected them, then every trial errored on setup
+    unprovided = STRONG + "\n\ndef test_output_structure(output_path):\n    assert open(output_path).read()\n"
+    backend = ScriptedBackend(Model(tests=[unprovided] * 3))
+    tests, _rounds, approved, _dockerfile = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    told = backend.requests[1].messages[-1].content
+    assert "tests that take an argument no fixture provides" in told and "- `test_output_structure` takes `output_path`" in told
+    assert approved and "output_path" not in tests
+    provided = ("import pytest\n\n@pytest.fixture\ndef output_path():\n    return '/app/count.txt'\n\n"
+                "@pytest.mark.parametrize('name, size', [('a', 1)])\ndef test_a(output_path, name, size, tmp_path):\n    pass\n\n"
+                "class TestB:\n    def test_b(self, monkeypatch, missing):\n        pass\n")
+    assert unknown_fixtures(provided) == {"test_b": ["missing"]}
 
 
 async def test_an_adversary_with_no_attack_bash_parses_leaves_the_attack_that_needs_no_model(tmp_path):

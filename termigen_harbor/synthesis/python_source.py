@@ -235,3 +235,42 @@ def first_uses(source: str, names: list[str]) -> dict[str, str]:
     for node in sorted((n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name) and n.id in names), key=lambda n: (n.lineno, n.col_offset)):
         found.setdefault(node.id, lines[node.lineno - 1].strip()[:120])
     return found
+
+
+PYTEST_FIXTURES = frozenset({
+    "request", "tmp_path", "tmp_path_factory", "tmpdir", "tmpdir_factory", "capsys", "capsysbinary", "capfd", "capfdbinary", "caplog",
+    "monkeypatch", "pytestconfig", "recwarn", "record_property", "record_testsuite_property", "record_xml_attribute", "doctest_namespace", "cache",
+})  # fmt: skip
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    """The argument names a `parametrize` decorator gives: `"a, b"`, `("a", "b")` or `["a", "b"]`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {name.strip() for name in node.value.split(",") if name.strip()}
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return {e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+    return set()
+
+
+def unknown_fixtures(source: str) -> dict[str, list[str]]:
+    """Test functions (top level, or in a `Test...` class) that take an argument no fixture of the
+    file, of pytest, or `parametrize` provides: {test: [arguments]}. pytest collects such a test
+    and then errors on its setup, in every trial (`fixture 'output_path' not found` failed a real
+    run's reference in all three gate rounds, after the Judge had approved the tests)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    fixtures = {n.name for n in functions if any("fixture" in ast.unparse(d) for d in n.decorator_list)}
+    methods = {id(m) for c in tree.body if isinstance(c, ast.ClassDef) for m in c.body}
+    found = {}
+    for function in functions:
+        if not function.name.startswith("test") or (function not in tree.body and id(function) not in methods):
+            continue
+        given = set().union(*(_names_in(d.args[0]) for d in function.decorator_list
+                              if isinstance(d, ast.Call) and "parametrize" in ast.unparse(d.func) and d.args))  # fmt: skip
+        unknown = [a.arg for a in function.args.args if a.arg not in fixtures | given | PYTEST_FIXTURES | {"self"}]
+        if unknown:
+            found[function.name] = unknown
+    return found
