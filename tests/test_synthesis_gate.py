@@ -16,7 +16,7 @@ from termigen_harbor.synthesis.python_source import stray_statements, unknown_fi
 from termigen_harbor.synthesis.reference_run import parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.images import BASE_IMAGE
-from termigen_harbor.synthesis.verify import STANDARD_TEST_SH, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, solution_run, verify_task, write_solution
+from termigen_harbor.synthesis.verify import STANDARD_TEST_SH, GateResult, Problem, _Verification, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
 
 SPEC = TaskSpec(title="count-words", objective="Write the number of words in /app/input.txt to /app/count.txt.", inputs=["/app/input.txt"],
@@ -293,6 +293,31 @@ async def test_a_reference_that_never_runs_cleanly_rejects_the_task_before_any_t
     assert not outcome.accepted and not outcome.rounds and "tests" not in model.prompts and len(model.prompts["solution"]) == 3
     assert outcome.reason.startswith("the reference solution never ran cleanly in the task's image: solve.sh exited with code 2; it did not create /app/count.txt")
     assert "cd: /data: No such file or directory" in model.prompts["solution"][1] and "--- /app/count.txt\n(missing)" in model.prompts["solution"][1]
+
+
+async def test_solutions_rewritten_after_a_gate_round_run_in_the_image_before_the_next_round(tmp_path):
+    # a real run: both gate-round rewrites of the reference crashed at once, each costing a gate round
+    crashes = "#!/bin/bash\npython3 - <<EOF\nprint(e)\nEOF\n"
+
+    def run(files, dockerfile, solution, outputs):
+        ok = solution in (REFERENCE, ALTERNATIVE)
+        return parse_run(f"@@termigen-reference exit {0 if ok else 1}\n{'' if ok else 'NameError: name e is not defined'}\n"
+                         f"@@termigen-reference output /app/count.txt\n{'5' if ok else '@@termigen-reference missing'}\n", outputs)  # fmt: skip
+
+    model = Model(tests=[STRONG], solutions=[crashes, REFERENCE], alternatives=[crashes, ALTERNATIVE],
+                  verdicts=[{"wrong": "solution", "reason": "it writes no count"}, {"wrong": "solution", "reason": "it writes no count either"}])  # fmt: skip
+    verification = _Verification(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", 0, 3, "docker", None, "", lambda _m: None, run)
+    verification.tests, verification.solution, verification.alternative = STRONG, LINES_NOT_WORDS, LINES_NOT_WORDS
+    gate = GateResult(oracle=0.0, nop=0.0, alternative=0.0, problems=[Problem(stage="solution", reason="reward 0.0; failing tests: test_count"),
+                                                                        Problem(stage="alternative", reason="reward 0.0; failing tests: test_count")])  # fmt: skip
+    assert await verification.repair(gate)
+    assert verification.solution == REFERENCE and verification.alternative == ALTERNATIVE  # each ran cleanly before the next round
+    assert [r.exit_code for r in verification.outcome.reference_runs] == [1, 0] and [r.exit_code for r in verification.outcome.alternative_runs] == [1, 0]
+    first, second = model.prompts["solution"]
+    assert "failed the tests" in first and "A judge found the solution at fault: it writes no count" in first and "def test_count" in first
+    assert "failed when it was run in the task's container" in second and "NameError" in second and "def test_count" in second
+    assert "reviewer found your solution at fault" in model.prompts["alternative"][0] and "failed when it was run" in model.prompts["alternative"][1]
+    assert all("def test_count" not in prompt for prompt in model.prompts["alternative"])  # the independent solution never sees the tests
 
 
 def test_pandas_asking_for_an_optional_package_names_the_release_that_provides_it():

@@ -226,11 +226,12 @@ async def revised_script(llm: LLM, prompt: str, previous: str | None, purpose: s
     return script
 
 
-async def write_solution(llm: LLM, spec: TaskSpec, environment: str, tests: str | None, feedback: str | None = None, previous: str | None = None) -> str:
+async def write_solution(llm: LLM, spec: TaskSpec, environment: str, tests: str | None, feedback: str | None = None, previous: str | None = None,
+                         ran: bool = False) -> str:  # fmt: skip
     """The reference solution: first from the task alone (tests None), run in the image before any
     test exists; when a gate round finds it failing the tests, rewritten with them in view (the
-    independent solution never sees them)."""
-    prompt = render("solution_writer", spec=spec.as_text(), environment=environment, tests=tests, feedback=feedback, previous=previous)
+    independent solution never sees them). `ran`: the feedback is from its own run in the image."""
+    prompt = render("solution_writer", spec=spec.as_text(), environment=environment, tests=tests, feedback=feedback, previous=previous, ran=ran)
     return await revised_script(llm, prompt, previous, "solution_writer")
 
 
@@ -468,10 +469,7 @@ class _Verification:
         """The reference from the task alone, run in the image and rewritten with what the run
         showed until it exits 0 and leaves every output the task names; False (the reason set) when
         it never does, or the image does not build."""
-        async def write(problem: str | None, previous: str | None) -> str:
-            return await write_solution(self.llm, self.spec, self.environment, None, feedback=problem, previous=previous)
-
-        self.solution, run = await self.until_it_runs("reference", write, self.outcome.reference_runs)
+        run = await self.reference_that_runs()
         if run is None:  # no image to run it in
             return True
         if run.image_problem:
@@ -483,14 +481,28 @@ class _Verification:
         self.observed = run.shown()
         return True
 
-    async def write_alternative(self) -> None:
+    async def reference_that_runs(self, feedback: str | None = None) -> ReferenceRun | None:
+        """The reference (re)written, run in the image, and rewritten from its run until it runs
+        cleanly: first from the task alone; after a gate round (`feedback`: why it failed the tests)
+        with the tests in view. In a real run both gate-round rewrites crashed at once (`NameError`
+        in a heredoc), which cost a gate round each."""
+        async def write(problem: str | None, previous: str | None) -> str:
+            return await write_solution(self.llm, self.spec, self.environment, self.tests or None, feedback=problem or feedback,
+                                        previous=previous or self.solution or None, ran=problem is not None)  # fmt: skip
+
+        self.solution, run = await self.until_it_runs("reference", write, self.outcome.reference_runs)
+        return run
+
+    async def write_alternative(self, feedback: str | None = None) -> None:
         """The independent solution, run in the image like the reference and rewritten from its own
         run (never the tests, never the reference) until it exits 0 and leaves every output the task
         names: one that crashes or writes nothing cannot pass, and would only cost a gate round and a
         Judge's verdict (in run J the 1.5B's independent solution scored 0 in every gate round). After
-        max_rounds it goes to the gate as it is, where the Judge sorts out who is wrong."""
+        max_rounds it goes to the gate as it is, where the Judge sorts out who is wrong. `feedback`:
+        the Judge's finding against it in a gate round, which its first rewrite starts from."""
         async def write(problem: str | None, previous: str | None) -> str:
-            return await alternative_solution(self.llm, self.spec, self.environment, feedback=problem, previous=previous, ran=True)
+            return await alternative_solution(self.llm, self.spec, self.environment, feedback=problem or feedback,
+                                              previous=previous or self.alternative or None, ran=problem is not None)  # fmt: skip
 
         self.alternative, _ = await self.until_it_runs("independent solution", write, self.outcome.alternative_runs)
 
@@ -554,14 +566,14 @@ class _Verification:
         for problem in (p for p in gate.problems if p.stage == "alternative"):
             verdict = await self.judged(gate, problem, reference=False, for_tests=for_tests)
             if verdict.wrong == "solution":
-                self.alternative = await alternative_solution(self.llm, self.spec, self.environment, feedback=f"{verdict.reason}\nEvidence: {problem.reason}", previous=self.alternative)
+                await self.write_alternative(f"{verdict.reason}\nEvidence: {problem.reason}")
         if for_tests:
             if not await self.write_tests("\n".join(f"- {r}" for r in for_tests)):
                 return False
             if self.k_lazy:  # attack the new tests too; the old attacks must still fail
                 self.lazies += await lazy_solutions(self.llm, self.spec, self.environment, self.tests, self.k_lazy, known=[lazy.idea for lazy in self.lazies])
         elif for_solution:  # the reference is rewritten only against tests nothing else objects to (and the judge upheld)
-            self.solution = await write_solution(self.llm, self.spec, self.environment, self.tests, feedback="\n".join(f"- {r}" for r in for_solution), previous=self.solution)
+            await self.reference_that_runs("\n".join(f"- {r}" for r in for_solution))
         return True
 
     async def judged(self, gate: GateResult, problem: Problem, reference: bool, for_tests: list[str]) -> GateVerdict:
