@@ -129,6 +129,7 @@ async def test_a_time_budget_stops_the_next_call_once_the_minutes_are_spent():
     ('Here it is:\n```json\n{"a": [1, 2]}\n```\nDone.', {"a": [1, 2]}),
     ('I think {"a": "brace } inside"} is right', {"a": "brace } inside"}),
     ('[1, 2, 3] trailing', [1, 2, 3]),
+    ('{ "feedback": "Too big.\n2. **Specify** an output", "score": 3 }', {"feedback": "Too big.\n2. **Specify** an output", "score": 3}),  # a raw line break in a string (the 1.5B)
 ])  # fmt: skip
 def test_json_is_found_in_realistic_replies(text, expected):
     assert extract_json(text) == expected

@@ -21,18 +21,20 @@ def schema_instruction(schema: type[BaseModel]) -> str:
 
 
 def extract_json(text: str) -> Any:
-    """The JSON value in a reply: a fenced block, else the first balanced {...} or [...]."""
+    """The JSON value in a reply: a fenced block, else the first balanced {...} or [...]. A raw line
+    break inside a string is taken as the character (strict=False): the 1.5B Evaluator wrote its
+    feedback with real newlines in three replies, and a spec died of "no JSON object found"."""
     candidates = [m.group(1) for m in FENCE_RE.finditer(text)] + [text]
     for candidate in candidates:
         candidate = candidate.strip()
         try:
-            return json.loads(candidate)
+            return json.loads(candidate, strict=False)
         except ValueError:
             pass
         span = _first_balanced(candidate)
         if span:
             try:
-                return json.loads(span)
+                return json.loads(span, strict=False)
             except ValueError:
                 continue
     raise ValueError("no JSON object found in the reply")
@@ -55,7 +57,7 @@ def closed_json(text: str) -> Any:
     head = DANGLING_RE.sub("", head.rstrip())
     for candidate in (head, DANGLING_KEY_RE.sub("", head)):
         try:
-            return json.loads(candidate + "".join(reversed(stack)))
+            return json.loads(candidate + "".join(reversed(stack)), strict=False)
         except (ValueError, RecursionError):  # RecursionError: thousands of brackets left open
             continue
     raise ValueError("the reply was cut off and its JSON cannot be closed")
