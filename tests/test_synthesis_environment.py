@@ -160,6 +160,9 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     fine = ("FROM termigen/base:bookworm AS builder\nRUN mkdir /out\nFROM termigen/base:bookworm\nRUN cat <<'EOF' > /app/gen.py\nimport json\nprint(json.dumps([1]))\nEOF\n"
             "COPY [\"maze.txt\", \"/app/\"]\nCOPY *.txt /app/\nCOPY . /app\nCOPY --from=builder /out /app\nCOPY --from=0 /out /app\n")  # fmt: skip
     assert as_instructions(fine) == fine and context_problem(fine, ["maze.txt"]) is None
+    # a heredoc written `<< EOF` (a real run): Docker reads its lines as instructions (`unknown instruction: set`) unless it is `<<EOF`
+    spaced = "FROM termigen/base:bookworm\nRUN cat << EOF > /app/run.sh\n#!/bin/sh\nset -eu\necho ok\nEOF\nRUN cat <<- 'END' > /app/b.txt\nb\nEND\nRUN cat <<< ok\n"
+    assert as_instructions(spaced) == spaced.replace("<< EOF", "<<EOF").replace("<<- 'END'", "<<-'END'")
     # a stage the Dockerfile never defines: Docker looks for an image of that name (a real build failed so)
     assert context_problem("FROM termigen/base:bookworm\nCOPY --from=generate_script /app/out.csv /app/\n", []).startswith(
         "line 2 copies from `generate_script`, which is no earlier stage of this Dockerfile")

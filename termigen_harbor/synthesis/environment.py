@@ -292,7 +292,14 @@ def as_instructions(dockerfile: str) -> str:
     for number, _, text in instructions(dockerfile):
         if text.split()[0].upper() not in INSTRUCTIONS and SHELL_WORD_RE.match(text):
             lines[number - 1] = "RUN " + lines[number - 1].strip()
+        if lines[number - 1].split()[0].upper() in ("RUN", "COPY", "ADD"):  # `cat << EOF`: Docker reads a heredoc only as `<<EOF`
+            lines[number - 1] = HEREDOC_SPACE_RE.sub(r"<<\1", lines[number - 1])
     return "\n".join(lines) + ("\n" if dockerfile.endswith("\n") else "")
+
+
+# `<< EOF` (a real run's Dockerfile): the shell's heredoc, which Docker reads as the two words `<<` and `EOF`, so the
+# heredoc's lines became instructions (`unknown instruction: set`), and the model sent it back unchanged three times
+HEREDOC_SPACE_RE = re.compile(r"(?<!<)<<(-?)[ \t]+(?=[\"']?[A-Za-z_])")
 
 
 FROM_RE = re.compile(r"^\s*FROM\s+(?P<image>\S+)(?P<rest>.*)$", re.I)
