@@ -48,10 +48,9 @@ def blocks(text: str, ended: bool = False) -> list[Block]:
             loop = repeated_line(lines[i + 1 :])
             if loop:
                 raise ValueError(f"the reply repeats the line `{loop[0].strip()}` {loop[1]} times in a row until it is cut off: write each line once")
-            if ended:
-                end = len(lines)
-            else:
-                    raise ValueError(f"the code block opened on line {i + 1} is never closed (was the reply cut off?)")
+            if not ended:
+                raise ValueError(f"the code block opened on line {i + 1} is never closed (was the reply cut off?)")
+            end = len(lines)
         body = "\n".join(lines[i + 1 : end])
         found.append(Block(info=opening["info"].strip(), body=body + "\n" if body else "", note="\n".join(note).strip()))
         note = []
