@@ -144,8 +144,15 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
         "RUN python3 -m pip install jq\nRUN python3 -m json.tool /app/maze.txt\nRUN python3 -m etc --check\n"
         "RUN cat <<'EOF' > /app/make.sh\necho made\nEOF\nRUN chmod 755 /app/make.sh\nRUN bash /app/make.sh\n"
     )  # a script an earlier step writes stays, with its chmod; so do the modules of pip, the standard library and a package folder of the context
-    # what has no plain repair goes back with the reason: a COPY of nothing the context has by that name, pip -r in a `;` list
-    unfit = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nRUN pip install -r reqs.txt; echo done\n```"
+    # pip -r of a missing file inside a compound command (a real run, three replies): taken out, an install left empty made `true`
+    compound = ("```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
+                "RUN if ! dpkg-query --installed | grep python3-pip > /dev/null; then \\\n    pip install pyyaml && pip install -r requirements.txt; fi\n"
+                "RUN pip install -r reqs.txt scipy | tee /tmp/log\n```")  # fmt: skip
+    assert await write_dockerfile(LLM(ScriptedBackend([compound])), SPEC, maze) == (
+        "FROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
+        "RUN if ! dpkg-query --installed | grep python3-pip > /dev/null; then pip install pyyaml && true; fi\nRUN pip install scipy | tee /tmp/log\n")
+    # what has no plain repair goes back with the reason: a COPY of nothing the context has by that name, pip -r in a `;` list with quotes
+    unfit = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nRUN pip install -r reqs.txt; echo \"done\"\n```"
     fixed = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n```"
     backend = ScriptedBackend([unfit, fixed])
     assert await write_dockerfile(LLM(backend), SPEC, maze) == "FROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"

@@ -168,15 +168,20 @@ def without_needless(run: str, names: set[str]) -> str | None:
     """A RUN with what cannot or need not run taken out of its `&&` chain: `pip install -r FILE`
     of a file the context lacks (packages named on the same pip line stay; with `|| true` too), `ensurepip` and pip
     upgrading itself; "" when nothing is left to run, None when there is nothing to take out or no
-    plain way to (a heredoc, `;` or `|` in the pip command)."""
+    plain way to (a heredoc; quotes or a subshell in a compound command around the pip command)."""
     if HEREDOC_RE.search(run):
         return None
     kept, changed = [], False
     for segment in and_segments(run):
         segment, tolerated = OR_TRUE_RE.sub("", segment), OR_TRUE_RE.search(segment)  # `pip install -r x || true`: the same command, allowed to fail
         missing = [m for m in REQUIREMENTS_RE.finditer(segment) if PurePosixPath(m["file"]).name not in names]
-        if missing and re.search(r"[;|]", segment):
-            return None
+        if missing and re.search(r"[;|]", segment):  # inside a compound command (`if ...; then pip install -r x; fi`)
+            within = _without_requirements_within(segment, names)
+            if within is None:
+                return None
+            kept.append(within + (tolerated[0] if tolerated else ""))
+            changed = True
+            continue
         for match in reversed(missing):
             segment, changed = (segment[: match.start("file")].rstrip().removesuffix("-r").rstrip() + segment[match.end("file") :]).strip(), True
         if NEEDLESS_RE.fullmatch(segment) or (missing and EMPTY_INSTALL_RE.fullmatch(segment)):
@@ -184,6 +189,30 @@ def without_needless(run: str, names: set[str]) -> str | None:
         else:
             kept.append(segment + (tolerated[0] if tolerated else ""))
     return None if not changed else ("RUN " + " && ".join(kept) if kept else "")
+
+
+SHELL_PIECE_RE = re.compile(r"(\|\|?|;)")  # the pieces of a compound command, split at `;`, `|` and `||`
+LEAD_KEYWORD_RE = re.compile(r"^\s*(?:(?:then|do|else|\{)\s+)?")
+
+
+def _without_requirements_within(segment: str, names: set[str]) -> str | None:
+    """A compound command with each `-r FILE` of a file the context lacks taken out of its pip
+    install, and a pip install left with nothing to install made `true`, so that the shell's
+    structure stays whole (a real run: `if ! dpkg-query ... | grep python3-pip; then pip install
+    pyyaml && pip install -r requirements.txt; fi`, three replies). None when a quote or a
+    subshell makes the pieces uncertain."""
+    if re.search(r"[\"'`$(]", segment):
+        return None
+    pieces = SHELL_PIECE_RE.split(segment)
+    for i in range(0, len(pieces), 2):
+        piece = pieces[i]
+        for match in reversed([m for m in REQUIREMENTS_RE.finditer(piece) if PurePosixPath(m["file"]).name not in names]):
+            piece = (piece[: match.start("file")].rstrip().removesuffix("-r").rstrip() + piece[match.end("file") :]).rstrip()
+        lead = LEAD_KEYWORD_RE.match(piece)[0]
+        if piece != pieces[i] and EMPTY_INSTALL_RE.fullmatch(piece[len(lead) :].strip()):
+            piece = f"{lead}true"
+        pieces[i] = piece.strip()
+    return "".join(p if i % 2 == 0 else ("; " if p == ";" else f" {p} ") for i, p in enumerate(pieces)).strip()
 
 
 def json_form_mended(found: Instruction) -> Instruction | None:
