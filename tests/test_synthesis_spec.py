@@ -133,10 +133,11 @@ def test_a_bare_relative_input_or_output_is_named_as_the_file_in_the_working_dir
     from termigen_harbor.synthesis.spec import TaskSpec
 
     # as the 1.5B Proposer wrote them (a real run): outputs ['corrected.json'], inputs ['corrupted.json']
-    given = ["corrected.json", "./data/orders.csv", "output/", "/var/log/app.log", "stdout", "../etc/passwd", "a JSON report", ".env"]
-    spec = TaskSpec(title="repair-json", objective="o", inputs=given, outputs=given[:4], success_criteria=["a", "b", "c"], difficulty="easy")
-    named = ["/app/corrected.json", "/app/data/orders.csv", "/app/output/", "/var/log/app.log", "stdout", "../etc/passwd", "a JSON report", ".env"]
-    assert spec.inputs == named and spec.outputs == named[:4]
+    # and `app/output/fixed_config_file`, the working directory written without its slash (another run)
+    given = ["corrected.json", "./data/orders.csv", "output/", "/var/log/app.log", "app/output/fixed.conf", "stdout", "../etc/passwd", "a JSON report", ".env"]
+    spec = TaskSpec(title="repair-json", objective="o", inputs=given, outputs=given[:5], success_criteria=["a", "b", "c"], difficulty="easy")
+    named = ["/app/corrected.json", "/app/data/orders.csv", "/app/output/", "/var/log/app.log", "/app/output/fixed.conf", "stdout", "../etc/passwd", "a JSON report", ".env"]
+    assert spec.inputs == named and spec.outputs == named[:5]
 
 
 async def test_an_output_that_names_no_file_goes_back_to_the_proposer_before_anything_is_built():

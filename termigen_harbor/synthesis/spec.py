@@ -77,7 +77,7 @@ class TaskSpec(BaseModel):
         """A bare relative path (`corrected.json`) is the file in /app, the task's working
         directory, and is named so: tests, solutions and the file checks then agree on where it
         is (the 1.5B model's tests looked for `corrected.json` in the verifier's own folder)."""
-        return [f"/app/{p.removeprefix('./')}" if _relative_path(p) else p for p in paths]
+        return [f"/app/{p.removeprefix('./').removeprefix('app/')}" if _relative_path(p) else p for p in paths]  # `app/output/x`: /app/output/x, not /app/app/...
 
     @field_validator("outputs")
     @classmethod
