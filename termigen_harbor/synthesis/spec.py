@@ -54,6 +54,16 @@ def _relative_path(text: str) -> bool:
     return bool(RELATIVE_PATH_RE.fullmatch(text)) and ".." not in path.split("/") and ("/" in path or "." in path.lstrip("."))
 
 
+def _in_app(text: str) -> str:
+    """`out.json` or `output/log.json: the translated log` (a relative path, alone or before its
+    description) as the file in /app; `app/output/x` is /app/output/x, not /app/app/...; anything
+    else as it is."""
+    path, colon, rest = text.partition(": ")
+    if not _relative_path(path.strip()):
+        return text
+    return f"/app/{path.strip().removeprefix('./').removeprefix('app/')}{colon}{rest}"
+
+
 class TaskSpec(BaseModel):
     title: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,60}$")
     objective: str
@@ -77,7 +87,7 @@ class TaskSpec(BaseModel):
         """A bare relative path (`corrected.json`) is the file in /app, the task's working
         directory, and is named so: tests, solutions and the file checks then agree on where it
         is (the 1.5B model's tests looked for `corrected.json` in the verifier's own folder)."""
-        return [f"/app/{p.removeprefix('./').removeprefix('app/')}" if _relative_path(p) else p for p in paths]  # `app/output/x`: /app/output/x, not /app/app/...
+        return [_in_app(p) for p in paths]
 
     @field_validator("outputs")
     @classmethod
