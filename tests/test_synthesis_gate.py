@@ -320,6 +320,17 @@ async def test_solutions_rewritten_after_a_gate_round_run_in_the_image_before_th
     assert all("def test_count" not in prompt for prompt in model.prompts["alternative"])  # the independent solution never sees the tests
 
 
+async def test_a_solution_makes_the_folders_of_the_outputs_first():
+    # two real runs: the 1.5B wrote into /app/output/ three rounds running without making it, told each time
+    spec = SPEC.model_copy(update={"outputs": ["/app/output/top.json: the top users", "/app/report/", "/app/count.txt", "/var/log/app/run.log: a log"]})
+    script = await write_solution(LLM(ScriptedBackend(["```bash\n#!/bin/bash\necho '{}' > /app/output/top.json\n```"])), spec, "", None)
+    assert script == "#!/bin/bash\nmkdir -p /app/output /app/report /var/log/app\necho '{}' > /app/output/top.json\n"
+    python = "```python\nimport json\nwith open('/app/output/top.json', 'w') as f:\n    json.dump({}, f)\n```"
+    wrapped = await alternative_solution(LLM(ScriptedBackend([python])), spec, "")
+    assert wrapped.startswith("#!/bin/bash\nmkdir -p /app/output /app/report /var/log/app\nset -e\npython3 - <<'PYTHON'\nimport json\n")
+    assert await write_solution(LLM(ScriptedBackend(["```bash\nwc -w < /app/input.txt > /app/count.txt\n```"])), SPEC, "", None) == "wc -w < /app/input.txt > /app/count.txt\n"
+
+
 def test_pandas_asking_for_an_optional_package_names_the_release_that_provides_it():
     assert pypi_releases("ImportError: `Import fastparquet` failed. fastparquet is required for parquet support.") == ["fastparquet==2024.11.0"]
     assert pypi_releases("ImportError: Unable to find a usable engine; tried using: 'pyarrow', 'fastparquet'.") == ["pyarrow==18.1.0"]

@@ -217,12 +217,28 @@ def script_problem(script: str) -> str | None:
     return f"{problem}\n{PYTHON_INSTEAD}" if problem else None
 
 
-async def revised_script(llm: LLM, prompt: str, previous: str | None, purpose: str) -> str:
-    """A solution script; when a revision comes back as the script that failed (the 1.5B reference
-    writer sent one failing script back in all three gate rounds), it is asked once more, told so."""
-    script = await llm.file(prompt, purpose=purpose, check=script_problem, fix=python_run_by_bash)
+def with_output_folders(script: str, outputs: list[str]) -> str:
+    """The solution with the folders of the task's outputs made first (`mkdir -p`), after its
+    shebang: in two real runs the 1.5B wrote into /app/output/ in all three rounds without making
+    it, after being told each time what to run. /app itself exists; a script that has the line keeps it."""
+    folders = sorted({path.rstrip("/") if path.endswith("/") else str(PurePosixPath(path).parent) for path in output_paths(outputs)} - {"/", "/app"})
+    line = f"mkdir -p {' '.join(shlex.quote(f) for f in folders)}"
+    if not folders or line in script.splitlines() or script.startswith("#!") and "python" in script.partition("\n")[0]:
+        return script
+    first, _, rest = script.partition("\n")
+    return f"{first}\n{line}\n{rest}" if first.startswith("#!") else f"{line}\n{script}"
+
+
+async def revised_script(llm: LLM, prompt: str, previous: str | None, purpose: str, outputs: list[str]) -> str:
+    """A solution script, which makes the folders of the task's `outputs` first; when a revision
+    comes back as the script that failed (the 1.5B reference writer sent one failing script back in
+    all three gate rounds), it is asked once more, told so."""
+    def fix(script: str) -> str:
+        return with_output_folders(python_run_by_bash(script), outputs)
+
+    script = await llm.file(prompt, purpose=purpose, check=script_problem, fix=fix)
     if previous is not None and script.split() == previous.split():
-        script = await llm.file(f"{prompt}\n\n{UNCHANGED}", purpose=purpose, check=script_problem, fix=python_run_by_bash)
+        script = await llm.file(f"{prompt}\n\n{UNCHANGED}", purpose=purpose, check=script_problem, fix=fix)
     return script
 
 
@@ -232,7 +248,7 @@ async def write_solution(llm: LLM, spec: TaskSpec, environment: str, tests: str 
     test exists; when a gate round finds it failing the tests, rewritten with them in view (the
     independent solution never sees them). `ran`: the feedback is from its own run in the image."""
     prompt = render("solution_writer", spec=spec.as_text(), environment=environment, tests=tests, feedback=feedback, previous=previous, ran=ran)
-    return await revised_script(llm, prompt, previous, "solution_writer")
+    return await revised_script(llm, prompt, previous, "solution_writer", spec.outputs)
 
 
 def parse_lazy_solutions(text: str, k: int) -> list[LazySolution]:
@@ -279,7 +295,7 @@ async def alternative_solution(llm: LLM, spec: TaskSpec, environment: str, feedb
     """The independent solution, from the task alone; rewritten from its own run in the image
     (`ran`), or when a judge found it at fault in a gate round (it never sees the tests)."""
     prompt = render("alternative_solution", spec=spec.as_text(), environment=environment, feedback=feedback, previous=previous, ran=ran)
-    return await revised_script(llm, prompt, previous, "alternative_solution")
+    return await revised_script(llm, prompt, previous, "alternative_solution", spec.outputs)
 
 
 async def judge_dispute(llm: LLM, spec: TaskSpec, tests: str, solution: str, evidence: str, reference: bool = False, others_fail: bool = False) -> GateVerdict:
