@@ -174,7 +174,7 @@ def without_needless(run: str, names: set[str]) -> str | None:
     kept, changed = [], False
     for segment in and_segments(run):
         segment, tolerated = OR_TRUE_RE.sub("", segment), OR_TRUE_RE.search(segment)  # `pip install -r x || true`: the same command, allowed to fail
-        missing = [m for m in REQUIREMENTS_RE.finditer(segment) if PurePosixPath(m["file"]).name not in names]
+        missing = _missing_requirements(segment, names)
         if missing and re.search(r"[;|]", segment):  # inside a compound command (`if ...; then pip install -r x; fi`)
             within = _without_requirements_within(segment, names)
             if within is None:
@@ -182,13 +182,25 @@ def without_needless(run: str, names: set[str]) -> str | None:
             kept.append(within + (tolerated[0] if tolerated else ""))
             changed = True
             continue
-        for match in reversed(missing):
-            segment, changed = (segment[: match.start("file")].rstrip().removesuffix("-r").rstrip() + segment[match.end("file") :]).strip(), True
+        if missing:
+            segment, changed = _without_requirements(segment, missing).strip(), True
         if NEEDLESS_RE.fullmatch(segment) or (missing and EMPTY_INSTALL_RE.fullmatch(segment)):
             changed = True
         else:
             kept.append(segment + (tolerated[0] if tolerated else ""))
     return None if not changed else ("RUN " + " && ".join(kept) if kept else "")
+
+
+def _missing_requirements(command: str, names: set[str]) -> list[re.Match[str]]:
+    """The `pip install -r FILE` operands of `command` whose file the build context lacks."""
+    return [m for m in REQUIREMENTS_RE.finditer(command) if PurePosixPath(m["file"]).name not in names]
+
+
+def _without_requirements(command: str, missing: list[re.Match[str]]) -> str:
+    """`command` with each of the `-r FILE` operands `missing` (matches in it) taken out."""
+    for match in reversed(missing):
+        command = command[: match.start("file")].rstrip().removesuffix("-r").rstrip() + command[match.end("file") :]
+    return command
 
 
 SHELL_PIECE_RE = re.compile(r"(\|\|?|;)")  # the pieces of a compound command, split at `;`, `|` and `||`
@@ -206,8 +218,7 @@ def _without_requirements_within(segment: str, names: set[str]) -> str | None:
     pieces = SHELL_PIECE_RE.split(segment)
     for i in range(0, len(pieces), 2):
         piece = pieces[i]
-        for match in reversed([m for m in REQUIREMENTS_RE.finditer(piece) if PurePosixPath(m["file"]).name not in names]):
-            piece = (piece[: match.start("file")].rstrip().removesuffix("-r").rstrip() + piece[match.end("file") :]).rstrip()
+        piece = _without_requirements(piece, _missing_requirements(piece, names)).rstrip()
         lead = LEAD_KEYWORD_RE.match(piece)[0]
         if piece != pieces[i] and EMPTY_INSTALL_RE.fullmatch(piece[len(lead) :].strip()):
             piece = f"{lead}true"
