@@ -27,12 +27,23 @@ def test_near_duplicate_seeds_are_dropped_within_the_run_and_against_existing():
 
 async def test_seeds_are_written_and_deduplicated():
     backend = ScriptedBackend([json.dumps({"seeds": ["Fix makefile missing separator", "fix the makefile missing separator", "CMake cannot find zlib"]})])
-    kept, dropped = await write_seeds(LLM(backend), CATEGORY, 3, existing=["gcc_cannot_find_library"])
+    kept, dropped = await write_seeds(LLM(backend), CATEGORY, 2, existing=["gcc_cannot_find_library"])
     assert kept == ["Fix makefile missing separator", "CMake cannot find zlib"] and dropped == ["fix the makefile missing separator"]
     prompt = backend.requests[0].messages[-1].content
     assert "Software Build & Compilation" in prompt and "gcc_cannot_find_library" in prompt
     assert "no internet while the task is solved or checked" in prompt and "generated inside the image" in prompt
-    assert "Fixing a Makefile whose library link order breaks the build" in prompt  # a template's seed, same category first
+    assert "no database server" in prompt and "the file the result goes to" in prompt
+
+
+async def test_a_seed_copied_from_a_template_is_dropped_and_the_model_asked_for_another():
+    template_seed = "Fixing a Makefile whose library link order breaks the build"  # the 1.5B model copied template seeds
+    backend = ScriptedBackend([json.dumps({"seeds": [template_seed, "CMake cannot find zlib in /app/proj"]}),
+                               json.dumps({"seeds": ["Fix the missing include path of /app/tool/Makefile"]})])  # fmt: skip
+    kept, dropped = await write_seeds(LLM(backend), CATEGORY, 2, existing=[])
+    assert kept == ["CMake cannot find zlib in /app/proj", "Fix the missing include path of /app/tool/Makefile"]
+    assert dropped == [template_seed]
+    again = backend.requests[1].messages[-1].content
+    assert "Write 1 distinct task seeds" in again and template_seed in again and "CMake cannot find zlib" in again
 
 
 async def test_seeds_that_are_paths_not_problems_go_back_to_the_model():

@@ -18,6 +18,7 @@ DUPLICATE_JACCARD = 0.6  # word-set overlap from which two seeds count as the sa
 
 
 MIN_SEED_WORDS = 3
+SEED_ROUNDS = 3  # seed-writer replies at most, while it repeats seeds that exist
 
 
 class Seeds(BaseModel):
@@ -213,10 +214,20 @@ def dedupe(candidates: list[str], existing: list[str]) -> tuple[list[str], list[
 
 
 async def write_seeds(llm: LLM, category: Category, n: int, existing: list[str]) -> tuple[list[str], list[str]]:
-    """`n` new seeds for `category` (fewer if the model keeps repeating), and the duplicates dropped."""
-    prompt = render("seed_writer", category=category, n=n, avoid=existing[-50:], examples=examples_for(category.id, 3))
-    reply = await llm.structured(prompt, Seeds, purpose="seed_writer")
-    kept, dropped = dedupe(reply.seeds, existing)
+    """`n` new seeds for `category`, and the duplicates dropped. The model is asked again, told what
+    it repeated, while it has written fewer than `n` new ones (SEED_ROUNDS replies at most, then fewer
+    are returned). The template examples' seeds count as existing: the 1.5B model copied them."""
+    examples = examples_for(category.id, 3)
+    taken = [*existing, *(e.summary for e in examples)]
+    kept: list[str] = []
+    dropped: list[str] = []
+    for _ in range(SEED_ROUNDS):
+        prompt = render("seed_writer", category=category, n=n - len(kept), avoid=[*taken, *kept, *dropped][-50:], examples=examples)
+        reply = await llm.structured(prompt, Seeds, purpose="seed_writer")
+        new, repeated = dedupe(reply.seeds, [*taken, *kept])
+        kept, dropped = kept + new, dropped + repeated
+        if len(kept) >= n:
+            break
     return kept[:n], dropped
 
 
