@@ -32,6 +32,10 @@ async def test_the_blueprint_refuses_paths_outside_and_drops_what_must_not_be_in
     parquet = SPEC.model_copy(update={"outputs": ["/app/output/summary.parquet: a Parquet file summarising /app/data/orders.csv"]})
     planned = {"files": [{"path": "data/orders.csv", "purpose": "orders"}, {"path": "output/summary.parquet: ", "purpose": "the summary"}]}
     assert [f.path for f in await plan_files(LLM(ScriptedBackend([json.dumps(planned)])), parquet)] == ["data/orders.csv"]
+    # a config repaired in place is an input and an output (run N: dropped, the reference found no file to repair three rounds running)
+    in_place = SPEC.model_copy(update={"inputs": ["/app/config.txt"], "outputs": ["/app/config.txt: the corrected configuration"]})
+    planned = {"files": [{"path": "config.txt", "purpose": "a config with misspelled keys"}]}
+    assert [f.path for f in await plan_files(LLM(ScriptedBackend([json.dumps(planned)])), in_place)] == ["config.txt"]
 
 
 async def test_each_file_is_written_separately_with_the_whole_blueprint_in_view():
@@ -151,6 +155,17 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     assert await write_dockerfile(LLM(ScriptedBackend([compound])), SPEC, maze) == (
         "FROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
         "RUN if ! dpkg-query --installed | grep python3-pip > /dev/null; then pip install pyyaml && true; fi\nRUN pip install scipy | tee /tmp/log\n")
+    # the task's output written, or checked, at build time (run N, four builds): the image must not hold the answer; only that command goes
+    answer = ("```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
+              "RUN python3 -c \"import tarfile; tarfile.open('/var/backups/db.tar.gz', 'w:gz').close()\"\n"
+              "RUN apt-get install -y gzip && tar czf /var/backups/db.tar.gz /etc && mkdir -p /var/backups/old\n"
+              "RUN touch /var/backups/db.tar.gz.bak\n```")  # fmt: skip
+    assert await write_dockerfile(LLM(ScriptedBackend([answer])), SPEC, maze) == (
+        "FROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
+        "RUN apt-get install -y gzip && mkdir -p /var/backups/old\nRUN touch /var/backups/db.tar.gz.bak\n")
+    # ... unless the output is also an input, repaired in place: the image must hold it then
+    in_place = SPEC.model_copy(update={"inputs": ["/var/backups/db.tar.gz: last night's broken backup"]})
+    assert "tar czf /var/backups/db.tar.gz /etc" in await write_dockerfile(LLM(ScriptedBackend([answer])), in_place, maze)
     # what has no plain repair goes back with the reason: a COPY of nothing the context has by that name, pip -r in a `;` list with quotes
     unfit = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nRUN pip install -r reqs.txt; echo \"done\"\n```"
     fixed = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n```"

@@ -62,11 +62,12 @@ class StageError(RuntimeError):
     """A stage's output cannot be used; the message says which stage and why."""
 
 
-def checked_blueprint(blueprint: Blueprint, outputs: list[str] = ()) -> list[PlannedFile]:
+def checked_blueprint(blueprint: Blueprint, outputs: list[str] = (), inputs: list[str] = ()) -> list[PlannedFile]:
     """Refuses paths that would leave the bundle; drops files the environment must never hold:
     ours (Dockerfile, tests, solution) and the task's outputs, which the agent must make (a small
-    model lists them as files of the environment, then has to write the answer)."""
-    made_by_the_agent = {PurePosixPath(path).name for path in output_paths(outputs)}  # `/app/out/summary.parquet: a Parquet file ...`
+    model lists them as files of the environment, then has to write the answer). An output that is
+    also an input is repaired in place (`/app/config.txt` in and out): the environment holds it."""
+    made_by_the_agent = {PurePosixPath(path).name for path in agent_outputs(outputs, inputs)}  # `/app/out/summary.parquet: a Parquet file ...`
     files = []
     for planned in blueprint.files:
         try:
@@ -81,8 +82,14 @@ def checked_blueprint(blueprint: Blueprint, outputs: list[str] = ()) -> list[Pla
     return files
 
 
+def agent_outputs(outputs: list[str], inputs: list[str] = ()) -> list[str]:
+    """The paths of the outputs the agent makes: those not also shipped as inputs (a config repaired in place)."""
+    shipped = {PurePosixPath(path).name for path in output_paths(inputs)}
+    return [path for path in output_paths(outputs) if PurePosixPath(path).name not in shipped]
+
+
 async def plan_files(llm: LLM, spec: TaskSpec) -> list[PlannedFile]:
-    return checked_blueprint(await llm.structured(render("file_planner", spec=spec.as_text()), Blueprint, purpose="file_planner"), spec.outputs)
+    return checked_blueprint(await llm.structured(render("file_planner", spec=spec.as_text()), Blueprint, purpose="file_planner"), spec.outputs, spec.inputs)
 
 
 async def construct_files(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile]) -> dict[str, BundleFile]:
@@ -103,18 +110,19 @@ async def write_dockerfile(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile
     the caller has its own repair for that)."""
     prompt = render("environment_agent", spec=spec.as_text(), blueprint=blueprint, base_image=base_image, build_error=build_error, previous=previous)
     context = [f.path for f in blueprint]
+    made = [path for path in agent_outputs(spec.outputs, spec.inputs) if not path.endswith("/")]
 
     def problem(text: str) -> str | None:
-        dockerfile = normalized(text, base_image, blueprint)
+        dockerfile = normalized(text, base_image, blueprint, made)
         if previous is not None and dockerfile.strip() == previous.strip():
             return None if unchanged_ok else "this is the Dockerfile whose build just failed, unchanged: change what the build output points at"
         return dockerfile_problem(dockerfile, base_image) or context_problem(dockerfile, context)
 
-    return normalized(await llm.file(prompt, purpose="environment_agent", check=problem), base_image, blueprint)
+    return normalized(await llm.file(prompt, purpose="environment_agent", check=problem), base_image, blueprint, made)
 
 
-def normalized(dockerfile: str, base_image: str, blueprint: list[PlannedFile] = ()) -> str:
-    return fit_to_context(as_instructions(on_base(dockerfile, base_image)), blueprint)
+def normalized(dockerfile: str, base_image: str, blueprint: list[PlannedFile] = (), made: list[str] = ()) -> str:
+    return fit_to_context(as_instructions(on_base(dockerfile, base_image)), blueprint, made)
 
 
 IMAGE_PLACE_RE = re.compile(r"\(in the image at (?P<place>/[^)\s]+)\)$")
@@ -189,6 +197,19 @@ def without_needless(run: str, names: set[str]) -> str | None:
         else:
             kept.append(segment + (tolerated[0] if tolerated else ""))
     return None if not changed else ("RUN " + " && ".join(kept) if kept else "")
+
+
+def without_outputs(run: str, made: list[str]) -> str | None:
+    """The RUN without the commands of its `&&` chain that name one of the `made` paths; "" when
+    none is left, None when none names one (or it holds a heredoc, which is left as it is)."""
+    if not made or HEREDOC_RE.search(run):
+        return None
+    names_one = re.compile("(?:" + "|".join(re.escape(path) for path in made) + r")(?![\w./-])")
+    segments = and_segments(run)
+    kept = [segment for segment in segments if not names_one.search(segment)]
+    if len(kept) == len(segments):
+        return None
+    return "RUN " + " && ".join(kept) if kept else ""
 
 
 def _missing_requirements(command: str, names: set[str]) -> list[re.Match[str]]:
@@ -266,13 +287,16 @@ def fitted_copy(found: Instruction, context: list[str]) -> str | None:
     return " ".join([words[0], *flags, json.dumps([*fitted, destination])])
 
 
-def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
+def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str] = ()) -> str:
     """What a small model gets wrong about the build context, set right where the intent is plain
     (in a real run the 1.5B model wrote these again after every reason it was given): a COPY/ADD
     source the context lacks goes, or is read from the one context path of that name (a build step
     that needed a lost file then fails, and that output goes back); `pip install -r` of a file the
     context lacks, `ensurepip` and pip upgrading itself go from their RUN; a RUN that only runs (or
-    only chmods) scripts that neither the context holds nor another step writes goes; a planned file that no
+    only chmods) scripts that neither the context holds nor another step writes goes; a command of a
+    RUN's `&&` chain that names a file the agent must make (`made`) goes, as the image must not hold
+    the answer (in run N the 1.5B wrote `/app/sum.txt` with `python3 -c`, and checked it, in four
+    builds, none of which ran); a planned file that no
     COPY brings in is copied, right after FROM, to /app/<path> or to the place in the image the File
     Planner named. An ENTRYPOINT goes too: Harbor keeps the container up with its own command, which an entrypoint would wrap (the
     container then exits, and the build output that goes back says only "exited (1)")."""
@@ -289,7 +313,9 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile]) -> str:
         if keyword == "ENTRYPOINT" or (keyword == "RUN" and missing_scripts(found, everything, names)):
             becomes = ""  # Harbor's compose runs `sh -c "sleep infinity"` as the command: an entrypoint wraps it and the container exits
         elif keyword == "RUN":
-            becomes = without_needless(found.text, names)
+            unmade = without_outputs(found.text, made)
+            becomes = "" if unmade == "" else without_needless(unmade or found.text, names)
+            becomes = unmade if becomes is None else becomes
         else:
             mended = json_form_mended(found)
             becomes = fitted_copy(mended or found, context)
