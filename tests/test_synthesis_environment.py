@@ -159,10 +159,12 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     answer = ("```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
               "RUN python3 -c \"import tarfile; tarfile.open('/var/backups/db.tar.gz', 'w:gz').close()\"\n"
               "RUN apt-get install -y gzip && tar czf /var/backups/db.tar.gz /etc && mkdir -p /var/backups/old\n"
-              "RUN touch /var/backups/db.tar.gz.bak\n```")  # fmt: skip
+              "RUN touch /var/backups/db.tar.gz.bak\nRUN cat <<EOF > /var/backups/db.tar.gz\nnot a backup\nEOF\n"
+              "RUN cat <<EOF > /app/gen.sh\ntar czf /var/backups/db.tar.gz /etc\nEOF\n```")  # fmt: skip
     assert await write_dockerfile(LLM(ScriptedBackend([answer])), SPEC, maze) == (
         "FROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
-        "RUN apt-get install -y gzip && mkdir -p /var/backups/old\nRUN touch /var/backups/db.tar.gz.bak\n")
+        "RUN apt-get install -y gzip && mkdir -p /var/backups/old\nRUN touch /var/backups/db.tar.gz.bak\n"
+        "RUN cat <<EOF > /app/gen.sh\ntar czf /var/backups/db.tar.gz /etc\nEOF\n")  # a heredoc goes whole when its first line writes the output
     # ... unless the output is also an input, repaired in place: the image must hold it then
     in_place = SPEC.model_copy(update={"inputs": ["/var/backups/db.tar.gz: last night's broken backup"]})
     assert "tar czf /var/backups/db.tar.gz /etc" in await write_dockerfile(LLM(ScriptedBackend([answer])), in_place, maze)

@@ -201,10 +201,13 @@ def without_needless(run: str, names: set[str]) -> str | None:
 
 def without_outputs(run: str, made: list[str]) -> str | None:
     """The RUN without the commands of its `&&` chain that name one of the `made` paths; "" when
-    none is left, None when none names one (or it holds a heredoc, which is left as it is)."""
-    if not made or HEREDOC_RE.search(run):
+    none is left, None when none names one. A heredoc RUN goes whole when its first line names one
+    (`RUN cat <<EOF > /app/output/report.json`, run N), else it is left as it is."""
+    if not made:
         return None
     names_one = re.compile("(?:" + "|".join(re.escape(path) for path in made) + r")(?![\w./-])")
+    if HEREDOC_RE.search(run):
+        return "" if names_one.search(run.splitlines()[0]) else None
     segments = and_segments(run)
     kept = [segment for segment in segments if not names_one.search(segment)]
     if len(kept) == len(segments):
