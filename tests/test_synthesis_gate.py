@@ -12,7 +12,7 @@ from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
 from termigen_harbor.synthesis.image_packages import Installs, debian_packages, image_installs, pypi_releases, third_party_imports, with_installs
-from termigen_harbor.synthesis.python_source import stray_statements, unknown_fixtures
+from termigen_harbor.synthesis.python_source import output_writers, stray_statements, unknown_fixtures
 from termigen_harbor.synthesis.reference_run import parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.images import BASE_IMAGE
@@ -151,6 +151,20 @@ async def test_tests_taking_an_argument_no_fixture_provides_go_back_and_are_drop
                 "@pytest.mark.parametrize('name, size', [('a', 1)])\ndef test_a(output_path, name, size, tmp_path):\n    pass\n\n"
                 "class TestB:\n    def test_b(self, monkeypatch, missing):\n        pass\n")
     assert unknown_fixtures(provided) == {"test_b": ["missing"]}
+
+
+async def test_tests_that_write_the_output_they_check_go_back_and_are_dropped_after_the_last_reply():
+    # as the 1.5B model wrote them in run N (and the Judge approved them): the test made the output itself, then compared it with itself
+    own = (STRONG + "\n\ndef test_total():\n    total = len(open('/app/input.txt').read().split())\n"
+           "    with open('/app/count.txt', 'w') as f:\n        f.write(str(total))\n    assert open('/app/count.txt').read() == str(total)\n")
+    backend = ScriptedBackend(Model(tests=[own] * 3))
+    tests, _rounds, approved, _dockerfile = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    told = backend.requests[1].messages[-1].content
+    assert "tests that write an output the agent's solution must make" in told and "- `test_total` writes `/app/count.txt`" in told
+    assert approved and "def test_total" not in tests and tests.startswith(STRONG)
+    reading = "from pathlib import Path\n\ndef test_a():\n    assert open('/app/count.txt').read()\n    open('/tmp/x', 'w').write('1')\n    open('/app/count.txt', mode='rb')\n"
+    assert output_writers(reading, ["/app/count.txt"]) == {}  # reading it, or writing elsewhere, is fine
+    assert output_writers("from pathlib import Path\n\nclass TestB:\n    def test_b(self):\n        Path('/app/count.txt').write_text('5')\n", ["/app/count.txt"]) == {"test_b": ["/app/count.txt"]}
 
 
 async def test_an_adversary_with_no_attack_bash_parses_leaves_the_attack_that_needs_no_model(tmp_path):

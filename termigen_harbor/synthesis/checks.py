@@ -20,7 +20,7 @@ from termigen_harbor.bash_syntax import bash_complaint
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.leftovers import owner_label
 from termigen_harbor.synthesis.image_packages import missing_modules, third_party_imports
-from termigen_harbor.synthesis.python_source import compiles, first_uses, python_fixed, stray_statements, undefined_names, unknown_fixtures
+from termigen_harbor.synthesis.python_source import compiles, first_uses, python_fixed, stray_statements, undefined_names, unknown_fixtures, output_writers
 
 __all__ = ["bash_problem", "built_image", "collect_problem", "ImageNotBuilt", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem", "python_run_by_bash", "stray_statements_problem", "unnamed_files", "unnamed_files_problem"]
 
@@ -344,3 +344,12 @@ def unknown_fixtures_problem(tests: str, name: str = "test_outputs.py") -> str |
     lines = "\n".join(f"- `{test}` takes {', '.join(f'`{a}`' for a in args)}" for test, args in unknown.items())
     return (f"{name} has tests that take an argument no fixture provides, so pytest errors on their setup: define each as a "
             f"`@pytest.fixture` in the file, or give the test no argument and use the path or value itself:\n{lines}")  # fmt: skip
+
+
+def output_writers_problem(tests: str, outputs: list[str], name: str = "test_outputs.py") -> str | None:
+    writers = output_writers(tests, outputs)
+    if not writers:
+        return None
+    lines = "\n".join(f"- `{test}` writes {', '.join(f'`{p}`' for p in paths)}" for test, paths in writers.items())
+    return (f"{name} has tests that write an output the agent's solution must make, so they check their own writing: a test "
+            f"reads each output as the solution left it and compares it with what it should hold, and never writes it:\n{lines}")  # fmt: skip

@@ -274,3 +274,37 @@ def unknown_fixtures(source: str) -> dict[str, list[str]]:
         if unknown:
             found[function.name] = unknown
     return found
+
+
+def output_writers(source: str, outputs: list[str]) -> dict[str, list[str]]:
+    """Test functions (top level, or in a `Test...` class) that write one of `outputs`, the files
+    the agent's solution must make: `open('/app/sum.txt', 'w')` or `Path('/app/sum.txt').write_text(...)`;
+    {test: [paths]}. Such a test checks its own writing, not the agent's (run N: the 1.5B's tests
+    computed the sum, wrote it to the output and compared it with itself, and the Judge approved them)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    wanted = set(outputs)
+    methods = [m for c in tree.body if isinstance(c, ast.ClassDef) for m in c.body]
+    found: dict[str, list[str]] = {}
+    for function in [*tree.body, *methods]:
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or not function.name.startswith("test"):
+            continue
+        written = [path for call in ast.walk(function) if isinstance(call, ast.Call) for path in [_written_path(call)] if path in wanted]
+        if written:
+            found[function.name] = list(dict.fromkeys(written))
+    return found
+
+
+def _written_path(call: ast.Call) -> str | None:
+    """The literal path a call writes: `open(PATH, 'w'|'a'|'x'|...+)` or `Path(PATH).write_text/write_bytes(...)`."""
+    literal = lambda node: node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None  # noqa: E731
+    name = call.func.id if isinstance(call.func, ast.Name) else call.func.attr if isinstance(call.func, ast.Attribute) else ""
+    if name == "open" and call.args:
+        mode = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
+        mode = literal(mode) if mode is not None else "r"
+        return literal(call.args[0]) if mode and re.search(r"[wax+]", mode) else None
+    if name in ("write_text", "write_bytes") and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Call) and call.func.value.args:
+        return literal(call.func.value.args[0])
+    return None

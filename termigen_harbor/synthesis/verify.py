@@ -31,10 +31,11 @@ from termigen_harbor.llm import LLM, StructuredOutputError
 from termigen_harbor.llm.fenced import blocks
 from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
-from termigen_harbor.synthesis.checks import IMAGE_NOT_BUILT, bash_problem, collect_problem, python_problem, python_run_by_bash, stray_statements_problem, unknown_fixtures_problem, unnamed_files, unnamed_files_problem
+from termigen_harbor.synthesis.checks import IMAGE_NOT_BUILT, bash_problem, collect_problem, python_problem, python_run_by_bash, stray_statements_problem, output_writers_problem, unknown_fixtures_problem, unnamed_files, unnamed_files_problem
 from termigen_harbor.synthesis.image_packages import Installs, image_installs, with_installs
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, Example, examples_for
-from termigen_harbor.synthesis.python_source import python_fixed, unknown_fixtures, without_broken_tests, without_stray_statements
+from termigen_harbor.synthesis.environment import agent_outputs
+from termigen_harbor.synthesis.python_source import output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_stray_statements
 from termigen_harbor.synthesis.reference_run import PYTHON_INSTEAD, ReferenceRun, RunReference, run_reference
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.verifier_sandbox import describe, output_paths, sandbox_for_outputs
@@ -149,14 +150,16 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
     tests = previous or ""
     named = "\n".join([spec.as_text(), dockerfile, *(f"/app/{path}" for path in files)])
     example = verifier_example(category, named)
+    made = agent_outputs(spec.outputs, spec.inputs)
 
     def check(text: str) -> str | None:
-        return stray_statements_problem(text) or python_problem(text, "test_outputs.py") or unnamed_files_problem(text, named) or unknown_fixtures_problem(text)
+        return (stray_statements_problem(text) or python_problem(text, "test_outputs.py") or unnamed_files_problem(text, named)
+                or unknown_fixtures_problem(text) or output_writers_problem(text, made))  # fmt: skip
 
     def last_resort(text: str) -> str:
         text = without_stray_statements(text)
-        unnamed, unprovided = unnamed_files(text, named), unknown_fixtures(text)
-        return without_broken_tests(text, also=lambda function: any(path in function for path in unnamed) or any(f"def {test}(" in function for test in unprovided))
+        unnamed, dropped = unnamed_files(text, named), [*unknown_fixtures(text), *output_writers(text, made)]
+        return without_broken_tests(text, also=lambda function: any(path in function for path in unnamed) or any(f"def {test}(" in function for test in dropped))
 
     for _ in range(max_rounds):
         prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=sandbox, example=example, feedback=feedback, previous=previous, observed=observed)
