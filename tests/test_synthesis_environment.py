@@ -17,7 +17,7 @@ async def test_the_blueprint_refuses_paths_outside_and_drops_what_must_not_be_in
                       {"path": "solution/solve.sh", "purpose": "x"}, {"path": "Dockerfile", "purpose": "x"},
                       {"path": "db.tar.gz", "purpose": "the backup"}]}  # fmt: skip  (the last is the task's output: the agent makes it)
     files = await plan_files(LLM(ScriptedBackend([json.dumps(plan)])), SPEC)
-    assert [f.path for f in files] == ["cron/backup"]
+    assert [(f.path, f.purpose) for f in files] == [("etc/cron.d/backup", "broken cron file (in the image at /etc/cron.d/backup)")]  # where the spec's input is
     good = json.dumps({"files": [{"path": "maze.txt", "purpose": "the maze"}]})
     backend = ScriptedBackend([json.dumps({"files": [{"path": "../../outside", "purpose": "x"}]}), good])  # goes back to the model with the reason
     assert [f.path for f in await plan_files(LLM(backend), SPEC)] == ["maze.txt"]
@@ -36,6 +36,11 @@ async def test_the_blueprint_refuses_paths_outside_and_drops_what_must_not_be_in
     in_place = SPEC.model_copy(update={"inputs": ["/app/config.txt"], "outputs": ["/app/config.txt: the corrected configuration"]})
     planned = {"files": [{"path": "config.txt", "purpose": "a config with misspelled keys"}]}
     assert [f.path for f in await plan_files(LLM(ScriptedBackend([json.dumps(planned)])), in_place)] == ["config.txt"]
+    # a file planned by its name alone, for an input the spec places in a folder (run N: copied to /app/edges.csv, the reference found nothing)
+    graph = SPEC.model_copy(update={"inputs": ["/app/graphs/edges.csv", "/app/a/cfg.json", "/app/b/cfg.json"], "outputs": ["/app/sccs.txt"]})
+    planned = {"files": [{"path": "edges.csv", "purpose": "the graph"}, {"path": "cfg.json", "purpose": "a config"}, {"path": "a/cfg.json", "purpose": "a"}]}
+    assert [(f.path, f.purpose) for f in await plan_files(LLM(ScriptedBackend([json.dumps(planned)])), graph)] == [
+        ("graphs/edges.csv", "the graph (in the image at /app/graphs/edges.csv)"), ("cfg.json", "a config"), ("a/cfg.json", "a")]  # two inputs of that name: left as planned
 
 
 async def test_each_file_is_written_separately_with_the_whole_blueprint_in_view():
@@ -43,8 +48,8 @@ async def test_each_file_is_written_separately_with_the_whole_blueprint_in_view(
     backend = ScriptedBackend([json.dumps(plan), "```\n* * * * root /usr/local/bin/backup\n```", "Here it is:\n```python\nprint('x')\n```\n"])
     llm = LLM(backend)
     files = await construct_files(llm, SPEC, await plan_files(llm, SPEC))
-    assert files["cron/backup"].content.startswith(b"* * * *") and files["gen_data.py"].executable
-    assert "`gen_data.py`" in backend.requests[2].messages[-1].content and "cron/backup: broken cron file" in backend.requests[2].messages[-1].content
+    assert files["etc/cron.d/backup"].content.startswith(b"* * * *") and files["gen_data.py"].executable
+    assert "`gen_data.py`" in backend.requests[2].messages[-1].content and "etc/cron.d/backup: broken cron file" in backend.requests[2].messages[-1].content
 
 
 async def test_the_dockerfile_must_start_from_the_configured_base_and_sees_the_build_error():

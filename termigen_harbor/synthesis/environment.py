@@ -68,6 +68,9 @@ def checked_blueprint(blueprint: Blueprint, outputs: list[str] = (), inputs: lis
     model lists them as files of the environment, then has to write the answer). An output that is
     also an input is repaired in place (`/app/config.txt` in and out): the environment holds it."""
     made_by_the_agent = {PurePosixPath(path).name for path in agent_outputs(outputs, inputs)}  # `/app/out/summary.parquet: a Parquet file ...`
+    named = [path for path in output_paths(inputs) if not path.endswith("/")]
+    names = [PurePosixPath(path).name for path in named]
+    places = {name: path for name, path in zip(names, named) if names.count(name) == 1}  # an input's name, where only it has that name
     files = []
     for planned in blueprint.files:
         try:
@@ -78,8 +81,18 @@ def checked_blueprint(blueprint: Blueprint, outputs: list[str] = (), inputs: lis
             continue
         if rel.name in made_by_the_agent:
             continue
-        files.append(PlannedFile(path=rel.as_posix(), purpose=planned.purpose))
+        files.append(_at_its_input(PlannedFile(path=rel.as_posix(), purpose=planned.purpose), places))
     return files
+
+
+def _at_its_input(planned: PlannedFile, places: dict[str, str]) -> PlannedFile:
+    """A planned file with no place in the image, named as an input of the spec that sits elsewhere,
+    goes to that input's place: `edges.csv` for the input `/app/graphs/edges.csv` (run N: it was
+    copied to /app/edges.csv, and the reference found no input in four rounds)."""
+    place = places.get(PurePosixPath(planned.path).name)
+    if place is None or IMAGE_PLACE_RE.search(planned.purpose) or f"/app/{planned.path}" in places.values():
+        return planned
+    return PlannedFile(path=place, purpose=planned.purpose)  # the validator makes it a context path that keeps the place
 
 
 def agent_outputs(outputs: list[str], inputs: list[str] = ()) -> list[str]:
