@@ -343,6 +343,10 @@ async def test_a_solution_makes_the_folders_of_the_outputs_first():
     wrapped = await alternative_solution(LLM(ScriptedBackend([python])), spec, "")
     assert wrapped.startswith("#!/bin/bash\nmkdir -p /app/output /app/report /var/log/app\nset -e\npython3 - <<'PYTHON'\nimport json\n")
     assert await write_solution(LLM(ScriptedBackend(["```bash\nwc -w < /app/input.txt > /app/count.txt\n```"])), SPEC, "", None) == "wc -w < /app/input.txt > /app/count.txt\n"
+    # solve.sh runs as root and the image has no sudo (run N: exit 127 two rounds running, told each time): a plain sudo goes
+    sudo = "```bash\nsudo apt-get install -y jq && sudo  wc -w < /app/input.txt > /app/count.txt\nif true; then sudo cp a b; fi\nsudo -u nobody id\necho 'no sudo here'\n```"
+    assert await write_solution(LLM(ScriptedBackend([sudo])), SPEC, "", None) == (
+        "apt-get install -y jq && wc -w < /app/input.txt > /app/count.txt\nif true; then cp a b; fi\nsudo -u nobody id\necho 'no sudo here'\n")
 
 
 def test_pandas_asking_for_an_optional_package_names_the_release_that_provides_it():

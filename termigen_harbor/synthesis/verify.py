@@ -14,6 +14,7 @@ number of rounds. A trial that errors is retried once, then reported as an error
 from __future__ import annotations
 
 import asyncio
+import re
 import shlex
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -232,12 +233,22 @@ def with_output_folders(script: str, outputs: list[str]) -> str:
     return f"{first}\n{line}\n{rest}" if first.startswith("#!") else f"{line}\n{script}"
 
 
+SUDO_RE = re.compile(r"(^|[;&|(`]|\$\(|\b(?:then|do|else)\b)([ \t]*)sudo[ \t]+(?=[^-\s])", re.M)
+
+
+def without_sudo(script: str) -> str:
+    """The solution with a plain `sudo CMD` run as `CMD`: solve.sh runs as root, the image has no
+    sudo, and the 1.5B kept it after being told (run N: exit 127, two rounds). `sudo -u user` stays."""
+    return SUDO_RE.sub(r"\1\2", script)
+
+
 async def revised_script(llm: LLM, prompt: str, previous: str | None, purpose: str, outputs: list[str]) -> str:
-    """A solution script, which makes the folders of the task's `outputs` first; when a revision
+    """A solution script, which makes the folders of the task's `outputs` first and runs nothing
+    through plain sudo; when a revision
     comes back as the script that failed (the 1.5B reference writer sent one failing script back in
     all three gate rounds), it is asked once more, told so."""
     def fix(script: str) -> str:
-        return with_output_folders(python_run_by_bash(script), outputs)
+        return with_output_folders(without_sudo(python_run_by_bash(script)), outputs)
 
     script = await llm.file(prompt, purpose=purpose, check=script_problem, fix=fix)
     if previous is not None and script.split() == previous.split():
