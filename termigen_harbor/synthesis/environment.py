@@ -97,8 +97,8 @@ def _at_its_input(planned: PlannedFile, places: dict[str, str]) -> PlannedFile:
 
 def agent_outputs(outputs: list[str], inputs: list[str] = ()) -> list[str]:
     """The paths of the outputs the agent makes: those not also shipped as inputs (a config repaired in place)."""
-    shipped = {PurePosixPath(path).name for path in output_paths(inputs)}
-    return [path for path in output_paths(outputs) if PurePosixPath(path).name not in shipped]
+    shipped = set(output_paths(inputs))
+    return [path for path in output_paths(outputs) if path not in shipped]
 
 
 async def plan_files(llm: LLM, spec: TaskSpec) -> list[PlannedFile]:
