@@ -263,17 +263,20 @@ def unknown_fixtures(source: str) -> dict[str, list[str]]:
         return {}
     functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     fixtures = {n.name for n in functions if any("fixture" in ast.unparse(d) for d in n.decorator_list)}
-    methods = {id(m) for c in tree.body if isinstance(c, ast.ClassDef) for m in c.body}
     found = {}
-    for function in functions:
-        if not function.name.startswith("test") or (function not in tree.body and id(function) not in methods):
-            continue
+    for function in _test_functions(tree):
         given = set().union(*(_names_in(d.args[0]) for d in function.decorator_list
                               if isinstance(d, ast.Call) and "parametrize" in ast.unparse(d.func) and d.args))  # fmt: skip
         unknown = [a.arg for a in function.args.args if a.arg not in fixtures | given | PYTEST_FIXTURES | {"self"}]
         if unknown:
             found[function.name] = unknown
     return found
+
+
+def _test_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The functions pytest collects as tests: `test...` at the top level or in a class."""
+    candidates = [*tree.body, *(m for c in tree.body if isinstance(c, ast.ClassDef) for m in c.body)]
+    return [f for f in candidates if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and f.name.startswith("test")]
 
 
 def output_writers(source: str, outputs: list[str]) -> dict[str, list[str]]:
@@ -286,11 +289,8 @@ def output_writers(source: str, outputs: list[str]) -> dict[str, list[str]]:
     except SyntaxError:
         return {}
     wanted = set(outputs)
-    methods = [m for c in tree.body if isinstance(c, ast.ClassDef) for m in c.body]
     found: dict[str, list[str]] = {}
-    for function in [*tree.body, *methods]:
-        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or not function.name.startswith("test"):
-            continue
+    for function in _test_functions(tree):
         written = [path for call in ast.walk(function) if isinstance(call, ast.Call) for path in [_written_path(call)] if path in wanted]
         if written:
             found[function.name] = list(dict.fromkeys(written))

@@ -217,12 +217,11 @@ async def write_seeds(llm: LLM, category: Category, n: int, existing: list[str])
     """`n` new seeds for `category`, and the duplicates dropped. The model is asked again, told what
     it repeated, while it has written fewer than `n` new ones (SEED_ROUNDS replies at most, then fewer
     are returned). The template examples' seeds count as existing: the 1.5B model copied them."""
-    examples = examples_for(category.id, 3)
-    taken = [*existing, *(e.summary for e in examples)]
+    taken = [*existing, *(e.summary for e in examples_for(category.id, 3))]
     kept: list[str] = []
     dropped: list[str] = []
     for _ in range(SEED_ROUNDS):
-        prompt = render("seed_writer", category=category, n=n - len(kept), avoid=[*taken, *kept, *dropped][-50:], examples=examples)
+        prompt = render("seed_writer", category=category, n=n - len(kept), avoid=[*taken, *kept, *dropped][-50:])
         reply = await llm.structured(prompt, Seeds, purpose="seed_writer")
         new, repeated = dedupe(reply.seeds, [*taken, *kept])
         kept, dropped = kept + new, dropped + repeated
