@@ -5,6 +5,8 @@ not a 0; tests the Judge never approves reject the task before any trial."""
 
 import asyncio
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -13,7 +15,7 @@ from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
 from termigen_harbor.synthesis.image_packages import Installs, debian_packages, image_installs, pypi_releases, third_party_imports, with_installs
 from termigen_harbor.synthesis.python_source import output_writers, stray_statements, unknown_fixtures
-from termigen_harbor.synthesis.reference_run import parse_run
+from termigen_harbor.synthesis.reference_run import TestCrash, crashed_tests, parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.synthesis.verify import STANDARD_TEST_SH, GateResult, Problem, _Verification, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, solution_run, verify_task, write_solution
@@ -167,6 +169,44 @@ async def test_tests_that_write_the_output_they_check_go_back_and_are_dropped_af
     assert output_writers("from pathlib import Path\n\nclass TestB:\n    def test_b(self):\n        Path('/app/count.txt').write_text('5')\n", ["/app/count.txt"]) == {"test_b": ["/app/count.txt"]}
 
 
+# as the 1.5B model wrote them in run N: its own helper read a CSV line by line and raised on every solution
+CRASHES = STRONG + "\n\ndef test_total():\n    total = sum(float(line) for line in open('/app/input.txt'))\n    assert total > 0\n"
+
+
+def test_a_test_that_crashes_in_its_own_code_is_told_apart_from_one_that_fails_an_assert(tmp_path):
+    (tmp_path / "test_x.py").write_text(
+        "import pytest\n\n"
+        "def test_assert():\n    assert 1 == 2\n\ndef test_message():\n    assert 1 == 2, 'expected one'\n\n"
+        "def test_fail():\n    pytest.fail('nope')\n\ndef test_parse():\n    float('10.5,23.4')\n\n"
+        "@pytest.fixture\ndef data():\n    raise OSError('no data')\n\ndef test_setup(data):\n    pass\n\ndef test_fine():\n    pass\n")  # fmt: skip
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--tb=short", "--junitxml", str(tmp_path / "j.xml"), str(tmp_path / "test_x.py")],
+                   capture_output=True, cwd=tmp_path)  # fmt: skip
+    crashed = crashed_tests((tmp_path / "j.xml").read_text())
+    assert [(c.test, c.error) for c in crashed] == [("test_parse", "ValueError: could not convert string to float: '10.5,23.4'"),
+                                                    ("test_setup", 'failed on setup with "OSError: no data"')]  # fmt: skip
+    assert "float('10.5,23.4')" in crashed[0].traceback
+    assert crashed_tests("") == [] and crashed_tests("<testsuites/>") == []  # no report: no verdict
+
+
+async def test_tests_that_crash_after_the_reference_go_back_with_the_traceback_and_are_dropped_after_the_last_reply():
+    seen = []
+
+    def crashes(dockerfile, tests):
+        seen.append(tests)
+        return [TestCrash("test_total", "ValueError: could not convert string to float: 'a b c'", "E   ValueError: could not convert")] if "def test_total" in tests else []
+
+    backend = ScriptedBackend(Model(tests=[CRASHES, STRONG]))
+    written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, crashes=crashes)
+    told = backend.requests[1].messages[-1].content
+    assert "these tests raised an error in their own code instead of checking with assert" in told
+    assert "- `test_total` raised ValueError: could not convert string to float: 'a b c'" in told and "    E   ValueError" in told
+    assert written.approved and written.tests == STRONG and [r.by for r in written.rounds] == ["pytest", "judge"] and seen == [CRASHES, STRONG]
+    backend = ScriptedBackend(model := Model(tests=[CRASHES]))
+    written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, crashes=crashes, max_rounds=1)
+    assert written.approved and written.tests.startswith(STRONG) and "def test_total" not in written.tests
+    assert "def test_total" not in model.prompts["judge"][0] and "def test_count" in model.prompts["judge"][0]
+
+
 async def test_an_adversary_with_no_attack_bash_parses_leaves_the_attack_that_needs_no_model(tmp_path):
     # as the 1.5B adversary wrote it in a real run, three times: a heredoc left open inside $(...)
     broken = "Idea: hard-code the values\n```bash\n#!/bin/bash\nLOG=$(cat <<EOF\n2023-10-05 INFO start\n```\n"
@@ -238,6 +278,15 @@ async def test_weak_tests_are_beaten_by_a_lazy_solution_that_read_them_and_are_s
     assert "def test_count" in model.prompts["lazy"][1] and "hard-code the count the tests read" in model.prompts["lazy"][1]  # the new tests are attacked too
     assert second.problems == [] and second.oracle == 1.0 and second.nop == 0.0 and second.alternative == 1.0
     assert [score for _idea, score in second.lazy] == [0.0, 0.0]
+    assert outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == STRONG
+
+
+@pytest.mark.docker
+async def test_tests_are_run_after_the_reference_in_the_image_and_a_crash_of_their_own_goes_back(docker_engine, tmp_path):
+    model = Model(tests=[CRASHES, STRONG])
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2)
+    assert [r.by for r in outcome.test_rounds] == ["pytest", "judge"] and "judge" in model.prompts and len(model.prompts["judge"]) == 1
+    assert "- `test_total` raised ValueError: could not convert string to float: 'a b c" in model.prompts["tests"][1]
     assert outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == STRONG
 
 
@@ -453,20 +502,20 @@ def test_a_solution_run_is_its_exit_code_and_the_end_of_its_output(tmp_path):
 
 
 @pytest.mark.docker
-async def test_a_reference_that_fails_tests_which_crash_on_their_own_goes_to_the_judge_and_the_tests_are_rewritten(docker_engine, tmp_path):
-    # as the 1.5B model wrote one in a real run: a test that fails in its own code, whatever the solution did
-    crashes = STRONG + "\nimport os\n\ndef test_report():\n    assert Path(os.environ.get('REPORT')).exists()\n"
-    verdict = {"wrong": "tests", "reason": "test_report opens os.environ.get('REPORT'), which nothing sets: a TypeError in the test itself"}
+async def test_a_reference_that_fails_tests_which_ask_more_than_the_task_goes_to_the_judge_and_the_tests_are_rewritten(docker_engine, tmp_path):
+    # a test that asks for a format the task never names fails every solution by its assert (a crash of its own goes back before the gate)
+    asks_more = STRONG + "\n\ndef test_report():\n    assert Path('/app/count.txt').read_text() == '5 words\\n', 'count.txt must say 5 words'\n"
+    verdict = {"wrong": "tests", "reason": "test_report wants '5 words', and the task asks for the number alone"}
     relative = STRONG.replace("/app/", "")  # tests run in the task's working directory, /app, as the agent does
-    model = Model(tests=[crashes, relative], verdicts=[verdict])
+    model = Model(tests=[asks_more, relative], verdicts=[verdict])
     outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2)
     first, second = outcome.rounds
     assert first.oracle == 0.0 and first.alternative == 0.0 and [p.stage for p in first.problems] == ["solution"]
     judged = model.prompts["gate_judge"][0]
     assert "The reference solution, whose outputs the tests were written against, fails them, and so does a second solution" in judged
-    assert "TypeError" in judged and "wc -w" in judged
+    assert "count.txt must say 5 words" in judged and "wc -w" in judged
     assert outcome.disputes[0].solution == "reference" and outcome.disputes[0].verdict.wrong == "tests"
-    assert "a judge found the tests at fault: test_report opens" in model.prompts["tests"][1]
+    assert "a judge found the tests at fault: test_report wants '5 words'" in model.prompts["tests"][1]
     assert len(model.prompts["solution"]) == 1  # the reference was right: it is kept, not rewritten
     assert second.passed and outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == relative
 

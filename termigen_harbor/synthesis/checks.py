@@ -269,7 +269,8 @@ def context_problem(dockerfile: str, context_files: list[str]) -> str | None:
 
 
 IMAGE_NOT_BUILT = "the environment's image did not build"
-COLLECT = ('P=/opt/termigen/verifier/bin/pytest; [ -x "$P" ] || P="python3 -m pytest"; '
+PYTEST = 'P=/opt/termigen/verifier/bin/pytest; [ -x "$P" ] || P="python3 -m pytest"'  # the verifier's pytest, as tests/test.sh runs it
+COLLECT = (PYTEST + '; '
            '{ cd /app 2>/dev/null || cd /tests; } && $P --collect-only -q -p no:cacheprovider /tests/test_outputs.py')  # fmt: skip
 IMPORT = 'V=/opt/termigen/verifier/bin/python; [ -x "$V" ] || V=python3; $V -c {}'  # as the tests' own interpreter imports
 

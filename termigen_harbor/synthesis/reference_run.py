@@ -12,12 +12,14 @@ import shlex
 import subprocess
 from collections.abc import Callable
 from pathlib import PurePosixPath
+from typing import NamedTuple
+from xml.etree import ElementTree
 
 from pydantic import BaseModel, Field
 
 from termigen_harbor.bundle import BundleFile
 from termigen_harbor.leftovers import owner_label
-from termigen_harbor.synthesis.checks import ImageNotBuilt, built_image
+from termigen_harbor.synthesis.checks import PYTEST, ImageNotBuilt, built_image
 from termigen_harbor.synthesis.image_packages import missing_commands
 from termigen_harbor.verifier_sandbox import output_paths
 
@@ -126,17 +128,83 @@ def run_reference(environment: dict[str, BundleFile], dockerfile: str, solution:
     """solve.sh in a container of the task's image (no network, as the writers are told)."""
     named = output_paths(outputs)
     try:
-        with built_image(environment, dockerfile) as (tag, root, name):
-            (root / "solution").mkdir(exist_ok=True)
-            (root / "solution" / "solve.sh").write_text(solution)
-            try:
-                done = subprocess.run(["docker", "run", "--rm", "--name", name, *owner_label(), "--network", "none", "-v", f"{root / 'solution'}:/solution:ro",
-                                       tag, "bash", "-c", _script(named, timeout_s)], capture_output=True, text=True, timeout=timeout_s + 120)  # fmt: skip
-            except subprocess.TimeoutExpired:
-                return ReferenceRun(exit_code=None, log="(the container did not answer)", missing=named)
+        printed = run_with_solution(environment, dockerfile, solution, _script(named, timeout_s), timeout_s + 120)
     except ImageNotBuilt as exc:
         return ReferenceRun(image_problem=str(exc))
-    return parse_run(done.stdout, named)
+    if printed is None:
+        return ReferenceRun(exit_code=None, log="(the container did not answer)", missing=named)
+    return parse_run(printed, named)
+
+
+def run_with_solution(environment: dict[str, BundleFile], dockerfile: str, solution: str, script: str, timeout_s: int, tests: str | None = None) -> str | None:
+    """What `script` prints in a container of the task's image (no network) with solve.sh at
+    /solution (and the tests at /tests), or None when it does not finish in timeout_s. Raises ImageNotBuilt."""
+    with built_image(environment, dockerfile, tests or "") as (tag, root, name):
+        (root / "solution").mkdir(exist_ok=True)
+        (root / "solution" / "solve.sh").write_text(solution)
+        mounts = ["-v", f"{root / 'solution'}:/solution:ro"] + (["-v", f"{root / 'tests'}:/tests:ro"] if tests is not None else [])
+        try:
+            return subprocess.run(["docker", "run", "--rm", "--name", name, *owner_label(), "--network", "none", *mounts, tag, "bash", "-c", script],
+                                  capture_output=True, text=True, timeout=timeout_s).stdout  # fmt: skip
+        except subprocess.TimeoutExpired:
+            return None
 
 
 RunReference = Callable[[dict[str, BundleFile], str, str, list[str]], ReferenceRun]
+
+
+class TestCrash(NamedTuple):
+    __test__ = False  # not a pytest test class
+    test: str
+    error: str  # the exception, as pytest names it
+    traceback: str  # the end of pytest's short traceback
+
+
+ASSERTED = ("assert ", "AssertionError", "Failed: ")  # a failure by assert or pytest.fail: a verdict on the outputs
+TRACEBACK_TAIL = 1200  # characters of each crashed test's traceback shown
+
+
+def crashed_tests(junit: str) -> list[TestCrash]:
+    """The tests, in pytest's JUnit XML, that did not fail by an assertion but by an error raised
+    in their own code (reading, parsing, a setup error): in run N the 1.5B's tests read a CSV line
+    by line and raised `ValueError: could not convert string to float` on every solution, three
+    gate rounds of about 10 minutes each."""
+    try:
+        root = ElementTree.fromstring(junit)
+    except ElementTree.ParseError:
+        return []
+    found = []
+    for case in root.iter("testcase"):
+        for outcome in case:
+            message = outcome.get("message") or ""
+            if outcome.tag == "error" or (outcome.tag == "failure" and not message.startswith(ASSERTED)):
+                found.append(TestCrash(case.get("name", ""), message.strip().splitlines()[0][:300] if message.strip() else outcome.tag,
+                                       (outcome.text or "").strip()[-TRACEBACK_TAIL:]))  # fmt: skip
+    return found
+
+
+JUNIT = "/tmp/termigen-junit.xml"
+
+
+def tests_on_reference(environment: dict[str, BundleFile], dockerfile: str, tests: str, solution: str, timeout_s: int = 600) -> list[TestCrash]:
+    """The tests run as the verifier runs them (pytest, from /app) in a container of the task's
+    image after solve.sh: those that crashed in their own code. Empty when none did, or when there
+    is no verdict (the image did not build, the run did not finish): the gate has the last word."""
+    script = (f"timeout {timeout_s} bash /solution/solve.sh > /dev/null 2>&1; {PYTEST}; {{ cd /app 2>/dev/null || cd /tests; }} && "
+              f"timeout 300 $P /tests/test_outputs.py -q -p no:cacheprovider --tb=short --junitxml={JUNIT} > /dev/null 2>&1; cat {JUNIT}")  # fmt: skip
+    try:
+        printed = run_with_solution(environment, dockerfile, solution, script, timeout_s + 420, tests)
+    except ImageNotBuilt:
+        return []
+    return crashed_tests(printed or "")
+
+
+def crashes_problem(crashes: list[TestCrash]) -> str:
+    """Why tests that crashed go back to their writer, with what pytest printed."""
+    shown = "\n".join(f"- `{c.test}` raised {c.error}\n" + "\n".join(f"    {line}" for line in c.traceback.splitlines()) for c in crashes[:3])
+    return ("the tests were run after the reference solution, which ran cleanly and left every output, and these tests raised an error in their "
+            "own code instead of checking with assert: read each input in its real format (see the environment; the csv module for CSV) and each "
+            "output as the reference left it; a test fails only through `assert` with a message (if an output cannot be parsed, assert that):\n" + shown)  # fmt: skip
+
+
+TestsOnReference = Callable[[dict[str, BundleFile], str, str, str], list[TestCrash]]

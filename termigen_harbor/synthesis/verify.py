@@ -37,7 +37,7 @@ from termigen_harbor.synthesis.image_packages import Installs, image_installs, w
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, Example, examples_for
 from termigen_harbor.synthesis.environment import agent_outputs
 from termigen_harbor.synthesis.python_source import output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_stray_statements
-from termigen_harbor.synthesis.reference_run import PYTHON_INSTEAD, ReferenceRun, RunReference, run_reference
+from termigen_harbor.synthesis.reference_run import PYTHON_INSTEAD, ReferenceRun, RunReference, TestCrash, TestsOnReference, crashes_problem, run_reference, tests_on_reference
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.verifier_sandbox import describe, output_paths, sandbox_for_outputs
 
@@ -140,11 +140,15 @@ def environment_text(files: dict[str, BundleFile], dockerfile: str) -> str:
 
 async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, collect: Collect | None = collect_problem,
                          judge: LLM | None = None, max_rounds: int = 3, feedback: str | None = None, previous: str | None = None,
-                         category: str = "", say: Callable[[str], None] = lambda _m: None, observed: str | None = None) -> WrittenTests:  # fmt: skip
-    """Test Generator until its tests compile, pytest collects them in the task's image and the
-    Judge approves them, or out of rounds. A well-known package the tests import and the image
-    lacks goes into the image (the Dockerfile returned), not back to the Test Generator. `observed`:
-    the reference solution's run and outputs (ReferenceRun.shown), shown to the Test Generator."""
+                         category: str = "", say: Callable[[str], None] = lambda _m: None, observed: str | None = None,
+                         crashes: Callable[[str, str], list[TestCrash]] | None = None) -> WrittenTests:  # fmt: skip
+    """Test Generator until its tests compile, pytest collects them in the task's image, none
+    crashes in its own code on the reference's outputs, and the Judge approves them, or out of
+    rounds. A well-known package the tests import and the image lacks goes into the image (the
+    Dockerfile returned), not back to the Test Generator. `observed`: the reference solution's run
+    and outputs (ReferenceRun.shown), shown to the Test Generator. `crashes(dockerfile, tests)`: the
+    tests that raised an error of their own after the reference ran (TestCrash); in the last round
+    those are dropped, and the rest go to the Judge."""
     environment = environment_text(files, dockerfile)
     sandbox = describe(sandbox_for_outputs(TaskConfig(), spec.outputs))
     rounds: list[TestRound] = []
@@ -170,6 +174,13 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
             dockerfile, installs, problem = installed
             environment = environment_text(files, dockerfile)
             say(f"tests, round {len(rounds) + 1}: the image lacks what they import; the Dockerfile now installs {installs}")
+        if not problem and crashes and (crashed := await asyncio.to_thread(crashes, dockerfile, tests)):
+            kept = without_broken_tests(tests, also=lambda function: any(f"def {c.test}(" in function for c in crashed)) if len(rounds) + 1 == max_rounds else tests
+            if kept != tests:
+                say(f"tests, round {len(rounds) + 1}: dropped {', '.join(c.test for c in crashed)}, which crashed on the reference's outputs")
+                tests = kept
+            else:
+                problem = crashes_problem(crashed)
         if problem:
             rounds.append(TestRound(tests=tests, approved=False, problems=[problem], by="pytest"))
         else:
@@ -417,20 +428,21 @@ class VerifyOutcome(BaseModel):
 
 async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, config: dict, jobs_dir: Path,
                       k_lazy: int = 2, max_rounds: int = 3, env: str = "docker", collect: Collect | None = collect_problem,
-                      category: str = "", say: Callable[[str], None] = lambda _m: None, reference_run: RunReference | None = run_reference) -> VerifyOutcome:  # fmt: skip
+                      category: str = "", say: Callable[[str], None] = lambda _m: None, reference_run: RunReference | None = run_reference,
+                      tests_run: TestsOnReference | None = tests_on_reference) -> VerifyOutcome:  # fmt: skip
     """The reference (run in the image), tests written against its outputs (checked, then judged),
     the independent solution and lazy attacks on the tests, then the gate; each failure goes back
-    to what must change, for max_rounds rounds. `collect` and `reference_run` run only on the
-    docker environment (they build the image locally)."""
+    to what must change, for max_rounds rounds. `collect`, `reference_run` and `tests_run` (the
+    tests after the reference, for crashes of their own) run only on the docker environment (they
+    build the image locally)."""
     local = env == "docker"
-    if reference_run is run_reference:  # given the task's own time limit, up to REFERENCE_RUN_LIMIT
-        timeout_s = min(int((config.get("agent") or {}).get("timeout_sec") or 600), REFERENCE_RUN_LIMIT)
-
-        def reference_run(files: dict[str, BundleFile], dockerfile: str, solution: str, outputs: list[str]) -> ReferenceRun:
-            return run_reference(files, dockerfile, solution, outputs, timeout_s)
-
+    timeout_s = min(int((config.get("agent") or {}).get("timeout_sec") or 600), REFERENCE_RUN_LIMIT)  # the task's own time limit, up to REFERENCE_RUN_LIMIT
+    if reference_run is run_reference:
+        reference_run = partial(run_reference, timeout_s=timeout_s)
+    if tests_run is tests_on_reference:
+        tests_run = partial(tests_on_reference, timeout_s=timeout_s)
     verification = _Verification(llm, spec, files, dockerfile, config, jobs_dir, k_lazy, max_rounds, env, collect if local else None, category, say,
-                                 reference_run if local else None)  # fmt: skip
+                                 reference_run if local else None, tests_run if local else None)  # fmt: skip
     try:
         await verification.run()
     except StructuredOutputError as exc:  # no usable reply from a writer: rejected, with every round so far kept
@@ -460,6 +472,7 @@ class _Verification:
     category: str
     say: Callable[[str], None]
     reference_run: RunReference | None = None
+    tests_run: TestsOnReference | None = None
     outcome: VerifyOutcome = field(default_factory=lambda: VerifyOutcome(accepted=False))
     observed: str | None = None  # the reference's run in the image, as the Test Generator is shown it
     tests: str = ""
@@ -565,14 +578,21 @@ class _Verification:
         assert self.reference_run is not None
         return self.reference_run(self.files, dockerfile, script, self.spec.outputs)
 
+    def crashed_on_reference(self, solution: str, dockerfile: str, tests: str) -> list[TestCrash]:
+        assert self.tests_run is not None
+        return self.tests_run(self.files, dockerfile, tests, solution)
+
     def adopt(self, dockerfile: str) -> None:
         """A Dockerfile that installs what the task's scripts need: every later run and writer uses it."""
         self.dockerfile, self.environment, self.outcome.dockerfile = dockerfile, environment_text(self.files, dockerfile), dockerfile
 
     async def write_tests(self, feedback: str | None = None) -> bool:
         """New tests (revising the last ones when there is feedback); False when they were never approved."""
+        runs_cleanly = self.tests_run is not None and bool(self.outcome.reference_runs) and self.outcome.reference_runs[-1].problem() is None
+        crashes = partial(self.crashed_on_reference, self.solution) if runs_cleanly else None  # against a reference that fails, a crash proves nothing
         tests, rounds, approved, dockerfile = await generate_tests(self.llm, self.spec, self.files, self.dockerfile, self.collect, feedback=feedback,
-                                                                   previous=self.tests or None, category=self.category, say=self.say, observed=self.observed)  # fmt: skip
+                                                                   previous=self.tests or None, category=self.category, say=self.say, observed=self.observed,
+                                                                   crashes=crashes)  # fmt: skip
         self.outcome.test_rounds += rounds
         if dockerfile != self.dockerfile:
             self.adopt(dockerfile)
