@@ -123,7 +123,7 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     # `pip install -r` of a file the context lacks, a COPY of a name the blueprint does not have, planned files never copied
     written = ("```dockerfile\nFROM termigen/base:bookworm\napt-get update && apt-get install -y \\\n    # tools\n    jq\n"
                "RUN pip install --no-cache-dir -r requirements.txt\nCOPY requirements.txt ./\nCOPY data.csv ./\nRUN python3 generate_restore_script.py\n"
-               "RUN cat <<'EOF' > /app/gen.py\nprint(1)\nEOF\nRUN python3 /app/gen.py\nENTRYPOINT [\"tmux\", \"s\", \"start\"]\n```")  # fmt: skip
+               "RUN cat <<'EOF' > /app/gen.py\nprint(1)\nEOF\nRUN python3 /app/gen.py\nENTRYPOINT [\"tmux\", \"s\", \"start\"]\nCMD [\"python3\", \"-m\", \"termigen.check\"]\n```")  # fmt: skip
     backend = ScriptedBackend([written])
     assert await write_dockerfile(LLM(backend), SPEC, maze) == (
         'FROM termigen/base:bookworm\nCOPY ["maze.txt", "/app/maze.txt"]\nCOPY ["etc/cron.d/job", "/etc/cron.d/job"]\n'

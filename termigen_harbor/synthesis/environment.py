@@ -315,7 +315,9 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
     builds, none of which ran); a planned file that no
     COPY brings in is copied, right after FROM, to /app/<path> or to the place in the image the File
     Planner named. An ENTRYPOINT goes too: Harbor keeps the container up with its own command, which an entrypoint would wrap (the
-    container then exits, and the build output that goes back says only "exited (1)")."""
+    container then exits, and the build output that goes back says only "exited (1)"). So does a CMD, which Harbor's command
+    replaces: all it can do is mislead the writers (run O: `CMD python3 -m termigen.check.sum_numbers_in_file`, a module nothing
+    provides, which three reference solutions tried to run and then to `pip install`)."""
     context = [f.path for f in blueprint]
     names = {PurePosixPath(f).name for f in context} | {f"{PurePosixPath(f).parts[0]}.py" for f in context if "/" in f}  # a folder is a package `python3 -m` runs
     lines = dockerfile.splitlines()
@@ -326,7 +328,7 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
     for found in everything:
         keyword = found.text.split()[0].upper()
         first_from = found.end if first_from is None and keyword == "FROM" else first_from
-        if keyword == "ENTRYPOINT" or (keyword == "RUN" and missing_scripts(found, everything, names)):
+        if keyword in ("ENTRYPOINT", "CMD") or (keyword == "RUN" and missing_scripts(found, everything, names)):
             becomes = ""  # Harbor's compose runs `sh -c "sleep infinity"` as the command: an entrypoint wraps it and the container exits
         elif keyword == "RUN":
             unmade = without_outputs(found.text, made)

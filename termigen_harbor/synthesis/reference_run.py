@@ -34,6 +34,9 @@ BASH_RUNTIME_ERROR_RE = re.compile(
     r"|integer expression expected|unary operator expected|binary operator expected|too many arguments).*$",
     re.MULTILINE,
 )
+# run O: a config "repaired in place" ended with `cat "$input_file" > "$output_file"`, one file, in three references
+TRUNCATES = ("`> FILE` empties FILE before the command runs: `cat FILE > FILE` or `sort FILE > FILE` leaves it empty; write to a "
+             "temporary file and `mv` it over FILE")  # fmt: skip
 PYTHON_INSTEAD = ("Text such as JSON quoted inside bash, and arithmetic on decimals, are easy to get wrong in bash: you may instead reply "
                   "with the whole program in Python, in one ```python block, which solve.sh runs with python3.")  # fmt: skip
 
@@ -63,7 +66,7 @@ class ReferenceRun(BaseModel):
             if folders:  # the 1.5B wrote to /app/output/... in all three rounds of a real run, and never made the folder
                 faults.append(f"writing it failed because its folder does not exist: create it first (mkdir -p {' '.join(folders)})")
         if self.empty:
-            faults.append(f"it left {', '.join(self.empty)} empty")
+            faults.append(f"it left {', '.join(self.empty)} empty ({TRUNCATES})")
         if not faults:
             return None
         if refused := BASH_RUNTIME_ERROR_RE.search(self.log):
