@@ -193,6 +193,11 @@ async def test_a_file_whose_reply_the_model_ended_before_the_closing_fence_is_us
     ended = Completion(text=script, model="m", usage=Usage(), finish_reason="stop")
     cut_off = Completion(text=script, model="m", usage=Usage(), finish_reason="length")
     assert await LLM(ScriptedBackend([ended])).file("write it") == "#!/bin/bash\ncp /app/a.conf /app/b.conf\n"
+    # run O: a config file opened with four backticks and closed with three; the model ended the reply
+    shorter = Completion(text="````\n# config\nvariable1 = 2.5\n```", model="m", usage=Usage(), finish_reason="stop")
+    assert await LLM(ScriptedBackend([shorter])).file("write it") == "# config\nvariable1 = 2.5\n"
+    quoting = Completion(text="````markdown\nUse:\n```\nmake\n```\nthen run it\n", model="m", usage=Usage(), finish_reason="stop")
+    assert await LLM(ScriptedBackend([quoting])).file("write it") == "Use:\n```\nmake\n```\nthen run it\n"  # a fence inside, text after it: kept
     backend = ScriptedBackend([cut_off, "```bash\ntrue\n```"])
     assert await LLM(backend).file("write it") == "true\n"
     assert "never closed (was the reply cut off?)" in backend.requests[1].messages[-1].content

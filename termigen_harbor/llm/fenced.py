@@ -50,12 +50,22 @@ def blocks(text: str, ended: bool = False) -> list[Block]:
                 raise ValueError(f"the reply repeats the line `{loop[0].strip()}` {loop[1]} times in a row until it is cut off: write each line once")
             if not ended:
                 raise ValueError(f"the code block opened on line {i + 1} is never closed (was the reply cut off?)")
-            end = len(lines)
+            end = shorter_close(lines, i, fence) or len(lines)
         body = "\n".join(lines[i + 1 : end])
         found.append(Block(info=opening["info"].strip(), body=body + "\n" if body else "", note="\n".join(note).strip()))
         note = []
         i = end + 1
     return found
+
+
+def shorter_close(lines: list[str], opened: int, fence: str) -> int | None:
+    """In a reply the model ended itself, the line that closes a block opened with a fence of more
+    than three characters by a shorter one: a bare fence that is the reply's last non-blank line.
+    The 1.5B opened a config file with ```` and closed it with ```, and the ``` line went into the
+    task's input file (run O; the tests then compared the repaired file with the fence in it)."""
+    last = next((j for j in range(len(lines) - 1, opened, -1) if lines[j].strip()), None)
+    bare = re.compile(rf"^[ \t]{{0,3}}{re.escape(fence[0])}{{3,}}[ \t]*$")
+    return last if last is not None and len(fence) > 3 and bare.match(lines[last]) else None
 
 
 LOOP = 8  # this many identical lines in a row: a small model stuck in a generation loop
