@@ -173,6 +173,14 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     # ... unless the output is also an input, repaired in place: the image must hold it then
     in_place = SPEC.model_copy(update={"inputs": ["/var/backups/db.tar.gz: last night's broken backup"]})
     assert "tar czf /var/backups/db.tar.gz /etc" in await write_dockerfile(LLM(ScriptedBackend([answer])), in_place, maze)
+    # a `python3 -c '...` script run on over several lines (run O, three replies): Docker reads its lines as instructions; it
+    # becomes a heredoc run by the same interpreter (a quote inside does not end it), and goes whole when it writes the output
+    inline = ("```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n"
+              "RUN python3 -c 'import tarfile\nwith open(\"/app/maze.txt\", 'r') as f:\n    print(f.read())\ntarfile.open(\"/var/backups/db.tar.gz\", \"w:gz\").close()'\n\n"
+              "RUN bash -c \"mkdir -p /srv\necho ready > /srv/ok\" > /tmp/log\n# done\n```")  # fmt: skip
+    assert await write_dockerfile(LLM(ScriptedBackend([inline])), SPEC, maze) == (
+        "FROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n\n"
+        "RUN bash <<'SCRIPT' > /tmp/log\nmkdir -p /srv\necho ready > /srv/ok\nSCRIPT\n# done\n")
     # what has no plain repair goes back with the reason: a COPY of nothing the context has by that name, pip -r in a `;` list with quotes
     unfit = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nRUN pip install -r reqs.txt; echo \"done\"\n```"
     fixed = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n```"

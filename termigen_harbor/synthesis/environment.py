@@ -212,15 +212,17 @@ def without_needless(run: str, names: set[str]) -> str | None:
     return None if not changed else ("RUN " + " && ".join(kept) if kept else "")
 
 
-def without_outputs(run: str, made: list[str]) -> str | None:
+def without_outputs(run: str, made: list[str], body: str = "") -> str | None:
     """The RUN without the commands of its `&&` chain that name one of the `made` paths; "" when
-    none is left, None when none names one. A heredoc RUN goes whole when its first line names one
-    (`RUN cat <<EOF > /app/output/report.json`, run N), else it is left as it is."""
+    none is left, None when none names one. A heredoc RUN (`body`: the heredoc's lines) goes whole
+    when its first line names one (`RUN cat <<EOF > /app/output/report.json`, run N), or when it
+    runs the heredoc as a script that names one (`RUN python3 - <<'EOF'`); else it is left as it is."""
     if not made:
         return None
     names_one = re.compile("(?:" + "|".join(re.escape(path) for path in made) + r")(?![\w./-])")
     if HEREDOC_RE.search(run):
-        return "" if names_one.search(run.splitlines()[0]) else None
+        first = run.splitlines()[0]
+        return "" if names_one.search(first) or (HEREDOC_SCRIPT_RE.search(first) and names_one.search(body)) else None
     segments = and_segments(run)
     kept = [segment for segment in segments if not names_one.search(segment)]
     if len(kept) == len(segments):
@@ -331,7 +333,7 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
         if keyword in ("ENTRYPOINT", "CMD") or (keyword == "RUN" and missing_scripts(found, everything, names)):
             becomes = ""  # Harbor's compose runs `sh -c "sleep infinity"` as the command: an entrypoint wraps it and the container exits
         elif keyword == "RUN":
-            unmade = without_outputs(found.text, made)
+            unmade = without_outputs(found.text, made, "\n".join(lines[found.line : found.end]))
             becomes = "" if unmade == "" else without_needless(unmade or found.text, names)
             becomes = unmade if becomes is None else becomes
         else:
@@ -368,10 +370,45 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
 SHELL_WORD_RE = re.compile(r"^[a-z][\w.+-]*(\s|$)")
 
 
+HEREDOC_SCRIPT_RE = re.compile(r"\b(?:python3?|bash|sh)(?:\s+-)?\s+<<")  # a heredoc run as a script
+INLINE_SCRIPT_RE = re.compile(r"^(?P<lead>\s*RUN\s+(?:.*&&\s*)?)(?P<interpreter>python3?|bash|sh)\s+-c\s+(?P<quote>['\"])(?P<first>[^'\"]*)$")
+
+
+def inline_scripts_as_heredocs(dockerfile: str) -> str:
+    """A `RUN python3 -c '...` (or `bash -c`) whose quoted script runs on over the next lines, which
+    Docker reads as one RUN and then unknown instructions, becomes a heredoc run by the same
+    interpreter: the script runs to the last line holding the quote before the next instruction (a
+    quote inside it, `open(f, 'r')`, does not end it). Run O: the 1.5B wrote a multi-line
+    `python3 -c` three times, each sent back for lines that are no Dockerfile instruction."""
+    lines = dockerfile.splitlines()
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        opened = INLINE_SCRIPT_RE.match(lines[i])
+        following = range(i + 1, next((j for j in range(i + 1, len(lines)) if lines[j].split()[:1] and lines[j].split()[0] in INSTRUCTIONS), len(lines)))
+        close = next((j for j in reversed(following) if opened["quote"] in lines[j]), None) if opened else None
+        if close is None:
+            out.append(lines[i])
+            i += 1
+            continue
+        at = lines[close].rindex(opened["quote"])
+        body = [opened["first"], *lines[i + 1 : close], lines[close][:at]]
+        end = "SCRIPT"
+        while end in body:
+            end += "_END"
+        interpreter = "python3 -" if opened["interpreter"].startswith("python") else opened["interpreter"]
+        rest = lines[close][at + 1 :].strip()
+        out += [f"{opened['lead']}{interpreter} <<'{end}'" + (f" {rest}" if rest else ""), *(line for line in body if line.strip()), end]
+        i = close + 1
+    return "\n".join(out) + ("\n" if dockerfile.endswith("\n") else "")
+
+
 def as_instructions(dockerfile: str) -> str:
     """A shell command written where an instruction belongs (`apt-get update && ...` with no RUN,
     which Docker refuses as an unknown instruction) becomes the RUN it was meant to be: the
-    intent is unambiguous, and a small model repeats the line after the build's error."""
+    intent is unambiguous, and a small model repeats the line after the build's error. So does a
+    quoted script run on over several lines (inline_scripts_as_heredocs)."""
+    dockerfile = inline_scripts_as_heredocs(dockerfile)
     lines = dockerfile.splitlines()
     for number, _, text in instructions(dockerfile):
         if text.split()[0].upper() not in INSTRUCTIONS and SHELL_WORD_RE.match(text):
