@@ -198,8 +198,8 @@ async def test_tests_that_crash_after_the_reference_go_back_with_the_traceback_a
     backend = ScriptedBackend(Model(tests=[CRASHES, STRONG]))
     written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, crashes=crashes)
     told = backend.requests[1].messages[-1].content
-    assert "these tests raised an error in their own code instead of checking with assert" in told
-    assert "- `test_total` raised ValueError: could not convert string to float: 'a b c'" in told and "    E   ValueError" in told
+    assert "tests crashed in their own code after the reference solution ran cleanly and left every output: `test_total` raised ValueError: could not convert string to float: 'a b c'\n" in told
+    assert "fail only through `assert` with a message" in told and "- `test_total`:\n    E   ValueError" in told
     assert written.approved and written.tests == STRONG and [r.by for r in written.rounds] == ["pytest", "judge"] and seen == [CRASHES, STRONG]
     backend = ScriptedBackend(model := Model(tests=[CRASHES]))
     written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, crashes=crashes, max_rounds=1)
@@ -286,7 +286,7 @@ async def test_tests_are_run_after_the_reference_in_the_image_and_a_crash_of_the
     model = Model(tests=[CRASHES, STRONG])
     outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2)
     assert [r.by for r in outcome.test_rounds] == ["pytest", "judge"] and "judge" in model.prompts and len(model.prompts["judge"]) == 1
-    assert "- `test_total` raised ValueError: could not convert string to float: 'a b c" in model.prompts["tests"][1]
+    assert "`test_total` raised ValueError: could not convert string to float: 'a b c" in model.prompts["tests"][1]
     assert outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == STRONG
 
 

@@ -203,11 +203,12 @@ def tests_on_reference(environment: dict[str, BundleFile], dockerfile: str, test
 
 
 def crashes_problem(crashes: list[TestCrash]) -> str:
-    """Why tests that crashed go back to their writer, with what pytest printed."""
-    shown = "\n".join(f"- `{c.test}` raised {c.error}\n" + "\n".join(f"    {line}" for line in c.traceback.splitlines()) for c in crashes[:3])
-    return ("the tests were run after the reference solution, which ran cleanly and left every output, and these tests raised an error in their "
-            "own code instead of checking with assert: read each input in its real format (see the environment; the csv module for CSV) and each "
-            "output as the reference left it; a test fails only through `assert` with a message (if an output cannot be parsed, assert that):\n" + shown)  # fmt: skip
+    """Why tests that crashed go back to their writer, with what pytest printed; its first line names them."""
+    named = "; ".join(f"`{c.test}` raised {c.error}" for c in crashes)
+    shown = "\n".join(f"- `{c.test}`:\n" + "\n".join(f"    {line}" for line in c.traceback.splitlines()) for c in crashes[:3])
+    return (f"tests crashed in their own code after the reference solution ran cleanly and left every output: {named}\n"
+            "A test must read each input in its real format (see the environment; the csv module for CSV) and each output as the "
+            "reference left it, and fail only through `assert` with a message (if an output cannot be parsed, assert that). What pytest printed:\n" + shown)  # fmt: skip
 
 
 TestsOnReference = Callable[[dict[str, BundleFile], str, str, str], list[TestCrash]]
