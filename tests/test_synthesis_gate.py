@@ -41,7 +41,7 @@ class Model:
             ("You attack a terminal task's verifier", "lazy"), ("solve a terminal task independently", "alternative")] if key in prompt)  # fmt: skip
         self.prompts.setdefault(role, []).append(prompt)
         if role == "tests":
-            return fenced(self.tests.pop(0), "python")
+            return fenced(self.tests.pop(0) if len(self.tests) > 1 else self.tests[0], "python")
         if role == "judge":
             return json.dumps(self.judge(prompt))
         if role == "solution":
@@ -167,6 +167,10 @@ async def test_tests_that_write_the_output_they_check_go_back_and_are_dropped_af
     reading = "from pathlib import Path\n\ndef test_a():\n    assert open('/app/count.txt').read()\n    open('/tmp/x', 'w').write('1')\n    open('/app/count.txt', mode='rb')\n"
     assert output_writers(reading, ["/app/count.txt"]) == {}  # reading it, or writing elsewhere, is fine
     assert output_writers("from pathlib import Path\n\nclass TestB:\n    def test_b(self):\n        Path('/app/count.txt').write_text('5')\n", ["/app/count.txt"]) == {"test_b": ["/app/count.txt"]}
+    # run O: through a helper of the file that writes the path it is given, three replies
+    helper = ("def save(rows, path):\n    with open(path, 'w') as f:\n        f.write(rows)\n\n"
+              "def test_a():\n    save('1', '/app/count.txt')\n\ndef test_b():\n    save(path='/app/count.txt', rows='1')\n\ndef test_c():\n    save('1', '/tmp/x')\n")  # fmt: skip
+    assert output_writers(helper, ["/app/count.txt"]) == {"test_a": ["/app/count.txt"], "test_b": ["/app/count.txt"]}
 
 
 # as the 1.5B model wrote them in run N: its own helper read a CSV line by line and raised on every solution
@@ -178,12 +182,14 @@ def test_a_test_that_crashes_in_its_own_code_is_told_apart_from_one_that_fails_a
         "import pytest\n\n"
         "def test_assert():\n    assert 1 == 2\n\ndef test_message():\n    assert 1 == 2, 'expected one'\n\n"
         "def test_fail():\n    pytest.fail('nope')\n\ndef test_parse():\n    float('10.5,23.4')\n\n"
-        "@pytest.fixture\ndef data():\n    raise OSError('no data')\n\ndef test_setup(data):\n    pass\n\ndef test_fine():\n    pass\n")  # fmt: skip
+        "@pytest.fixture\ndef data():\n    raise OSError('no data')\n\ndef test_setup(data):\n    pass\n\ndef test_fine():\n    pass\n\n"
+        "@pytest.mark.parametrize('n', ['1', 'x', 'y'])\ndef test_each(n):\n    int(n)\n")  # fmt: skip
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--tb=short", "--junitxml", str(tmp_path / "j.xml"), str(tmp_path / "test_x.py")],
                    capture_output=True, cwd=tmp_path)  # fmt: skip
     crashed = crashed_tests((tmp_path / "j.xml").read_text())
     assert [(c.test, c.error) for c in crashed] == [("test_parse", "ValueError: could not convert string to float: '10.5,23.4'"),
-                                                    ("test_setup", 'failed on setup with "OSError: no data"')]  # fmt: skip
+                                                    ("test_setup", 'failed on setup with "OSError: no data"'),
+                                                    ("test_each", "ValueError: invalid literal for int() with base 10: 'x'")]  # a parametrized test is one test  # fmt: skip
     assert "float('10.5,23.4')" in crashed[0].traceback
     assert crashed_tests("") == [] and crashed_tests("<testsuites/>") == []  # no report: no verdict
 
@@ -201,6 +207,9 @@ async def test_tests_that_crash_after_the_reference_go_back_with_the_traceback_a
     assert "tests crashed in their own code after the reference solution ran cleanly and left every output: `test_total` raised ValueError: could not convert string to float: 'a b c'\n" in told
     assert "fail only through `assert` with a message" in told and "- `test_total`:\n    E   ValueError" in told
     assert written.approved and written.tests == STRONG and [r.by for r in written.rounds] == ["pytest", "judge"] and seen == [CRASHES, STRONG]
+    backend = ScriptedBackend(Model(tests=[CRASHES, CRASHES, STRONG]))  # run O: the same tests sent back unchanged are asked for once more
+    written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, crashes=crashes, max_rounds=2)
+    assert written.approved and written.tests == STRONG and "Your reply is the previous tests, unchanged" in backend.requests[2].messages[-1].content
     backend = ScriptedBackend(model := Model(tests=[CRASHES]))
     written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, crashes=crashes, max_rounds=1)
     assert written.approved and written.tests.startswith(STRONG) and "def test_total" not in written.tests

@@ -281,30 +281,51 @@ def _test_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctio
 
 def output_writers(source: str, outputs: list[str]) -> dict[str, list[str]]:
     """Test functions (top level, or in a `Test...` class) that write one of `outputs`, the files
-    the agent's solution must make: `open('/app/sum.txt', 'w')` or `Path('/app/sum.txt').write_text(...)`;
+    the agent's solution must make: `open('/app/sum.txt', 'w')` or `Path('/app/sum.txt').write_text(...)`,
+    or a call of a helper of the file that writes the path it is given (`save(result, '/app/sccs.txt')`);
     {test: [paths]}. Such a test checks its own writing, not the agent's (run N: the 1.5B's tests
-    computed the sum, wrote it to the output and compared it with itself, and the Judge approved them)."""
+    computed the sum, wrote it to the output and compared it with itself, and the Judge approved them;
+    run O: the same through a helper, three replies)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return {}
     wanted = set(outputs)
+    helpers = {f.name: f for f in tree.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and not f.name.startswith("test")}
+    writes = {name: _written_parameters(f) for name, f in helpers.items()}
     found: dict[str, list[str]] = {}
     for function in _test_functions(tree):
-        written = [path for call in ast.walk(function) if isinstance(call, ast.Call) for path in [_written_path(call)] if path in wanted]
+        written = []
+        for call in (c for c in ast.walk(function) if isinstance(c, ast.Call)):
+            written.append(_literal(_written_target(call)))
+            if isinstance(call.func, ast.Name) and writes.get(call.func.id):
+                parameters = [a.arg for a in helpers[call.func.id].args.args]
+                given = {**dict(zip(parameters, call.args)), **{k.arg: k.value for k in call.keywords if k.arg}}
+                written += [_literal(given.get(p)) for p in writes[call.func.id]]
+        written = [path for path in written if path in wanted]
         if written:
             found[function.name] = list(dict.fromkeys(written))
     return found
 
 
-def _written_path(call: ast.Call) -> str | None:
-    """The literal path a call writes: `open(PATH, 'w'|'a'|'x'|...+)` or `Path(PATH).write_text/write_bytes(...)`."""
-    literal = lambda node: node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None  # noqa: E731
+def _literal(node: ast.AST | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _written_parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """The parameters of a function that it opens for writing (`open(path, 'w')`, `Path(path).write_text`)."""
+    parameters = {a.arg for a in function.args.args}
+    targets = (_written_target(c) for c in ast.walk(function) if isinstance(c, ast.Call))
+    return list(dict.fromkeys(t.id for t in targets if isinstance(t, ast.Name) and t.id in parameters))
+
+
+def _written_target(call: ast.Call) -> ast.expr | None:
+    """The path a call writes, as written: `open(PATH, 'w'|'a'|'x'|...+)` or `Path(PATH).write_text/write_bytes(...)`."""
     name = call.func.id if isinstance(call.func, ast.Name) else call.func.attr if isinstance(call.func, ast.Attribute) else ""
     if name == "open" and call.args:
         mode = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
-        mode = literal(mode) if mode is not None else "r"
-        return literal(call.args[0]) if mode and re.search(r"[wax+]", mode) else None
+        mode = _literal(mode) if mode is not None else "r"
+        return call.args[0] if mode and re.search(r"[wax+]", mode) else None
     if name in ("write_text", "write_bytes") and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Call) and call.func.value.args:
-        return literal(call.func.value.args[0])
+        return call.func.value.args[0]
     return None

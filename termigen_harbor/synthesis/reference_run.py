@@ -99,7 +99,7 @@ def _script(outputs: list[str], timeout_s: int) -> str:
             f'echo "{MARK}output {path}"; '
             f"if [ -d {p} ]; then ls -la {p} | head -n {LISTING_LINES}; "
             f"elif [ ! -e {p} ]; then echo '{MARK}missing'; "
-            f"elif [ ! -s {p} ]; then echo '{MARK}empty'; "
+            f"elif ! grep -q '[^[:space:]]' {p}; then echo '{MARK}empty'; "
             f"elif grep -qI . {p}; then head -c {OUTPUT_HEAD} {p}; echo; "
             f"else echo \"(binary, $(wc -c < {p}) bytes)\"; fi"
         )
@@ -169,7 +169,8 @@ TRACEBACK_TAIL = 1200  # characters of each crashed test's traceback shown
 
 def crashed_tests(junit: str) -> list[TestCrash]:
     """The tests, in pytest's JUnit XML, that did not fail by an assertion but by an error raised
-    in their own code (reading, parsing, a setup error): in run N the 1.5B's tests read a CSV line
+    in their own code (reading, parsing, a setup error), by function name (a parametrized test's
+    cases are one test): in run N the 1.5B's tests read a CSV line
     by line and raised `ValueError: could not convert string to float` on every solution, three
     gate rounds of about 10 minutes each."""
     try:
@@ -180,8 +181,8 @@ def crashed_tests(junit: str) -> list[TestCrash]:
     for case in root.iter("testcase"):
         for outcome in case:
             message = outcome.get("message") or ""
-            if outcome.tag == "error" or (outcome.tag == "failure" and not message.startswith(ASSERTED)):
-                found.append(TestCrash(case.get("name", ""), message.strip().splitlines()[0][:300] if message.strip() else outcome.tag,
+            if (outcome.tag == "error" or (outcome.tag == "failure" and not message.startswith(ASSERTED))) and not any(c.test == case.get("name", "").split("[")[0] for c in found):
+                found.append(TestCrash(case.get("name", "").split("[")[0], message.strip().splitlines()[0][:300] if message.strip() else outcome.tag,
                                        (outcome.text or "").strip()[-TRACEBACK_TAIL:]))  # fmt: skip
     return found
 

@@ -169,6 +169,8 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
     for _ in range(max_rounds):
         prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=sandbox, example=example, feedback=feedback, previous=previous, observed=observed)
         tests = await llm.file(prompt, purpose="test_generator", check=check, fix=python_fixed, last_resort=last_resort)
+        if previous is not None and feedback and tests.split() == previous.split():  # run O: one test file, sent back unchanged three times
+            tests = await llm.file(f"{prompt}\n\n{UNCHANGED_TESTS}", purpose="test_generator", check=check, fix=python_fixed, last_resort=last_resort)
         problem = await asyncio.to_thread(collect, files, dockerfile, tests) if collect else None
         if problem and (installed := await with_what_it_lacks(dockerfile, problem, lambda d: collect(files, d, tests), lambda retried: not (retried or "").startswith(IMAGE_NOT_BUILT))):  # fmt: skip
             dockerfile, installs, problem = installed
@@ -220,6 +222,7 @@ def verifier_example(category: str, named: str) -> Example | None:
     return None if found is None or any(path.endswith((".py", ".sh")) for path in unnamed_files(found.tests, named)) else found
 
 
+UNCHANGED_TESTS = "Your reply is the previous tests, unchanged, and they were sent back for the reasons above. Write tests that fix each of them."
 UNCHANGED = ("Your reply is the previous solution, unchanged, and it failed as shown above. Write a different script that fixes "
              "that failure: create every output the task names, at its exact path.")  # fmt: skip
 
