@@ -181,6 +181,12 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     assert await write_dockerfile(LLM(ScriptedBackend([inline])), SPEC, maze) == (
         "FROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n\n"
         "RUN bash <<'SCRIPT' > /tmp/log\nmkdir -p /srv\necho ready > /srv/ok\nSCRIPT\n# done\n")
+    # a RUN repeated word for word (run O: nine times, a generation loop) is built once; heredocs differing in their body are kept
+    looped = ("```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n" + "RUN apt-get install -y jq\n" * 3
+              + "RUN python3 - <<'EOF'\nprint(1)\nEOF\nRUN python3 - <<'EOF'\nprint(2)\nEOF\n```")  # fmt: skip
+    assert await write_dockerfile(LLM(ScriptedBackend([looped])), SPEC, maze) == (
+        "FROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\nRUN apt-get install -y jq\n"
+        "RUN python3 - <<'EOF'\nprint(1)\nEOF\nRUN python3 - <<'EOF'\nprint(2)\nEOF\n")
     # what has no plain repair goes back with the reason: a COPY of nothing the context has by that name, pip -r in a `;` list with quotes
     unfit = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nRUN pip install -r reqs.txt; echo \"done\"\n```"
     fixed = "```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\n```"

@@ -86,6 +86,7 @@ async def test_a_pypi_package_the_tests_import_goes_into_the_image_and_anything_
     assert pypi_releases("ModuleNotFoundError: No module named 'yaml.constructor'\nModuleNotFoundError: No module named 'pandas'") == ["PyYAML==6.0.2", "pandas==2.2.3"]
     assert third_party_imports("import os\nfrom yaml import safe_load\ndef test_x():\n    import pandas.io, solver\n    from . import y\n") == ["yaml", "pandas"]
     assert pypi_releases("ModuleNotFoundError: No module named 'pandas'\nModuleNotFoundError: No module named 'solver'") == []  # the task's own module: the tests must change
+    assert pypi_releases("ERROR: Could not find a version that satisfies the requirement pandas (from versions: none)\nERROR: No matching distribution found for pandas") == ["pandas==2.2.3"]  # pip, offline
     # an install that does not build leaves the Dockerfile as it was and the tests go back
     def pip_fails(files, dockerfile, tests):
         return "the environment's image did not build: ERROR: No matching distribution" if "pip install" in dockerfile else collect(files, dockerfile, tests)

@@ -319,7 +319,8 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
     Planner named. An ENTRYPOINT goes too: Harbor keeps the container up with its own command, which an entrypoint would wrap (the
     container then exits, and the build output that goes back says only "exited (1)"). So does a CMD, which Harbor's command
     replaces: all it can do is mislead the writers (run O: `CMD python3 -m termigen.check.sum_numbers_in_file`, a module nothing
-    provides, which three reference solutions tried to run and then to `pip install`)."""
+    provides, which three reference solutions tried to run and then to `pip install`). A RUN that repeats an earlier one
+    word for word goes (run O: one apt-get line nine times, a model's generation loop)."""
     context = [f.path for f in blueprint]
     names = {PurePosixPath(f).name for f in context} | {f"{PurePosixPath(f).parts[0]}.py" for f in context if "/" in f}  # a folder is a package `python3 -m` runs
     lines = dockerfile.splitlines()
@@ -330,7 +331,9 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
     for found in everything:
         keyword = found.text.split()[0].upper()
         first_from = found.end if first_from is None and keyword == "FROM" else first_from
-        if keyword in ("ENTRYPOINT", "CMD") or (keyword == "RUN" and missing_scripts(found, everything, names)):
+        written = lines[found.line - 1 : found.end]  # a heredoc's body too
+        repeated = keyword == "RUN" and any(lines[e.line - 1 : e.end] == written for e in everything if e.line < found.line)
+        if keyword in ("ENTRYPOINT", "CMD") or repeated or (keyword == "RUN" and missing_scripts(found, everything, names)):
             becomes = ""  # Harbor's compose runs `sh -c "sleep infinity"` as the command: an entrypoint wraps it and the container exits
         elif keyword == "RUN":
             unmade = without_outputs(found.text, made, "\n".join(lines[found.line : found.end]))

@@ -52,6 +52,7 @@ MISSING_MODULE_RE = re.compile(
     r"|Missing optional dependency '([\w.]+)'"  # pandas, for a reader or writer it needs a package for
     r"|Unable to find a usable engine; tried using: '(pyarrow)'"  # pandas' Parquet, with neither engine installed
     r"|`Import (\w+)` failed"  # pandas' Parquet, with the engine named
+    r"|No matching distribution found for ([A-Za-z][\w.-]*)"  # pip, offline (run O: a reference's `pip install pandas`, for a module the image lacked)
 )
 
 
