@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from termigen_harbor.bundle import BundleFile
-from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend
+from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
 from termigen_harbor.synthesis.image_packages import Installs, debian_packages, image_installs, pypi_releases, third_party_imports, with_installs
 from termigen_harbor.synthesis.python_source import output_writers, stray_statements, unknown_fixtures
@@ -257,6 +257,18 @@ async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_
     backend = ScriptedBackend([fenced(program, "python")])
     assert await write_solution(LLM(backend), SPEC, "", STRONG) == f"#!/bin/bash\nset -e\npython3 - <<'PYTHON'\n{program}PYTHON\n"
     assert "reply instead with the complete Python program in one ```python fenced code block" in backend.requests[0].messages[-1].content
+
+
+async def test_tests_with_no_reply_through_the_checks_lose_a_round_not_the_task_until_the_last_round():
+    # run O: three replies read `tmp_dir`, a typo for `temp_dir`, in the only test; the task died in its first test round
+    typo = "from pathlib import Path\n\ndef test_count():\n    temp_dir = Path('/app')\n    assert (tmp_dir / 'count.txt').read_text()\n"
+    backend = ScriptedBackend(model := Model(tests=[typo, typo, typo, STRONG]))
+    written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    assert written.approved and written.tests == STRONG and [r.by for r in written.rounds] == ["checks", "judge"]
+    assert "uses `tmp_dir`, which it never imports or defines" in written.rounds[0].problems[0] and "--- last reply ---" not in written.rounds[0].problems[0]
+    assert "uses `tmp_dir`" in model.prompts["tests"][3] and "assert (tmp_dir / 'count.txt')" in model.prompts["tests"][3]  # the next round starts from it
+    with pytest.raises(StructuredOutputError):
+        await generate_tests(LLM(ScriptedBackend(Model(tests=[typo]))), SPEC, FILES, DOCKERFILE, collect=None, max_rounds=1)
 
 
 async def test_a_writer_with_no_usable_reply_rejects_the_task_and_the_rounds_before_it_are_kept(tmp_path):

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.llm import LLM, StructuredOutputError
-from termigen_harbor.llm.fenced import blocks
+from termigen_harbor.llm.fenced import blocks, file_text
 from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
 from termigen_harbor.synthesis.checks import IMAGE_NOT_BUILT, bash_problem, collect_problem, python_problem, python_run_by_bash, stray_statements_problem, output_writers_problem, unknown_fixtures_problem, unnamed_files, unnamed_files_problem
@@ -73,7 +73,7 @@ class TestRound(BaseModel):
     tests: str
     approved: bool
     problems: list[str] = Field(default_factory=list)
-    by: Literal["judge", "pytest"] = "judge"  # who sent the tests back
+    by: Literal["judge", "pytest", "checks"] = "judge"  # who sent the tests back (checks: no reply passed the checks on the file)
 
 
 class WrittenTests(NamedTuple):
@@ -168,9 +168,18 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
 
     for _ in range(max_rounds):
         prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=sandbox, example=example, feedback=feedback, previous=previous, observed=observed)
-        tests = await llm.file(prompt, purpose="test_generator", check=check, fix=python_fixed, last_resort=last_resort)
-        if previous is not None and feedback and tests.split() == previous.split():  # run O: one test file, sent back unchanged three times
-            tests = await llm.file(f"{prompt}\n\n{UNCHANGED_TESTS}", purpose="test_generator", check=check, fix=python_fixed, last_resort=last_resort)
+        try:
+            tests = await llm.file(prompt, purpose="test_generator", check=check, fix=python_fixed, last_resort=last_resort)
+            if previous is not None and feedback and tests.split() == previous.split():  # run O: one test file, sent back unchanged three times
+                tests = await llm.file(f"{prompt}\n\n{UNCHANGED_TESTS}", purpose="test_generator", check=check, fix=python_fixed, last_resort=last_resort)
+        except StructuredOutputError as exc:  # no reply got through the checks: a round lost, not the task (run O: a typo, `tmp_dir`, three replies)
+            if len(rounds) + 1 == max_rounds:
+                raise
+            problem = str(exc).split("\n--- last reply ---")[0]
+            rounds.append(TestRound(tests=exc.raw_text, approved=False, problems=[problem], by="checks"))
+            say(f"tests, round {len(rounds)}: no reply passed the checks: {first_line(problem)}")
+            feedback, previous = f"- {problem}", _file_or_reply(exc.raw_text)
+            continue
         problem = await asyncio.to_thread(collect, files, dockerfile, tests) if collect else None
         if problem and (installed := await with_what_it_lacks(dockerfile, problem, lambda d: collect(files, d, tests), lambda retried: not (retried or "").startswith(IMAGE_NOT_BUILT))):  # fmt: skip
             dockerfile, installs, problem = installed
@@ -194,6 +203,13 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
         say(f"tests, round {len(rounds)}: sent back by {'pytest' if rounds[-1].by == 'pytest' else 'the judge'}: {first_line(rounds[-1].problems[0])}")
         feedback, previous = "\n".join(f"- {p}" for p in rounds[-1].problems), tests
     return WrittenTests(tests, rounds, False, dockerfile)
+
+
+def _file_or_reply(reply: str) -> str:
+    try:
+        return file_text(reply, ended=True)
+    except ValueError:
+        return reply
 
 
 Retried = TypeVar("Retried")
