@@ -470,6 +470,10 @@ def test_a_bash_solution_that_bash_refuses_at_run_time_is_offered_python():
     assert fine.problem() is None  # what bash printed matters only when the run failed
     wrote_nothing = parse_run("@@termigen-reference exit 1\nTraceback (most recent call last):\n@@termigen-reference output /app/path.json\n@@termigen-reference missing\n", ["/app/path.json"])
     assert "Python" not in wrote_nothing.problem()
+    # run O: a reference that runs a program no one wrote, three rounds
+    for said, named in [("python3: can't open file '/tmp/sccs.py': [Errno 2] No such file or directory", "/tmp/sccs.py"), ("/usr/bin/python3: No module named sccs", "sccs")]:
+        absent = parse_run(f"@@termigen-reference exit 2\n{said}\n@@termigen-reference output /app/sccs.txt\n@@termigen-reference missing\n", ["/app/sccs.txt"])
+        assert f"it runs `{named}`, which is nowhere in the image: solve.sh must hold the whole solution" in absent.problem()
     # run O: a config repaired in place, ended by `cat "$input_file" > "$output_file"` (one file), in three references
     assert "it left /app/path.json empty (`> FILE` empties FILE before the command runs" in run.problem()
 

@@ -37,6 +37,7 @@ BASH_RUNTIME_ERROR_RE = re.compile(
 # run O: a config "repaired in place" ended with `cat "$input_file" > "$output_file"`, one file, in three references
 TRUNCATES = ("`> FILE` empties FILE before the command runs: `cat FILE > FILE` or `sort FILE > FILE` leaves it empty; write to a "
              "temporary file and `mv` it over FILE")  # fmt: skip
+NO_PROGRAM_RE = re.compile(r"python3?(?:\.\d+)?: (?:can't open file '(?P<file>[^']+)'|No module named (?P<module>[\w.]+)\s*$)", re.MULTILINE)
 PYTHON_INSTEAD = ("Text such as JSON quoted inside bash, and arithmetic on decimals, are easy to get wrong in bash: you may instead reply "
                   "with the whole program in Python, in one ```python block, which solve.sh runs with python3.")  # fmt: skip
 
@@ -69,6 +70,9 @@ class ReferenceRun(BaseModel):
             faults.append(f"it left {', '.join(self.empty)} empty ({TRUNCATES})")
         if not faults:
             return None
+        if absent := NO_PROGRAM_RE.search(self.log):  # run O: `python3 sccs.py` and `python3 -m sccs`, three references, no such program
+            faults.append(f"it runs `{absent['file'] or absent['module']}`, which is nowhere in the image: solve.sh must hold the whole solution, its "
+                          f"program written out inside it (a heredoc), not call a program no one wrote. {PYTHON_INSTEAD}")  # fmt: skip
         if refused := BASH_RUNTIME_ERROR_RE.search(self.log):
             faults.append(f"bash refused lines of it at run time (`{refused[0].strip()[:200]}`). {PYTHON_INSTEAD}")
         return "; ".join(faults) + ".\n" + self.details()
