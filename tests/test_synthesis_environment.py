@@ -5,7 +5,7 @@ import pytest
 from termigen_harbor.llm import LLM, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.synthesis.checks import context_problem, dockerfile_problem
-from termigen_harbor.synthesis.python_source import python_fixed, undefined_names, with_missing_imports, without_broken_tests
+from termigen_harbor.synthesis.python_source import python_fixed, undefined_names, with_missing_imports, with_typos_fixed, without_broken_tests
 from termigen_harbor.synthesis.environment import PlannedFile, as_instructions, construct_files, plan_files, write_dockerfile
 
 SPEC = TaskSpec(title="fix-cron-env", objective="Make the backup cron job run.", inputs=["/etc/cron.d/backup"], outputs=["/var/backups/db.tar.gz"],
@@ -255,3 +255,15 @@ def test_path_strings_used_as_paths_become_paths_and_strings_used_as_strings_sta
     twice = 'OUT = "/app/out.json"\nOUT = "/app/other.json"\n\ndef test_x():\n    assert OUT.exists()\n'  # bound twice: which one is meant is not plain
     assert python_fixed(twice) == twice
     assert python_fixed('OUT = "/app/out.json"\n\ndef test_x():\n    assert OUT.endswith(".json")\n') == 'OUT = "/app/out.json"\n\ndef test_x():\n    assert OUT.endswith(".json")\n'
+
+
+def test_a_misspelt_name_reads_the_one_close_name_of_its_scope():
+    # run O: `tmp_dir` for the test's own `temp_dir`, three replies after being told
+    source = ("def test_count(tmp_path):\n    temp_dir = tmp_path / 'task'\n    output_path = tmp_dir / 'sum.txt'\n    assert output_path\n\n"
+              "def test_other():\n    assert tmp_dir\n")  # fmt: skip
+    assert python_fixed(source) == source.replace("output_path = tmp_dir", "output_path = temp_dir")  # another scope binds no such name: it goes back
+    assert undefined_names(python_fixed(source)) == ["tmp_dir"]
+    module = "RESULTS = '/app/out.txt'\n\ndef test_a():\n    assert RESULT\n"
+    assert with_typos_fixed(module) == module.replace("assert RESULT", "assert RESULTS")
+    for left in ("def test_a(value_a, value_b):\n    assert value_c\n", "def test_a(out):\n    assert ou\n"):  # two close names; a short name
+        assert with_typos_fixed(left) == left

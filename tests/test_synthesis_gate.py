@@ -260,13 +260,14 @@ async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_
 
 
 async def test_tests_with_no_reply_through_the_checks_lose_a_round_not_the_task_until_the_last_round():
-    # run O: three replies read `tmp_dir`, a typo for `temp_dir`, in the only test; the task died in its first test round
-    typo = "from pathlib import Path\n\ndef test_count():\n    temp_dir = Path('/app')\n    assert (tmp_dir / 'count.txt').read_text()\n"
+    # run O: three replies read an unbound name in the only test, and the task died in its first test round (that one, `tmp_dir`
+    # for `temp_dir`, is now read as the close name; this one is close to nothing)
+    typo = "from pathlib import Path\n\ndef test_count():\n    temp_dir = Path('/app')\n    assert (scratch / 'count.txt').read_text()\n"
     backend = ScriptedBackend(model := Model(tests=[typo, typo, typo, STRONG]))
     written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
     assert written.approved and written.tests == STRONG and [r.by for r in written.rounds] == ["checks", "judge"]
-    assert "uses `tmp_dir`, which it never imports or defines" in written.rounds[0].problems[0] and "--- last reply ---" not in written.rounds[0].problems[0]
-    assert "uses `tmp_dir`" in model.prompts["tests"][3] and "assert (tmp_dir / 'count.txt')" in model.prompts["tests"][3]  # the next round starts from it
+    assert "uses `scratch`, which it never imports or defines" in written.rounds[0].problems[0] and "--- last reply ---" not in written.rounds[0].problems[0]
+    assert "uses `scratch`" in model.prompts["tests"][3] and "assert (scratch / 'count.txt')" in model.prompts["tests"][3]  # the next round starts from it
     with pytest.raises(StructuredOutputError):
         await generate_tests(LLM(ScriptedBackend(Model(tests=[typo]))), SPEC, FILES, DOCKERFILE, collect=None, max_rounds=1)
 
