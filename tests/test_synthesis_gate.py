@@ -14,11 +14,11 @@ from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
 from termigen_harbor.synthesis.image_packages import Installs, debian_packages, image_installs, pypi_releases, third_party_imports, with_installs
-from termigen_harbor.synthesis.python_source import output_writers, stray_statements, unknown_fixtures
+from termigen_harbor.synthesis.python_source import compiles, output_writers, stray_statements, unknown_fixtures
 from termigen_harbor.synthesis.reference_run import TestCrash, crashed_tests, parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.images import BASE_IMAGE
-from termigen_harbor.synthesis.verify import STANDARD_TEST_SH, GateResult, Problem, _Verification, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, solution_run, verify_task, write_solution
+from termigen_harbor.synthesis.verify import STANDARD_TEST_SH, verifier_skeleton, GateResult, Problem, _Verification, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
 
 SPEC = TaskSpec(title="count-words", objective="Write the number of words in /app/input.txt to /app/count.txt.", inputs=["/app/input.txt"],
@@ -61,11 +61,22 @@ async def test_a_judge_that_never_approves_rejects_the_task_before_any_trial(tmp
     assert len(outcome.test_rounds) == 3 and "nothing checks count.txt" in model.prompts["tests"][1]
 
 
+def test_the_test_generator_starts_from_a_skeleton_with_the_tasks_own_paths():
+    spec = SPEC.model_copy(update={"inputs": ["/app/input.txt: the text", "/app/2024-data.csv"], "outputs": ["/app/count.txt: the count", "/app/input.txt: fixed"]})
+    assert verifier_skeleton(spec) == (
+        'import csv\nimport json\nfrom pathlib import Path\n\n'
+        'INPUT_TXT = Path("/app/input.txt")  # input, which the solution changes in place\nF_2024_DATA_CSV = Path("/app/2024-data.csv")  # input\n'
+        'COUNT_TXT = Path("/app/count.txt")  # output the solution makes\n\n\n'
+        'def test_outputs_exist():\n    assert COUNT_TXT.exists(), "/app/count.txt was not created"\n')
+    assert compiles(verifier_skeleton(spec))
+
+
 async def test_a_rejection_without_a_reason_is_asked_again():
     verdicts = iter([{"approve": False, "problems": []}, {"approve": True, "problems": []}])
     model = Model(tests=[STRONG], judge=lambda _p: next(verdicts))
     tests, rounds, approved, _dockerfile = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
     assert approved and tests == STRONG and len(model.prompts["judge"]) == 2
+    assert 'Start from this skeleton' in model.prompts["tests"][0] and 'COUNT_TXT = Path("/app/count.txt")' in model.prompts["tests"][0]
 
 
 async def test_a_pypi_package_the_tests_import_goes_into_the_image_and_anything_else_goes_back(tmp_path):

@@ -126,6 +126,32 @@ def first_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+def verifier_skeleton(spec: TaskSpec) -> str:
+    """The opening of a test file with the task's own paths as constants, each input and each
+    output the agent makes, and the one test every such task needs: the Test Generator fills in
+    the rest. In run O the 1.5B's tests read `numbers.csv` relative, summed csv rows as numbers and
+    compared with a value they made up, and never read the output at all."""
+    def constant(path: str, taken: set[str]) -> str:
+        name = re.sub(r"\W+", "_", PurePosixPath(path.rstrip("/")).name).strip("_").upper() or "PATH"
+        name = name if name[0].isalpha() else f"F_{name}"
+        while name in taken:
+            name += "_2"
+        taken.add(name)
+        return name
+
+    taken: set[str] = set()
+    made = agent_outputs(spec.outputs, spec.inputs)
+    changed = set(output_paths(spec.outputs))
+    inputs = [(constant(p, taken), p) for p in output_paths(spec.inputs) if p not in made]
+    outputs = [(constant(p, taken), p) for p in made]
+    lines = ["import csv", "import json", "from pathlib import Path", ""]
+    lines += [f'{name} = Path("{path}")  # input' + (", which the solution changes in place" if path in changed else "") for name, path in inputs]
+    lines += [f'{name} = Path("{path}")  # output the solution makes' for name, path in outputs]
+    if outputs:
+        lines += ["", "", "def test_outputs_exist():"] + [f'    assert {name}.exists(), "{path} was not created"' for name, path in outputs]
+    return "\n".join(lines) + "\n"
+
+
 def instruction_text(spec: TaskSpec) -> str:
     return spec.objective + "\n\nOutputs:\n" + "\n".join(f"- {o}" for o in spec.outputs) + "\n"
 
@@ -156,6 +182,7 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
     named = "\n".join([spec.as_text(), dockerfile, *(f"/app/{path}" for path in files)])
     example = verifier_example(category, named)
     made = agent_outputs(spec.outputs, spec.inputs)
+    skeleton = verifier_skeleton(spec)
 
     def check(text: str) -> str | None:
         return (stray_statements_problem(text) or python_problem(text, "test_outputs.py") or unnamed_files_problem(text, named)
@@ -167,7 +194,8 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
         return without_broken_tests(text, also=lambda function: any(path in function for path in unnamed) or any(f"def {test}(" in function for test in dropped))
 
     for _ in range(max_rounds):
-        prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=sandbox, example=example, feedback=feedback, previous=previous, observed=observed)
+        prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=sandbox, example=example, feedback=feedback, previous=previous, observed=observed,
+                        skeleton=skeleton)  # fmt: skip
         try:
             tests = await llm.file(prompt, purpose="test_generator", check=check, fix=python_fixed, last_resort=last_resort)
             if previous is not None and feedback and tests.split() == previous.split():  # run O: one test file, sent back unchanged three times
