@@ -486,6 +486,8 @@ def test_a_bash_solution_that_bash_refuses_at_run_time_is_offered_python():
     for said, named in [("python3: can't open file '/tmp/sccs.py': [Errno 2] No such file or directory", "/tmp/sccs.py"), ("/usr/bin/python3: No module named sccs", "sccs")]:
         absent = parse_run(f"@@termigen-reference exit 2\n{said}\n@@termigen-reference output /app/sccs.txt\n@@termigen-reference missing\n", ["/app/sccs.txt"])
         assert f"it runs `{named}`, which is nowhere in the image: solve.sh must hold the whole solution" in absent.problem()
+    crashed = parse_run("@@termigen-reference exit 139\nEdges loaded: 1 2\n@@termigen-reference output /app/sccs.txt\n@@termigen-reference missing\n", ["/app/sccs.txt"])
+    assert crashed.problem().startswith("solve.sh crashed with a segmentation fault (exit code 139): a bash function that calls itself")  # run O, three rounds
     # run O: a config repaired in place, ended by `cat "$input_file" > "$output_file"` (one file), in three references
     assert "it left /app/path.json empty (`> FILE` empties FILE before the command runs" in run.problem()
 

@@ -57,6 +57,8 @@ class ReferenceRun(BaseModel):
         faults = []
         if self.exit_code is None:
             faults.append("solve.sh did not finish within its time limit (a server or service it starts must run in the background)")
+        elif self.exit_code == 139:  # run O: an SCC search by recursive bash functions, three rounds
+            faults.append(f"solve.sh crashed with a segmentation fault (exit code 139): a bash function that calls itself too deeply does this. {PYTHON_INSTEAD}")
         elif self.exit_code:
             faults.append(f"solve.sh exited with code {self.exit_code}")
         if "sudo" in missing_commands(self.log):  # a real run: `sudo apt-get install jq`, three rounds
