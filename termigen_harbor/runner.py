@@ -65,6 +65,7 @@ class TestOutcome(BaseModel):
     name: str
     outcome: Literal["passed", "failed", "error", "skipped"]
     message: str | None = None
+    details: str | None = None  # the end of the failure's report (the traceback), when asked for
 
 
 class TrialOutcome(BaseModel):
@@ -420,7 +421,8 @@ def read_test_outcomes(verifier_dir: Path) -> list[TestOutcome]:
     return []
 
 
-def parse_junit(xml_text: str) -> list[TestOutcome]:
+def parse_junit(xml_text: str, details: int = 0) -> list[TestOutcome]:
+    """Each test case's outcome; `details`: how many characters of the end of a failure's report to keep."""
     try:
         root = ET.fromstring(xml_text)
     except ET.ParseError:
@@ -429,14 +431,15 @@ def parse_junit(xml_text: str) -> list[TestOutcome]:
     for case in root.iter("testcase"):
         name = "::".join(filter(None, [case.get("classname"), case.get("name")]))
         outcome: Literal["passed", "failed", "error", "skipped"] = "passed"
-        message = None
+        message, report = None, ""
         for tag in ("failure", "error", "skipped"):
             child = case.find(tag)
             if child is not None:
                 outcome = "failed" if tag == "failure" else tag  # type: ignore[assignment]
                 message = (child.get("message") or "")[:500] or None
+                report = (child.text or "").strip()[-details:] if details and tag != "skipped" else ""
                 break
-        outcomes.append(TestOutcome(name=name, outcome=outcome, message=message))
+        outcomes.append(TestOutcome(name=name, outcome=outcome, message=message, details=report or None))
     return outcomes
 
 

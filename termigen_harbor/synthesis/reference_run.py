@@ -13,12 +13,12 @@ import subprocess
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import NamedTuple
-from xml.etree import ElementTree
 
 from pydantic import BaseModel, Field
 
 from termigen_harbor.bundle import BundleFile
 from termigen_harbor.leftovers import owner_label
+from termigen_harbor.runner import parse_junit
 from termigen_harbor.synthesis.checks import PYTEST, ImageNotBuilt, built_image
 from termigen_harbor.synthesis.image_packages import missing_commands
 from termigen_harbor.verifier_sandbox import output_paths
@@ -176,21 +176,15 @@ TRACEBACK_TAIL = 1200  # characters of each crashed test's traceback shown
 def crashed_tests(junit: str) -> list[TestCrash]:
     """The tests, in pytest's JUnit XML, that did not fail by an assertion but by an error raised
     in their own code (reading, parsing, a setup error), by function name (a parametrized test's
-    cases are one test): in run N the 1.5B's tests read a CSV line
-    by line and raised `ValueError: could not convert string to float` on every solution, three
-    gate rounds of about 10 minutes each."""
-    try:
-        root = ElementTree.fromstring(junit)
-    except ElementTree.ParseError:
-        return []
-    found = []
-    for case in root.iter("testcase"):
-        for outcome in case:
-            message = outcome.get("message") or ""
-            if (outcome.tag == "error" or (outcome.tag == "failure" and not message.startswith(ASSERTED))) and not any(c.test == case.get("name", "").split("[")[0] for c in found):
-                found.append(TestCrash(case.get("name", "").split("[")[0], message.strip().splitlines()[0][:300] if message.strip() else outcome.tag,
-                                       (outcome.text or "").strip()[-TRACEBACK_TAIL:]))  # fmt: skip
-    return found
+    cases are one test): in run N the 1.5B's tests read a CSV line by line and raised `ValueError:
+    could not convert string to float` on every solution, three gate rounds of about 10 minutes each."""
+    found: dict[str, TestCrash] = {}
+    for case in parse_junit(junit, details=TRACEBACK_TAIL):
+        message = (case.message or "").strip()
+        test = case.name.split("::")[-1].split("[")[0]
+        if (case.outcome == "error" or (case.outcome == "failed" and not message.startswith(ASSERTED))) and test not in found:
+            found[test] = TestCrash(test, message.splitlines()[0][:300] if message else case.outcome, case.details or "")
+    return list(found.values())
 
 
 JUNIT = "/tmp/termigen-junit.xml"
