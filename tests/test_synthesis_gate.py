@@ -392,6 +392,19 @@ async def test_a_reference_that_never_runs_cleanly_rejects_the_task_before_any_t
     assert "cd: /data: No such file or directory" in model.prompts["solution"][1] and "--- /app/count.txt\n(missing)" in model.prompts["solution"][1]
 
 
+async def test_a_solution_whose_run_failed_in_a_way_python_avoids_is_asked_for_in_python(tmp_path):
+    # run O: an SCC search by recursive bash functions crashed (exit 139) three rounds running, offered Python each time
+    def run(files, dockerfile, solution, outputs):
+        ok = solution == REFERENCE
+        return parse_run(f"@@termigen-reference exit {0 if ok else 139}\n@@termigen-reference output /app/count.txt\n{'5' if ok else '@@termigen-reference missing'}\n", outputs)
+
+    model = Model(tests=[STRONG], solutions=["#!/bin/bash\nf() { f; }\nf\n", REFERENCE], judge=lambda _p: {"approve": False, "problems": ["stop here"]})
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2, collect=None, reference_run=run, tests_run=None)
+    asked = "reply with the complete Python program in one ```python fenced code block (standard library and the packages the environment installs), which solve.sh runs with python3, and nothing else"
+    assert asked not in model.prompts["solution"][0] and asked in model.prompts["solution"][1] and "segmentation fault" in model.prompts["solution"][1]
+    assert [r.exit_code for r in outcome.reference_runs] == [139, 0]
+
+
 async def test_solutions_rewritten_after_a_gate_round_run_in_the_image_before_the_next_round(tmp_path):
     # a real run: both gate-round rewrites of the reference crashed at once, each costing a gate round
     crashes = "#!/bin/bash\npython3 - <<EOF\nprint(e)\nEOF\n"

@@ -300,6 +300,12 @@ def without_sudo(script: str) -> str:
     return SUDO_RE.sub(r"\1\2", script)
 
 
+def python_only(feedback: str | None, ran: bool) -> bool:
+    """Whether a rewrite is asked for in Python alone: its last run failed in a way Python avoids
+    (run O: an SCC search by recursive bash functions crashed three rounds running, offered Python each time)."""
+    return ran and PYTHON_INSTEAD in (feedback or "")
+
+
 async def revised_script(llm: LLM, prompt: str, previous: str | None, purpose: str, outputs: list[str]) -> str:
     """A solution script, which makes the folders of the task's `outputs` first and runs nothing
     through plain sudo; when a revision
@@ -319,7 +325,8 @@ async def write_solution(llm: LLM, spec: TaskSpec, environment: str, tests: str 
     """The reference solution: first from the task alone (tests None), run in the image before any
     test exists; when a gate round finds it failing the tests, rewritten with them in view (the
     independent solution never sees them). `ran`: the feedback is from its own run in the image."""
-    prompt = render("solution_writer", spec=spec.as_text(), environment=environment, tests=tests, feedback=feedback, previous=previous, ran=ran)
+    prompt = render("solution_writer", spec=spec.as_text(), environment=environment, tests=tests, feedback=feedback, previous=previous, ran=ran,
+                    python_only=python_only(feedback, ran))  # fmt: skip
     return await revised_script(llm, prompt, previous, "solution_writer", spec.outputs)
 
 
@@ -366,7 +373,8 @@ EMPTY_OUTPUTS_IDEA = "create every output the task names, empty, without doing t
 async def alternative_solution(llm: LLM, spec: TaskSpec, environment: str, feedback: str | None = None, previous: str | None = None, ran: bool = False) -> str:
     """The independent solution, from the task alone; rewritten from its own run in the image
     (`ran`), or when a judge found it at fault in a gate round (it never sees the tests)."""
-    prompt = render("alternative_solution", spec=spec.as_text(), environment=environment, feedback=feedback, previous=previous, ran=ran)
+    prompt = render("alternative_solution", spec=spec.as_text(), environment=environment, feedback=feedback, previous=previous, ran=ran,
+                    python_only=python_only(feedback, ran))  # fmt: skip
     return await revised_script(llm, prompt, previous, "alternative_solution", spec.outputs)
 
 
