@@ -153,6 +153,20 @@ async def test_checks_dedented_out_of_their_test_go_back_with_their_lines_and_ar
     assert stray_statements('"""Doc."""\nimport os\nX = 1\nif __name__ == "__main__":\n    pass\ntry:\n    import numpy\nexcept ImportError:\n    numpy = None\n') == []
 
 
+async def test_a_module_level_value_that_crashes_the_collection_is_dropped_after_the_last_reply_with_the_tests_reading_it():
+    # run O: `expected_sum = compute_sum([...])` at the top of the file failed pytest's collection in all three rounds
+    crashing = STRONG + "\n\nexpected = int('1,2,3')\n\n\ndef test_total():\n    assert Path('/app/count.txt').read_text().strip() == str(expected)\n"
+
+    def collect(files, dockerfile, tests):
+        line = next((n for n, text in enumerate(tests.splitlines(), 1) if text.startswith("expected = ")), None)
+        return f"/tests/test_outputs.py:{line}: in <module>\n    expected = int('1,2,3')\nE   ValueError: invalid literal" if line else None
+
+    model = Model(tests=[crashing])
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=collect, max_rounds=2)
+    assert written.approved and written.tests == STRONG + "\n\n" and [r.by for r in written.rounds] == ["pytest", "judge"]
+    assert "def test_total" not in model.prompts["judge"][0] and "def test_count" in model.prompts["judge"][0]  # the judge sees the rest
+
+
 async def test_tests_taking_an_argument_no_fixture_provides_go_back_and_are_dropped_after_the_last_reply():
     # as the 1.5B model wrote them in a real run: pytest collected them, then every trial errored on setup
     unprovided = STRONG + "\n\ndef test_output_structure(output_path):\n    assert open(output_path).read()\n"

@@ -13,6 +13,7 @@ number of rounds. A trial that errors is retried once, then reported as an error
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import re
 import shlex
@@ -32,7 +33,7 @@ from termigen_harbor.llm import LLM, StructuredOutputError
 from termigen_harbor.llm.fenced import blocks, file_text
 from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
-from termigen_harbor.synthesis.checks import IMAGE_NOT_BUILT, bash_problem, collect_problem, python_problem, python_run_by_bash, stray_statements_problem, output_writers_problem, unknown_fixtures_problem, unnamed_files, unnamed_files_problem
+from termigen_harbor.synthesis.checks import IMAGE_NOT_BUILT, MODULE_LEVEL_RE, bash_problem, collect_problem, python_problem, python_run_by_bash, stray_statements_problem, output_writers_problem, unknown_fixtures_problem, unnamed_files, unnamed_files_problem
 from termigen_harbor.synthesis.image_packages import Installs, image_installs, with_installs
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, Example, examples_for
 from termigen_harbor.synthesis.environment import agent_outputs
@@ -213,6 +214,9 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
             dockerfile, installs, problem = installed
             environment = environment_text(files, dockerfile)
             say(f"tests, round {len(rounds) + 1}: the image lacks what they import; the Dockerfile now installs {installs}")
+        if problem and collect and len(rounds) + 1 == max_rounds and (kept := without_import_crash(tests, problem)) != tests:
+            say(f"tests, round {len(rounds) + 1}: dropped the module-level value that crashed when pytest imported them, and the tests reading it")
+            tests, problem = kept, await asyncio.to_thread(collect, files, dockerfile, kept)
         if not problem and crashes and (crashed := await asyncio.to_thread(crashes, dockerfile, tests)):
             kept = without_broken_tests(tests, also=lambda function: any(f"def {c.test}(" in function for c in crashed)) if len(rounds) + 1 == max_rounds else tests
             if kept != tests:
@@ -231,6 +235,23 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
         say(f"tests, round {len(rounds)}: sent back by {'pytest' if rounds[-1].by == 'pytest' else 'the judge'}: {first_line(rounds[-1].problems[0])}")
         feedback, previous = "\n".join(f"- {p}" for p in rounds[-1].problems), tests
     return WrittenTests(tests, rounds, False, dockerfile)
+
+
+def without_import_crash(tests: str, problem: str) -> str:
+    """The tests without the module-level value whose computation crashed when pytest imported them
+    (the collection's `test_outputs.py:N: in <module>`), and the tests that read it (while a test
+    is left); else unchanged. Run O: `expected_sum = compute_sum([...])` at the top of the file,
+    read by no test, failed the collection in all three rounds."""
+    at = MODULE_LEVEL_RE.search(problem)
+    try:
+        tree = ast.parse(tests)
+    except SyntaxError:
+        return tests
+    value = next((node for node in tree.body if at and isinstance(node, (ast.Assign, ast.AnnAssign)) and node.lineno <= int(at[1]) <= (node.end_lineno or node.lineno)), None)
+    if value is None:
+        return tests
+    text = ast.get_source_segment(tests, value)
+    return without_broken_tests(tests, also=lambda segment: segment == text)
 
 
 def _file_or_reply(reply: str) -> str:
