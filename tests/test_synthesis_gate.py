@@ -236,6 +236,9 @@ async def test_tests_that_crash_after_the_reference_go_back_with_the_traceback_a
     backend = ScriptedBackend(Model(tests=[CRASHES, CRASHES, STRONG]))  # run O: the same tests sent back unchanged are asked for once more
     written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, crashes=crashes, max_rounds=2)
     assert written.approved and written.tests == STRONG and "Your reply is the previous tests, unchanged" in backend.requests[2].messages[-1].content
+    main = CRASHES + '\n\nif __name__ == "__main__":\n    test_count()\n    test_total()\n'  # run O: a main block calling every test
+    written = await generate_tests(LLM(ScriptedBackend(Model(tests=[main]))), SPEC, FILES, DOCKERFILE, collect=None, crashes=crashes, max_rounds=1)
+    assert written.approved and "def test_total" not in written.tests and "__main__" not in written.tests and written.tests.startswith(STRONG)
     backend = ScriptedBackend(model := Model(tests=[CRASHES]))
     written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, crashes=crashes, max_rounds=1)
     assert written.approved and written.tests.startswith(STRONG) and "def test_total" not in written.tests

@@ -191,7 +191,7 @@ def without_broken_tests(source: str, also: Callable[[str], bool] | None = None)
     unchanged. The last resort for tests a model kept reading an undefined value in after being
     shown the line three times (`corrupted_input`): the checks that are left go on to the Judge,
     which sends back tests that no longer cover the task."""
-    current, dropped, changed = source, set(), False
+    current, dropped, changed = without_main_block(source), set(), False
     while True:
         try:
             tree = ast.parse(current)
@@ -220,6 +220,20 @@ def without_broken_tests(source: str, also: Callable[[str], bool] | None = None)
         current = "".join(lines)
     tests_left = any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test") for n in ast.parse(current).body)
     return current if changed and tests_left and not undefined_names(current) else source
+
+
+def without_main_block(source: str) -> str:
+    """The source without its `if __name__ == "__main__":` blocks, which pytest never runs (run O:
+    one called every test by name, so a crashing test could not be dropped without it)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source
+    lines = source.splitlines(keepends=True)
+    for node in reversed(tree.body):
+        if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and "__main__" in ast.unparse(node.test):
+            del lines[node.lineno - 1 : node.end_lineno]
+    return "".join(lines)
 
 
 STRAY = (ast.Assert, ast.Expr, ast.If, ast.For, ast.While, ast.With, ast.Raise)
