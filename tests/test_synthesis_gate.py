@@ -15,7 +15,8 @@ from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend, StructuredOut
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
 from termigen_harbor.synthesis.image_packages import Installs, debian_packages, image_installs, pypi_releases, third_party_imports, with_installs
 from termigen_harbor.synthesis.python_source import compiles, output_writers, stray_statements, unknown_fixtures
-from termigen_harbor.synthesis.reference_run import TestCrash, crashed_tests, parse_run
+from termigen_harbor.synthesis import reference_run
+from termigen_harbor.synthesis.reference_run import TestCrash, TestsRun, asserted_failures, crashed_tests, failed_tests, parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.synthesis.verify import STANDARD_TEST_SH, verifier_skeleton, GateResult, Problem, _Verification, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, solution_run, verify_task, write_solution
@@ -74,7 +75,7 @@ def test_the_test_generator_starts_from_a_skeleton_with_the_tasks_own_paths():
 async def test_a_rejection_without_a_reason_is_asked_again():
     verdicts = iter([{"approve": False, "problems": []}, {"approve": True, "problems": []}])
     model = Model(tests=[STRONG], judge=lambda _p: next(verdicts))
-    tests, rounds, approved, _dockerfile = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, rounds, approved, _dockerfile, _fault = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
     assert approved and tests == STRONG and len(model.prompts["judge"]) == 2
     assert 'Start from this skeleton' in model.prompts["tests"][0] and 'COUNT_TXT = Path("/app/count.txt")' in model.prompts["tests"][0]
 
@@ -116,7 +117,7 @@ async def test_tests_that_keep_reading_an_undefined_value_lose_those_checks_afte
     # as the 1.5B model wrote them in a real run, three times after being shown the line
     reads_undefined = STRONG + "\n\ndef test_repaired():\n    assert Path('/app/count.txt').read_bytes() != corrupted_input.encode()\n"
     model = Model(tests=[reads_undefined] * 3)
-    tests, rounds, approved, _dockerfile = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, rounds, approved, _dockerfile, _fault = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
     assert approved and tests == STRONG + "\n\n" and len(model.prompts["tests"]) == 3 and len(rounds) == 1  # three replies, the last mended
     assert STRONG in model.prompts["judge"][0] and "corrupted_input" not in model.prompts["judge"][0]
 
@@ -126,7 +127,7 @@ async def test_tests_that_demand_a_file_nothing_names_go_back_and_lose_that_chec
     demands = STRONG + "\n\ndef test_solver_exists():\n    assert Path('/app/solve_maze.py').is_file(), '/app/solve_maze.py is missing'\n"
     model = Model(tests=[demands] * 3)
     backend = ScriptedBackend(model)
-    tests, rounds, approved, _dockerfile = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, rounds, approved, _dockerfile, _fault = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
     assert approved and tests == STRONG + "\n\n" and len(model.prompts["tests"]) == 3
     told = backend.requests[1].messages[-1].content
     assert "test_outputs.py checks `/app/solve_maze.py`, which neither the task nor its environment names" in told
@@ -134,7 +135,7 @@ async def test_tests_that_demand_a_file_nothing_names_go_back_and_lose_that_chec
     # and again, the path held in a module-level constant under a docstring that names it (the maze example's style)
     constant = '"""Tests for /app/solve_maze.py: a solver."""\nSOLVER = Path("/app/solve_maze.py")\n' + STRONG + "\n\ndef test_solver_exists():\n    assert SOLVER.is_file()\n"
     backend = ScriptedBackend(Model(tests=[constant] * 3))
-    tests, _rounds, approved, _dockerfile = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, _rounds, approved, _dockerfile, _fault = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
     assert approved and tests == '"""Tests for /app/solve_maze.py: a solver."""\n' + STRONG + "\n\n"
     assert '- `/app/solve_maze.py` in: SOLVER = Path("/app/solve_maze.py")' in backend.requests[1].messages[-1].content  # the line that checks it
     named = SPEC.as_text() + "/app/data/orders.csv\nCOPY gen.sh /opt/tools/gen.sh"
@@ -146,7 +147,7 @@ async def test_checks_dedented_out_of_their_test_go_back_with_their_lines_and_ar
     # as the 1.5B model wrote them in a real run: a test's last checks dedented to module level
     dedented = '"""Checks."""\nimport pytest\n' + STRONG + "\ndef test_report():\n    output = ''\nif not output:\n    pytest.fail('empty')\nassert True\n"
     backend = ScriptedBackend(Model(tests=[dedented] * 3))
-    tests, _rounds, approved, _dockerfile = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, _rounds, approved, _dockerfile, _fault = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
     told = backend.requests[1].messages[-1].content
     assert "runs these lines when pytest imports it, outside every test function" in told and "- line 13: if not output:" in told and "- line 15: assert True" in told
     assert approved and "pytest.fail" not in tests and "assert True" not in tests and tests.startswith('"""Checks."""\nimport pytest\n' + STRONG)
@@ -171,7 +172,7 @@ async def test_tests_taking_an_argument_no_fixture_provides_go_back_and_are_drop
     # as the 1.5B model wrote them in a real run: pytest collected them, then every trial errored on setup
     unprovided = STRONG + "\n\ndef test_output_structure(output_path):\n    assert open(output_path).read()\n"
     backend = ScriptedBackend(Model(tests=[unprovided] * 3))
-    tests, _rounds, approved, _dockerfile = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, _rounds, approved, _dockerfile, _fault = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
     told = backend.requests[1].messages[-1].content
     assert "tests that take an argument no fixture provides" in told and "- `test_output_structure` takes `output_path`" in told
     assert approved and "output_path" not in tests
@@ -182,11 +183,14 @@ async def test_tests_taking_an_argument_no_fixture_provides_go_back_and_are_drop
 
 
 async def test_tests_that_write_the_output_they_check_go_back_and_are_dropped_after_the_last_reply():
-    # as the 1.5B model wrote them in run N (and the Judge approved them): the test made the output itself, then compared it with itself
+    EXISTS_ONLY = "from pathlib import Path\n\ndef test_count_exists():\n    assert Path('/app/count.txt').exists()\n"  # fails the no-op, not a lazy solution
+
+
+# as the 1.5B model wrote them in run N (and the Judge approved them): the test made the output itself, then compared it with itself
     own = (STRONG + "\n\ndef test_total():\n    total = len(open('/app/input.txt').read().split())\n"
            "    with open('/app/count.txt', 'w') as f:\n        f.write(str(total))\n    assert open('/app/count.txt').read() == str(total)\n")
     backend = ScriptedBackend(Model(tests=[own] * 3))
-    tests, _rounds, approved, _dockerfile = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, _rounds, approved, _dockerfile, _fault = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
     told = backend.requests[1].messages[-1].content
     assert "tests that write an output the agent's solution must make" in told and "- `test_total` writes `/app/count.txt`" in told
     assert approved and "def test_total" not in tests and tests.startswith(STRONG)
@@ -197,6 +201,9 @@ async def test_tests_that_write_the_output_they_check_go_back_and_are_dropped_af
     helper = ("def save(rows, path):\n    with open(path, 'w') as f:\n        f.write(rows)\n\n"
               "def test_a():\n    save('1', '/app/count.txt')\n\ndef test_b():\n    save(path='/app/count.txt', rows='1')\n\ndef test_c():\n    save('1', '/tmp/x')\n")  # fmt: skip
     assert output_writers(helper, ["/app/count.txt"]) == {"test_a": ["/app/count.txt"], "test_b": ["/app/count.txt"]}
+
+
+EXISTS_ONLY = "from pathlib import Path\n\ndef test_count_exists():\n    assert Path('/app/count.txt').exists()\n"  # fails the no-op, not a lazy solution
 
 
 # as the 1.5B model wrote them in run N: its own helper read a CSV line by line and raised on every solution
@@ -225,24 +232,77 @@ async def test_tests_that_crash_after_the_reference_go_back_with_the_traceback_a
 
     def crashes(dockerfile, tests):
         seen.append(tests)
-        return [TestCrash("test_total", "ValueError: could not convert string to float: 'a b c'", "E   ValueError: could not convert")] if "def test_total" in tests else []
+        crashed = [TestCrash("test_total", "ValueError: could not convert string to float: 'a b c'", "E   ValueError: could not convert")] if "def test_total" in tests else []
+        return TestsRun(crashed, [], {"test_count"})
 
     backend = ScriptedBackend(Model(tests=[CRASHES, STRONG]))
-    written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, crashes=crashes)
+    written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, run_tests=crashes)
     told = backend.requests[1].messages[-1].content
     assert "tests crashed in their own code after the reference solution ran cleanly and left every output: `test_total` raised ValueError: could not convert string to float: 'a b c'\n" in told
     assert "fail only through `assert` with a message" in told and "- `test_total`:\n    E   ValueError" in told
     assert written.approved and written.tests == STRONG and [r.by for r in written.rounds] == ["pytest", "judge"] and seen == [CRASHES, STRONG]
     backend = ScriptedBackend(Model(tests=[CRASHES, CRASHES, STRONG]))  # run O: the same tests sent back unchanged are asked for once more
-    written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, crashes=crashes, max_rounds=2)
+    written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, run_tests=crashes, max_rounds=2)
     assert written.approved and written.tests == STRONG and "Your reply is the previous tests, unchanged" in backend.requests[2].messages[-1].content
     main = CRASHES + '\n\nif __name__ == "__main__":\n    test_count()\n    test_total()\n'  # run O: a main block calling every test
-    written = await generate_tests(LLM(ScriptedBackend(Model(tests=[main]))), SPEC, FILES, DOCKERFILE, collect=None, crashes=crashes, max_rounds=1)
+    written = await generate_tests(LLM(ScriptedBackend(Model(tests=[main]))), SPEC, FILES, DOCKERFILE, collect=None, run_tests=crashes, max_rounds=1)
     assert written.approved and "def test_total" not in written.tests and "__main__" not in written.tests and written.tests.startswith(STRONG)
     backend = ScriptedBackend(model := Model(tests=[CRASHES]))
-    written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, crashes=crashes, max_rounds=1)
+    written = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, run_tests=crashes, max_rounds=1)
     assert written.approved and written.tests.startswith(STRONG) and "def test_total" not in written.tests
     assert "def test_total" not in model.prompts["judge"][0] and "def test_count" in model.prompts["judge"][0]
+
+
+NOP_FAILS = {"test_count"}  # what STRONG fails in the untouched image: count.txt is not there yet
+
+
+async def test_tests_that_pass_in_the_untouched_image_go_back_before_the_judge_reads_them():
+    ran = iter([TestsRun([], [], set()), TestsRun([], [], NOP_FAILS)])  # WEAK passes with nothing done
+    model = Model(tests=[WEAK, STRONG])
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=lambda _d, _t: next(ran))
+    assert written.approved and written.tests == STRONG and [r.by for r in written.rounds] == ["pytest", "judge"]
+    assert "every test passes in the task's untouched image, before any solution ran" in model.prompts["tests"][1] and len(model.prompts["judge"]) == 1
+    model = Model(tests=[WEAK])  # in the last round too: no test left that the no-op fails, so nothing to keep
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=lambda _d, _t: TestsRun([], [], set()), max_rounds=1)
+    assert not written.approved and written.rounds[-1].problems[0].startswith("every test passes in the task's untouched image") and "judge" not in model.prompts
+
+
+ASKS_MORE = STRONG + "\n\ndef test_report():\n    assert Path('/app/count.txt').read_text() == '5 words\\n', 'count.txt must say 5 words'\n"
+SAYS_5_WORDS = TestCrash("test_report", "AssertionError: count.txt must say 5 words", "E   AssertionError: count.txt must say 5 words")
+
+
+async def test_a_test_the_reference_fails_by_an_assert_goes_to_the_judge_with_pytests_report_before_the_gate():
+    ran = lambda _d, tests: TestsRun([], [SAYS_5_WORDS] if "def test_report" in tests else [], NOP_FAILS)  # noqa: E731
+    blame_tests = {"wrong": "tests", "reason": "test_report wants '5 words', and the task asks for the number alone"}
+    model = Model(tests=[ASKS_MORE, STRONG], verdicts=[blame_tests])
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran, reference=REFERENCE)
+    judged = model.prompts["gate_judge"][0]
+    assert "The reference solution, whose outputs the tests were written against, fails them." in judged and "wc -w" in judged
+    assert "then failed `test_report`: AssertionError: count.txt must say 5 words" in judged and "E   AssertionError" in judged
+    assert "a judge found the tests at fault: test_report wants '5 words'" in model.prompts["tests"][1]
+    assert written.approved and written.tests == STRONG and [r.by for r in written.rounds] == ["judge", "judge"] and written.reference_fault is None
+    # the judge blames the reference: the tests stand, and the finding comes back for the reference's rewrite
+    model = Model(tests=[ASKS_MORE], verdicts=[{"wrong": "solution", "reason": "the task asks for '5 words'"}])
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran, reference=REFERENCE)
+    assert written.approved and written.tests == ASKS_MORE and len(written.rounds) == 1
+    assert written.reference_fault.startswith("the task asks for '5 words'\nEvidence: the reference solution ran cleanly")
+    # in the last round, the tests found at fault are dropped while one the untouched image fails remains
+    model = Model(tests=[ASKS_MORE], verdicts=[blame_tests])
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran, reference=REFERENCE, max_rounds=1)
+    assert written.approved and written.tests.startswith(STRONG) and "def test_report" not in written.tests
+    nop_fails_only_report = lambda _d, tests: TestsRun([], [SAYS_5_WORDS], {"test_report"})  # noqa: E731
+    model = Model(tests=[ASKS_MORE], verdicts=[blame_tests])
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=nop_fails_only_report, reference=REFERENCE, max_rounds=1)
+    assert not written.approved and written.rounds[-1].by == "judge" and "judge" not in model.prompts
+
+
+def test_a_tests_run_tells_crashes_from_assert_failures_and_lists_what_the_untouched_image_fails(tmp_path):
+    (tmp_path / "test_x.py").write_text("def test_ok():\n    pass\n\ndef test_bad():\n    assert 1 == 2, 'one is not two'\n\ndef test_crash():\n    int('x')\n")
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml", str(tmp_path / "j.xml"), str(tmp_path / "test_x.py")], capture_output=True, cwd=tmp_path)
+    junit = (tmp_path / "j.xml").read_text()
+    assert [(f.test, f.error) for f in asserted_failures(junit)] == [("test_bad", "AssertionError: one is not two")]
+    assert [c.test for c in crashed_tests(junit)] == ["test_crash"] and failed_tests(junit) == {"test_bad", "test_crash"}
+    assert TestsRun([], [], set()).pass_the_nop and not TestsRun([], [], set(), nop_ran=False).pass_the_nop and not TestsRun([], [], {"test_bad"}).pass_the_nop
 
 
 async def test_an_adversary_with_no_attack_bash_parses_leaves_the_attack_that_needs_no_model(tmp_path):
@@ -313,23 +373,35 @@ async def test_a_writer_with_no_usable_reply_rejects_the_task_and_the_rounds_bef
 
 @pytest.mark.docker
 async def test_weak_tests_are_beaten_by_a_lazy_solution_that_read_them_and_are_strengthened(docker_engine, tmp_path):
-    model = Model()
+    model = Model(tests=[WEAK, EXISTS_ONLY, STRONG])
     outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, max_rounds=2)
     first, second = outcome.rounds
     reasons = " | ".join(p.reason for p in first.problems)
-    assert "def test_input_present" in model.prompts["lazy"][0] and "Write the number of words" in model.prompts["lazy"][0]
     # the reference is written first and run in the image; the tests are written against what it really
     # produced; the independent solution sees only the task
     assert "def test_" not in model.prompts["solution"][0] and "def test_" not in model.prompts["alternative"][0]
     assert "solve.sh exited with code 0" in model.prompts["tests"][0] and "--- /app/count.txt\n5" in model.prompts["tests"][0]
     assert outcome.reference_runs[0].outputs == {"/app/count.txt": "5"} and outcome.reference_runs[0].problem() is None
-    assert first.nop == 1.0 and "pass on the untouched container" in reasons
-    assert first.lazy == [("hard-code the count the tests read", 1.0)] and "a lazy solution passes (hard-code the count" in reasons
-    assert "pass on the untouched container" in model.prompts["tests"][1] and "echo 3 > /app/count.txt" in model.prompts["tests"][1]
+    # tests that pass in the untouched image go back before the Judge reads them, in the real image
+    assert outcome.test_rounds[0].by == "pytest" and "every test passes in the task's untouched image" in model.prompts["tests"][1]
+    assert "def test_count_exists" in model.prompts["lazy"][0] and "Write the number of words" in model.prompts["lazy"][0]
+    assert first.nop == 0.0 and first.lazy == [("hard-code the count the tests read", 1.0)] and "a lazy solution passes (hard-code the count" in reasons
+    assert "echo 3 > /app/count.txt" in model.prompts["tests"][2]
     assert "def test_count" in model.prompts["lazy"][1] and "hard-code the count the tests read" in model.prompts["lazy"][1]  # the new tests are attacked too
     assert second.problems == [] and second.oracle == 1.0 and second.nop == 0.0 and second.alternative == 1.0
     assert [score for _idea, score in second.lazy] == [0.0, 0.0]
     assert outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == STRONG
+
+
+@pytest.mark.docker
+def test_tests_run_in_the_real_image_untouched_and_after_the_reference(docker_engine):
+    ran = reference_run.tests_on_reference(FILES, DOCKERFILE, STRONG, REFERENCE, timeout_s=60, tests_timeout_s=60)
+    assert ran == TestsRun([], [], {"test_count"})  # count.txt is not there before the reference
+    ran = reference_run.tests_on_reference(FILES, DOCKERFILE, WEAK + CRASHES.removeprefix(STRONG), LINES_NOT_WORDS, timeout_s=60, tests_timeout_s=60)
+    assert ran.pass_the_nop is False and [c.test for c in ran.crashes] == ["test_total"] and ran.failures == []
+    ran = reference_run.tests_on_reference(FILES, DOCKERFILE, STRONG, LINES_NOT_WORDS, timeout_s=60, tests_timeout_s=60)
+    assert [f.test for f in ran.failures] == ["test_count"] and ran.crashes == [] and ran.nop_failed == {"test_count"}
+    assert reference_run.tests_on_reference(FILES, DOCKERFILE, WEAK, REFERENCE, timeout_s=60, tests_timeout_s=60).pass_the_nop
 
 
 @pytest.mark.docker
@@ -575,21 +647,30 @@ def test_a_solution_run_is_its_exit_code_and_the_end_of_its_output(tmp_path):
 
 @pytest.mark.docker
 async def test_a_reference_that_fails_tests_which_ask_more_than_the_task_goes_to_the_judge_and_the_tests_are_rewritten(docker_engine, tmp_path):
-    # a test that asks for a format the task never names fails every solution by its assert (a crash of its own goes back before the gate)
-    asks_more = STRONG + "\n\ndef test_report():\n    assert Path('/app/count.txt').read_text() == '5 words\\n', 'count.txt must say 5 words'\n"
+    # a test that asks for a format the task never names fails every solution by its assert: the tests' run
+    # in the real image shows it before the gate, and the Judge settles it there
     verdict = {"wrong": "tests", "reason": "test_report wants '5 words', and the task asks for the number alone"}
     relative = STRONG.replace("/app/", "")  # tests run in the task's working directory, /app, as the agent does
-    model = Model(tests=[asks_more, relative], verdicts=[verdict])
+    model = Model(tests=[ASKS_MORE, relative], verdicts=[verdict])
     outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2)
-    first, second = outcome.rounds
-    assert first.oracle == 0.0 and first.alternative == 0.0 and [p.stage for p in first.problems] == ["solution"]
     judged = model.prompts["gate_judge"][0]
-    assert "The reference solution, whose outputs the tests were written against, fails them, and so does a second solution" in judged
+    assert "The reference solution, whose outputs the tests were written against, fails them." in judged
     assert "count.txt must say 5 words" in judged and "wc -w" in judged
-    assert outcome.disputes[0].solution == "reference" and outcome.disputes[0].verdict.wrong == "tests"
-    assert "a judge found the tests at fault: test_report wants '5 words'" in model.prompts["tests"][1]
+    assert outcome.test_rounds[0].by == "judge" and "a judge found the tests at fault: test_report wants '5 words'" in model.prompts["tests"][1]
     assert len(model.prompts["solution"]) == 1  # the reference was right: it is kept, not rewritten
-    assert second.passed and outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == relative
+    [gate] = outcome.rounds
+    assert gate.passed and outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == relative
+
+
+@pytest.mark.docker
+async def test_a_reference_the_judge_finds_at_fault_is_rewritten_before_the_gate(docker_engine, tmp_path):
+    verdict = {"wrong": "solution", "reason": "it counts lines, and the task asks for words"}
+    model = Model(tests=[STRONG], solutions=[LINES_NOT_WORDS, REFERENCE], verdicts=[verdict])
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=1)
+    assert "then failed `test_count`" in model.prompts["gate_judge"][0]
+    assert "it counts lines, and the task asks for words" in model.prompts["solution"][1] and "def test_count" in model.prompts["solution"][1]
+    [gate] = outcome.rounds
+    assert gate.passed and outcome.accepted and len(model.prompts["tests"]) == 1
 
 
 @pytest.mark.docker

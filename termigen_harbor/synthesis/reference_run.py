@@ -173,43 +173,104 @@ ASSERTED = ("assert ", "AssertionError", "Failed: ")  # a failure by assert or p
 TRACEBACK_TAIL = 1200  # characters of each crashed test's traceback shown
 
 
-def crashed_tests(junit: str) -> list[TestCrash]:
-    """The tests, in pytest's JUnit XML, that did not fail by an assertion but by an error raised
-    in their own code (reading, parsing, a setup error), by function name (a parametrized test's
-    cases are one test): in run N the 1.5B's tests read a CSV line by line and raised `ValueError:
-    could not convert string to float` on every solution, three gate rounds of about 10 minutes each."""
+def function_of(case_name: str) -> str:
+    """A JUnit case's test function (a parametrized test's cases are one test)."""
+    return case_name.split("::")[-1].split("[")[0]
+
+
+def _first_by_test(junit: str, keep: Callable[[str, str], bool]) -> list[TestCrash]:
+    """Each test's first case whose (outcome, message) `keep` accepts, with the end of its report."""
     found: dict[str, TestCrash] = {}
     for case in parse_junit(junit, details=TRACEBACK_TAIL):
         message = (case.message or "").strip()
-        test = case.name.split("::")[-1].split("[")[0]
-        if (case.outcome == "error" or (case.outcome == "failed" and not message.startswith(ASSERTED))) and test not in found:
+        if keep(case.outcome, message) and (test := function_of(case.name)) not in found:
             found[test] = TestCrash(test, message.splitlines()[0][:300] if message else case.outcome, case.details or "")
     return list(found.values())
 
 
+def crashed_tests(junit: str) -> list[TestCrash]:
+    """The tests, in pytest's JUnit XML, that did not fail by an assertion but by an error raised
+    in their own code (reading, parsing, a setup error), by function name: in run N the 1.5B's
+    tests read a CSV line by line and raised `ValueError: could not convert string to float` on
+    every solution, three gate rounds of about 10 minutes each."""
+    return _first_by_test(junit, lambda outcome, message: outcome == "error" or (outcome == "failed" and not message.startswith(ASSERTED)))
+
+
+def asserted_failures(junit: str) -> list[TestCrash]:
+    """The tests that failed by an assertion (or pytest.fail), by function name."""
+    return _first_by_test(junit, lambda outcome, message: outcome == "failed" and message.startswith(ASSERTED))
+
+
+def failed_tests(junit: str) -> set[str]:
+    """The tests, by function name, that did not pass."""
+    return {function_of(case.name) for case in parse_junit(junit) if case.outcome in ("failed", "error")}
+
+
 JUNIT = "/tmp/termigen-junit.xml"
+NOP_JUNIT = "/tmp/termigen-nop-junit.xml"
 
 
-def tests_on_reference(environment: dict[str, BundleFile], dockerfile: str, tests: str, solution: str, timeout_s: int = 600) -> list[TestCrash]:
+class TestsRun(NamedTuple):
+    """The tests run in the task's image twice, as the gate will run them: before anything ran
+    (the no-op) and after solve.sh (the reference)."""
+
+    __test__ = False  # not a pytest test class
+    crashes: list[TestCrash]  # after the reference: tests that raised an error of their own
+    failures: list[TestCrash]  # after the reference: tests that failed by an assertion
+    nop_failed: set[str]  # before anything ran: the tests that failed (the no-op scores 0 only if one does)
+    nop_ran: bool = True  # the no-op run gave a report
+
+    @property
+    def pass_the_nop(self) -> bool:
+        """Every test passed in the untouched image: the no-op would score 1."""
+        return self.nop_ran and not self.nop_failed
+
+
+def tests_on_reference(environment: dict[str, BundleFile], dockerfile: str, tests: str, solution: str, timeout_s: int = 600,
+                       tests_timeout_s: int = 300) -> TestsRun | None:  # fmt: skip
     """The tests run as the verifier runs them (pytest, from /app) in a container of the task's
-    image after solve.sh: those that crashed in their own code. Empty when none did, or when there
-    is no verdict (the image did not build, the run did not finish): the gate has the last word."""
-    script = (f"timeout {timeout_s} bash /solution/solve.sh > /dev/null 2>&1; {PYTEST}; {{ cd /app 2>/dev/null || cd /tests; }} && "
-              f"timeout 300 $P /tests/test_outputs.py -q -p no:cacheprovider --tb=short --junitxml={JUNIT} > /dev/null 2>&1; cat {JUNIT}")  # fmt: skip
+    image, first untouched (what the no-op will score), then after solve.sh. None when there is no
+    verdict (the image did not build, the run did not finish): the gate has the last word. Both runs
+    share one container; the tests may not write the outputs (checked before), so the first run
+    leaves nothing the reference reads. `tests_timeout_s`: the verifier's time limit for each run."""
+    def pytest(junit: str) -> str:
+        return (f"( {{ cd /app 2>/dev/null || cd /tests; }} && timeout {tests_timeout_s} $P /tests/test_outputs.py -q -p no:cacheprovider --tb=short "
+                f"--junitxml={junit} > /dev/null 2>&1 )")  # fmt: skip
+
+    script = (f"{PYTEST}; {pytest(NOP_JUNIT)}; timeout {timeout_s} bash /solution/solve.sh > /dev/null 2>&1; {pytest(JUNIT)}; "
+              f"cat {JUNIT}; echo; echo '{MARK}nop'; cat {NOP_JUNIT}")  # fmt: skip
     try:
-        printed = run_with_solution(environment, dockerfile, solution, script, timeout_s + 420, tests)
+        printed = run_with_solution(environment, dockerfile, solution, script, timeout_s + 2 * tests_timeout_s + 120, tests)
     except ImageNotBuilt:
-        return []
-    return crashed_tests(printed or "")
+        return None
+    reference, _, nop = (part.strip() for part in (printed or "").partition(f"{MARK}nop"))  # an XML declaration must open its text
+    if not parse_junit(reference):
+        return None
+    return TestsRun(crashed_tests(reference), asserted_failures(reference), failed_tests(nop), nop_ran=bool(parse_junit(nop)))
 
 
 def crashes_problem(crashes: list[TestCrash]) -> str:
     """Why tests that crashed go back to their writer, with what pytest printed; its first line names them."""
     named = "; ".join(f"`{c.test}` raised {c.error}" for c in crashes)
-    shown = "\n".join(f"- `{c.test}`:\n" + "\n".join(f"    {line}" for line in c.traceback.splitlines()) for c in crashes[:3])
     return (f"tests crashed in their own code after the reference solution ran cleanly and left every output: {named}\n"
             "A test must read each input in its real format (see the environment; the csv module for CSV) and each output as the "
-            "reference left it, and fail only through `assert` with a message (if an output cannot be parsed, assert that). What pytest printed:\n" + shown)  # fmt: skip
+            "reference left it, and fail only through `assert` with a message (if an output cannot be parsed, assert that). What pytest printed:\n" + _reports(crashes))  # fmt: skip
 
 
-TestsOnReference = Callable[[dict[str, BundleFile], str, str, str], list[TestCrash]]
+def _reports(tests: list[TestCrash]) -> str:
+    return "\n".join(f"- `{t.test}`:\n" + "\n".join(f"    {line}" for line in t.traceback.splitlines()) for t in tests[:3])
+
+
+def failures_evidence(failures: list[TestCrash]) -> str:
+    """The tests the reference failed by an assertion after it ran cleanly, with what pytest printed, as a Judge is shown them."""
+    named = "; ".join(f"`{f.test}`: {f.error}" for f in failures)
+    return f"the reference solution ran cleanly and left every output, then failed {named}\nWhat pytest printed:\n{_reports(failures)}"
+
+
+# a test file that passes with nothing done fails the gate's no-op check, and a gate round costs 5 to 10 minutes on 2 cores
+NOP_PASSES = ("every test passes in the task's untouched image, before any solution ran (the no-op agent would score 1): the tests must "
+              "check what a solution makes, each output's content against values computed from the inputs, so that they fail until "
+              "the task is done")  # fmt: skip
+
+
+TestsOnReference = Callable[[dict[str, BundleFile], str, str, str], TestsRun | None]

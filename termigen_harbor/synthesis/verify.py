@@ -38,7 +38,8 @@ from termigen_harbor.synthesis.image_packages import Installs, image_installs, w
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, Example, examples_for
 from termigen_harbor.synthesis.environment import agent_outputs
 from termigen_harbor.synthesis.python_source import output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_stray_statements
-from termigen_harbor.synthesis.reference_run import PYTHON_INSTEAD, ReferenceRun, RunReference, TestCrash, TestsOnReference, crashes_problem, run_reference, tests_on_reference
+from termigen_harbor.synthesis.reference_run import (NOP_PASSES, PYTHON_INSTEAD, ReferenceRun, RunReference, TestsOnReference, TestsRun, crashes_problem, failures_evidence,
+                                                     run_reference, tests_on_reference)
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.verifier_sandbox import describe, output_paths, sandbox_for_outputs
 
@@ -82,6 +83,7 @@ class WrittenTests(NamedTuple):
     rounds: list[TestRound]
     approved: bool
     dockerfile: str  # the task's Dockerfile, with what the tests needed installed
+    reference_fault: str | None = None  # the reference failed the approved tests by an assertion, and a judge found it at fault: why
 
 
 class LazySolution(BaseModel):
@@ -168,14 +170,13 @@ def environment_text(files: dict[str, BundleFile], dockerfile: str) -> str:
 async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, collect: Collect | None = collect_problem,
                          judge: LLM | None = None, max_rounds: int = 3, feedback: str | None = None, previous: str | None = None,
                          category: str = "", say: Callable[[str], None] = lambda _m: None, observed: str | None = None,
-                         crashes: Callable[[str, str], list[TestCrash]] | None = None) -> WrittenTests:  # fmt: skip
-    """Test Generator until its tests compile, pytest collects them in the task's image, none
-    crashes in its own code on the reference's outputs, and the Judge approves them, or out of
-    rounds. A well-known package the tests import and the image lacks goes into the image (the
-    Dockerfile returned), not back to the Test Generator. `observed`: the reference solution's run
-    and outputs (ReferenceRun.shown), shown to the Test Generator. `crashes(dockerfile, tests)`: the
-    tests that raised an error of their own after the reference ran (TestCrash); in the last round
-    those are dropped, and the rest go to the Judge."""
+                         run_tests: Callable[[str, str], TestsRun | None] | None = None, reference: str = "") -> WrittenTests:  # fmt: skip
+    """Test Generator until its tests compile, pytest collects them in the task's image, they pass
+    the reference and fail the untouched image (`run_tests(dockerfile, tests)`, see
+    _judged_on_reference), and the Judge approves them, or out of rounds. A well-known package the
+    tests import and the image lacks goes into the image (the Dockerfile returned), not back to the
+    Test Generator. `observed`: the reference solution's run and outputs (ReferenceRun.shown), shown
+    to the Test Generator; `reference`: that solution's script."""
     environment = environment_text(files, dockerfile)
     sandbox = describe(sandbox_for_outputs(TaskConfig(), spec.outputs))
     rounds: list[TestRound] = []
@@ -217,24 +218,53 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
         if problem and collect and len(rounds) + 1 == max_rounds and (kept := without_import_crash(tests, problem)) != tests:
             say(f"tests, round {len(rounds) + 1}: dropped the module-level value that crashed when pytest imported them, and the tests reading it")
             tests, problem = kept, await asyncio.to_thread(collect, files, dockerfile, kept)
-        if not problem and crashes and (crashed := await asyncio.to_thread(crashes, dockerfile, tests)):
-            kept = without_broken_tests(tests, also=lambda function: any(f"def {c.test}(" in function for c in crashed)) if len(rounds) + 1 == max_rounds else tests
-            if kept != tests:
-                say(f"tests, round {len(rounds) + 1}: dropped {', '.join(c.test for c in crashed)}, which crashed on the reference's outputs")
-                tests = kept
-            else:
-                problem = crashes_problem(crashed)
+        reference_fault, by = None, "pytest"
+        if not problem and run_tests and (ran := await asyncio.to_thread(run_tests, dockerfile, tests)):
+            tests, problem, by, reference_fault = await _judged_on_reference(judge or llm, spec, tests, reference or "", ran, len(rounds) + 1 == max_rounds, say, len(rounds) + 1)
         if problem:
-            rounds.append(TestRound(tests=tests, approved=False, problems=[problem], by="pytest"))
+            rounds.append(TestRound(tests=tests, approved=False, problems=[problem], by=by))
         else:
             verdict = await (judge or llm).structured(render("judge", spec=spec.as_text(), tests=tests), Verdict, purpose="judge")
             rounds.append(TestRound(tests=tests, approved=verdict.approve, problems=verdict.problems))
             if verdict.approve:
                 say(f"tests, round {len(rounds)}: approved by the judge")
-                return WrittenTests(tests, rounds, True, dockerfile)
+                return WrittenTests(tests, rounds, True, dockerfile, reference_fault)
         say(f"tests, round {len(rounds)}: sent back by {'pytest' if rounds[-1].by == 'pytest' else 'the judge'}: {first_line(rounds[-1].problems[0])}")
         feedback, previous = "\n".join(f"- {p}" for p in rounds[-1].problems), tests
     return WrittenTests(tests, rounds, False, dockerfile)
+
+
+async def _judged_on_reference(judge: LLM, spec: TaskSpec, tests: str, reference: str, ran: TestsRun, last: bool, say: Callable[[str], None],
+                               number: int) -> tuple[str, str | None, Literal["judge", "pytest"], str | None]:  # fmt: skip
+    """What the tests' run in the image (TestsRun) says before the Judge reads them, as
+    (tests, problem, by, reference_fault). A test that crashed in its own code goes back with
+    pytest's traceback. Tests that all pass the untouched image go back (the no-op would pass).
+    A test the reference failed by an assertion goes to the gate's Judge with pytest's report: if
+    the tests are at fault they go back; if the reference is, the tests stand and `reference_fault`
+    says why. In the last round (`last`) the tests at fault are dropped instead, as long as one that
+    fails the untouched image remains. Each check costs the gate's Judge a round otherwise: 5 to 10
+    minutes on 2 cores."""
+    at_fault, problem, by = [c.test for c in ran.crashes], None, "pytest"
+    if ran.crashes:
+        problem = crashes_problem(ran.crashes)
+    elif ran.pass_the_nop:
+        return tests, NOP_PASSES, "pytest", None
+    elif ran.failures:
+        evidence = failures_evidence(ran.failures)
+        try:
+            verdict = await judge_dispute(judge, spec, tests, reference, evidence, reference=True)
+        except StructuredOutputError as exc:  # no verdict: the tests stand, and the gate's Judge looks again
+            verdict = GateVerdict(wrong="solution", reason=f"the judge gave no usable verdict ({first_line(str(exc))})")
+        if verdict.wrong == "solution":
+            return tests, None, "pytest", f"{verdict.reason}\nEvidence: {evidence}"
+        at_fault, by = [f.test for f in ran.failures], "judge"
+        problem = f"the reference solution fails them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {evidence}"
+    if last and (not ran.nop_ran or ran.nop_failed - set(at_fault)):
+        kept = without_broken_tests(tests, also=lambda function: any(f"def {test}(" in function for test in at_fault))
+        if kept != tests:
+            say(f"tests, round {number}: dropped {', '.join(at_fault)}, which {'crashed on' if ran.crashes else 'a judge found wrong about'} the reference's outputs")
+            return kept, None, by, None
+    return tests, problem, by, None
 
 
 def without_import_crash(tests: str, problem: str) -> str:
@@ -509,14 +539,14 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
     """The reference (run in the image), tests written against its outputs (checked, then judged),
     the independent solution and lazy attacks on the tests, then the gate; each failure goes back
     to what must change, for max_rounds rounds. `collect`, `reference_run` and `tests_run` (the
-    tests after the reference, for crashes of their own) run only on the docker environment (they
+    tests in the untouched image and after the reference, TestsRun) run only on the docker environment (they
     build the image locally)."""
     local = env == "docker"
     timeout_s = min(int((config.get("agent") or {}).get("timeout_sec") or 600), REFERENCE_RUN_LIMIT)  # the task's own time limit, up to REFERENCE_RUN_LIMIT
     if reference_run is run_reference:
         reference_run = partial(run_reference, timeout_s=timeout_s)
     if tests_run is tests_on_reference:
-        tests_run = partial(tests_on_reference, timeout_s=timeout_s)
+        tests_run = partial(tests_on_reference, timeout_s=timeout_s, tests_timeout_s=int((config.get("verifier") or {}).get("timeout_sec") or 300))
     verification = _Verification(llm, spec, files, dockerfile, config, jobs_dir, k_lazy, max_rounds, env, collect if local else None, category, say,
                                  reference_run if local else None, tests_run if local else None)  # fmt: skip
     try:
@@ -654,7 +684,7 @@ class _Verification:
         assert self.reference_run is not None
         return self.reference_run(self.files, dockerfile, script, self.spec.outputs)
 
-    def crashed_on_reference(self, solution: str, dockerfile: str, tests: str) -> list[TestCrash]:
+    def tests_in_image(self, solution: str, dockerfile: str, tests: str) -> TestsRun | None:
         assert self.tests_run is not None
         return self.tests_run(self.files, dockerfile, tests, solution)
 
@@ -665,10 +695,10 @@ class _Verification:
     async def write_tests(self, feedback: str | None = None) -> bool:
         """New tests (revising the last ones when there is feedback); False when they were never approved."""
         runs_cleanly = self.tests_run is not None and bool(self.outcome.reference_runs) and self.outcome.reference_runs[-1].problem() is None
-        crashes = partial(self.crashed_on_reference, self.solution) if runs_cleanly else None  # against a reference that fails, a crash proves nothing
-        tests, rounds, approved, dockerfile = await generate_tests(self.llm, self.spec, self.files, self.dockerfile, self.collect, feedback=feedback,
-                                                                   previous=self.tests or None, category=self.category, say=self.say, observed=self.observed,
-                                                                   crashes=crashes)  # fmt: skip
+        run_tests = partial(self.tests_in_image, self.solution) if runs_cleanly else None  # against a reference that fails, a test run proves nothing
+        tests, rounds, approved, dockerfile, reference_fault = await generate_tests(self.llm, self.spec, self.files, self.dockerfile, self.collect, feedback=feedback,
+                                                                                    previous=self.tests or None, category=self.category, say=self.say,
+                                                                                    observed=self.observed, run_tests=run_tests, reference=self.solution)  # fmt: skip
         self.outcome.test_rounds += rounds
         if dockerfile != self.dockerfile:
             self.adopt(dockerfile)
@@ -676,6 +706,9 @@ class _Verification:
             self.outcome.reason = f"the tests were never approved ({rounds[-1].by}): " + "; ".join(rounds[-1].problems)[:600]
             return False
         self.tests = tests
+        if reference_fault:  # the reference fails the approved tests, and a judge found it at fault: rewritten now, not after a gate round
+            self.say(f"tests: a judge found the reference at fault: {first_line(reference_fault)}")
+            await self.reference_that_runs(f"- {reference_fault}")
         return True
 
     async def repair(self, gate: GateResult) -> bool:
