@@ -250,6 +250,7 @@ def synthesize(
     budget_minutes: float | None = typer.Option(None, "--budget-minutes", min=0, help="Stop cleanly at the first model call after this many minutes (a build or gate round under way ends first)."),
     k_lazy: int = typer.Option(2, "--lazy", help="Lazy solutions that must fail the tests."),
     org: str = typer.Option("termigen", "--org", help="Accepted tasks are named ORG/<task> in task.toml and the folder's dataset.toml (Harbor's registry names)."),
+    retry_rejected: str | None = typer.Option(None, "--retry-rejected", help="Reopen rejected tasks that reached this stage (spec, plan, build or verify) and run it and the later stages again, e.g. after a fix; their earlier usage is kept."),
 ) -> None:
     """Synthesize verified Harbor tasks from a taxonomy. Run it again with the same arguments to resume."""
     import asyncio
@@ -258,8 +259,11 @@ def synthesize(
     from termigen_harbor.llm import Budget, make_llm
     from pydantic import ValidationError
 
-    from termigen_harbor.synthesis.pipeline import MODEL_DOWN, Pipeline, Progress, SynthesisConfig
+    from termigen_harbor.synthesis.pipeline import MODEL_DOWN, RETRY_STAGES, Pipeline, Progress, SynthesisConfig
     from termigen_harbor.taxonomy import TaxonomyError, load_taxonomy
+
+    if retry_rejected is not None and retry_rejected not in RETRY_STAGES:
+        fail(f"--retry-rejected {retry_rejected!r} is not a stage: use one of {', '.join(RETRY_STAGES)}")
 
     try:
         tax = load_taxonomy(taxonomy)
@@ -267,7 +271,7 @@ def synthesize(
         fail(str(exc))
     try:
         config = SynthesisConfig(out=out, categories=categories.split(",") if categories else None, per_category=per_category,
-                                 concurrency=concurrency, env=env, k_lazy=k_lazy, org=org)  # fmt: skip
+                                 concurrency=concurrency, env=env, k_lazy=k_lazy, org=org, retry_rejected=retry_rejected)  # fmt: skip
     except ValidationError as exc:
         fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
     llm = make_llm(model, api_base=api_base, budget=Budget(max_tokens=budget_tokens, max_usd=budget_usd, max_seconds=budget_minutes * 60 if budget_minutes is not None else None))

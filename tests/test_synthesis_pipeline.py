@@ -131,6 +131,19 @@ async def test_a_task_rejected_inside_a_stage_keeps_the_calls_and_the_cost_of_th
     assert state["usage"]["construct"]["output_tokens"] > 0 and manifest.usage_by_stage["construct"].output_tokens > 0
     assert [c["purpose"] for c in state["transcript"]].count("constructor") == 3  # the failed replies, for whoever asks why
 
+    # after a fix, --retry-rejected reopens the task at the stage named, if it got that far, and its earlier usage stays counted
+    from termigen_harbor.llm import RetryPolicy
+
+    retry = SynthesisConfig(out=tmp_path / "out", categories=["data_etl"], per_category=1, k_lazy=1, max_gate_rounds=2, retry_rejected="verify")
+    untouched = SynthesisRoles()
+    assert (await Pipeline(LLM(ScriptedBackend(untouched)), load_taxonomy("termigen"), retry).run()).items[0].stage == "rejected" and untouched.calls == []
+    fixed = SynthesisRoles(down_at="environment")  # the constructor's fix works; stop before Docker
+    manifest = await Pipeline(LLM(ScriptedBackend(fixed), retry=RetryPolicy(max_retries=0)), load_taxonomy("termigen"), retry.model_copy(update={"retry_rejected": "plan"})).run()
+    [item] = manifest.items
+    assert fixed.calls[0] == "planner" and "proposer" not in fixed.calls and item.stage == "environment" and item.reason is None and item.error
+    again = json.loads((tmp_path / "out" / ".work" / "data_etl-001" / "state.json").read_text())
+    assert again["usage"]["construct"]["output_tokens"] > state["usage"]["construct"]["output_tokens"] and again["files"]
+
 
 async def test_an_interrupted_run_writes_the_manifest_of_what_was_done_so_far(tmp_path):
     import asyncio
@@ -158,3 +171,13 @@ async def test_an_interrupted_run_writes_the_manifest_of_what_was_done_so_far(tm
     manifest = Manifest.model_validate_json((tmp_path / "out" / "manifest.json").read_text())
     assert manifest.stopped == INTERRUPTED and manifest.tasks == 1 and manifest.items[0].stage == "specified"
     assert (manifest.funnel.seeds, manifest.funnel.spec_passed, manifest.funnel.built) == (1, 1, 0)
+
+
+def test_retry_rejected_names_a_stage_or_the_command_says_which_it_takes(tmp_path):
+    from typer.testing import CliRunner
+
+    from termigen_harbor.cli import app
+
+    result = CliRunner().invoke(app, ["synthesize", "-o", str(tmp_path / "out"), "--retry-rejected", "gate"])
+    assert result.exit_code == 2 and "--retry-rejected 'gate' is not a stage: use one of spec, plan, build, verify" in " ".join(result.output.split())
+    assert not (tmp_path / "out").exists()

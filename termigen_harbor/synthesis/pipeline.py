@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from harbor.models.dataset.manifest import DatasetInfo
 from harbor.models.task.config import PackageInfo
@@ -41,6 +41,8 @@ from termigen_harbor.taxonomy import Category, Taxonomy
 INTERRUPTED = "interrupted (Ctrl-C or SIGTERM)"  # the manifest then holds what was done so far; the same command goes on
 MODEL_DOWN = "the model did not answer"  # how a run stopped by an unreachable model says so (the same command resumes it)
 Stage = Literal["seeded", "specified", "environment", "built", "accepted", "rejected", "errored"]
+RetryStage = Literal["spec", "plan", "build", "verify"]  # where a rejected task can be reopened (--retry-rejected)
+RETRY_STAGES: tuple[str, ...] = get_args(RetryStage)
 
 
 class SynthesisConfig(BaseModel):
@@ -50,6 +52,7 @@ class SynthesisConfig(BaseModel):
     concurrency: int = Field(default=1, ge=1)
     env: str = "docker"
     org: str = DEFAULT_ORG  # accepted tasks are named <org>/<task> for Harbor's registry
+    retry_rejected: RetryStage | None = None  # rejected tasks that reached this stage are reopened there on loading
 
     @field_validator("org")
     @classmethod
@@ -85,6 +88,26 @@ class TaskState(BaseModel):
     bundle_dir: Path | None = None
     usage: dict[str, StageUsage] = Field(default_factory=dict)  # stage -> tokens in/out, cost, seconds
     transcript: list[TranscriptCall] = Field(default_factory=list)
+
+
+def reopened(state: TaskState, stage: RetryStage) -> TaskState:
+    """A rejected task sent back to the start of `stage`, with what that stage and the later ones
+    made cleared, when it reached that stage; otherwise as it was. Its usage so far is kept (a
+    stage run again adds to it), so the manifest counts every attempt."""
+    if state.stage != "rejected":
+        return state
+    reached = {"spec": True, "plan": bool(state.spec_outcome and state.spec_outcome.accepted), "build": bool(state.files),
+               "verify": bool(state.build and state.build.ok)}[stage]  # fmt: skip
+    if not reached:
+        return state
+    cleared: dict[str, Any] = {"stage": {"spec": "seeded", "plan": "specified", "build": "environment", "verify": "built"}[stage], "reason": None, "verify": None}
+    if stage in ("spec", "plan", "build"):
+        cleared["build"] = None
+    if stage in ("spec", "plan"):
+        cleared |= {"blueprint": [], "files": {}}
+    if stage == "spec":
+        cleared["spec_outcome"] = None
+    return state.model_copy(update=cleared)
 
 
 def why_not_built(build: BuildOutcome) -> str:
@@ -173,7 +196,7 @@ class Pipeline:
                 path = self._state_path(task_id)
                 state = TaskState.model_validate_json(path.read_text()) if path.exists() else TaskState(
                     id=task_id, category=category.id, tier=self.taxonomy.tier_of(category.id), seed=seed)  # fmt: skip
-                states.append(state)
+                states.append(reopened(state, self.config.retry_rejected) if self.config.retry_rejected else state)
         return states
 
     # ------------------------------------------------------------------ one task
@@ -185,8 +208,8 @@ class Pipeline:
             return await work
         finally:
             usage = llm.usage_since(mark)
-            state.usage[name] = StageUsage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, cost_usd=usage.cost_usd or 0.0,
-                                           seconds=round(time.monotonic() - started, 1))  # fmt: skip
+            state.usage[name] = state.usage.get(name, StageUsage()) + StageUsage(  # a stage run again (reopened, or after an errored gate) adds to its usage
+                input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, cost_usd=usage.cost_usd or 0.0, seconds=round(time.monotonic() - started, 1))
             state.transcript = list(llm.transcript or [])
 
     async def run_task(self, state: TaskState) -> None:
