@@ -214,6 +214,11 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     assert context_problem("FROM termigen/base:bookworm\nCOPY x.sh .\nCOPY --from=0 /app/x.sh /usr/local/bin/\n", ["x.sh"]).startswith(
         "line 3 copies from stage 0, which is not an earlier stage (this one is stage 0")
     assert "copies from `b`, which is no earlier stage" in context_problem("FROM termigen/base:bookworm AS b\nCOPY --from=b /x /y\n", [])
+    # ... which the Dockerfile the writer gets back copies within the stage instead (run O: the nginx task, three replies)
+    own = "```dockerfile\nFROM termigen/base:bookworm AS site\nCOPY maze.txt /app/\nCOPY --from=site /app/maze.txt /srv/www/maze.txt\nCOPY --from=0 /app/maze.txt /etc/cron.d/job /opt/\n```"
+    assert await write_dockerfile(LLM(ScriptedBackend([own])), SPEC, maze) == (
+        "FROM termigen/base:bookworm AS site\nCOPY [\"etc/cron.d/job\", \"/etc/cron.d/job\"]\nCOPY maze.txt /app/\n"
+        "RUN mkdir -p /srv/www && cp -r /app/maze.txt /srv/www/maze.txt\nRUN mkdir -p /opt/ && cp -r /app/maze.txt /etc/cron.d/job /opt/\n")
     # a JSON-form COPY that is no JSON list (a real build's parse error, sent back unchanged) is rewritten from its words
     broken = '```dockerfile\nFROM termigen/base:bookworm\nCOPY [maze.txt", "/app/"]\nCOPY --chown=root [etc/cron.d/job, "/etc/cron.d/job"]\n```'
     assert await write_dockerfile(LLM(ScriptedBackend([broken])), SPEC, maze) == (
