@@ -14,7 +14,7 @@ from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
 from termigen_harbor.synthesis.image_packages import Installs, debian_packages, image_installs, pypi_releases, third_party_imports, with_installs
-from termigen_harbor.synthesis.python_source import compiles, output_writers, stray_statements, unknown_fixtures
+from termigen_harbor.synthesis.python_source import compiles, inline_python_dedented, output_writers, stray_statements, unknown_fixtures
 from termigen_harbor.synthesis import reference_run
 from termigen_harbor.synthesis.reference_run import TestCrash, TestsRun, asserted_failures, crashed_tests, failed_tests, parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
@@ -340,6 +340,12 @@ async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_
     assert await write_solution(LLM(backend), SPEC, "", STRONG) == REFERENCE and "`bash -n` rejects the script" in backend.requests[2].messages[-1].content
     assert "you may instead reply with the whole program in Python" in backend.requests[2].messages[-1].content  # the way out that compiles
     assert python_run_by_bash(REFERENCE) == REFERENCE
+    # run P: a `python3 -c '` program indented as the bash around it, three references, IndentationError each time
+    indented = "#!/bin/bash\nset -e\npython3 -c '\n    with open(\"/app/input.txt\") as f:\n        n = len(f.read().split())\n    print(n)\n' > /app/count.txt\n"
+    written = await write_solution(LLM(ScriptedBackend([fenced(indented, "bash")])), SPEC, "", STRONG)
+    assert written == "#!/bin/bash\nset -e\npython3 -c '\nwith open(\"/app/input.txt\") as f:\n    n = len(f.read().split())\nprint(n)\n' > /app/count.txt\n"
+    quoted = 'x=$(python3 -c "\n    import json\n    print(json.dumps({\\"a\\": 1}))\n    ")\n'
+    assert inline_python_dedented(quoted) == 'x=$(python3 -c "\nimport json\nprint(json.dumps({\\"a\\": 1}))\n")\n'
     # the prompt lets a writer answer in Python, which solve.sh then runs with python3
     program = 'import json\nwith open("/app/input.txt") as f:\n    n = len(f.read().split())\nprint(json.dumps(n))\n'
     backend = ScriptedBackend([fenced(program, "python")])
@@ -592,6 +598,12 @@ def test_a_bash_solution_that_bash_refuses_at_run_time_is_offered_python():
     assert crashed.problem().startswith("solve.sh crashed with a segmentation fault (exit code 139): a bash function that calls itself")  # run O, three rounds
     # run O: a config repaired in place, ended by `cat "$input_file" > "$output_file"` (one file), in three references
     assert "it left /app/path.json empty (`> FILE` empties FILE before the command runs" in run.problem()
+    # run P: a Python program that stopped at once left the output empty; the Python error is named first, with no `> FILE` hint
+    indented = parse_run('@@termigen-reference exit 1\n  File "<string>", line 2\n    with open("/app/numbers.csv") as f:\nIndentationError: unexpected indent\n'
+                         "@@termigen-reference output /app/sum.txt\n@@termigen-reference empty\n", ["/app/sum.txt"])  # fmt: skip
+    assert indented.problem().startswith("its Python program stopped with `IndentationError: unexpected indent` (see the traceback below); "
+                                         "solve.sh exited with code 1; it left /app/sum.txt empty.\n")  # fmt: skip
+    assert "its Python program" not in parse_run("@@termigen-reference exit 1\nError: no input\n", ["/app/sum.txt"]).problem()
 
 
 @pytest.mark.docker

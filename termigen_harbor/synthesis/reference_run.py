@@ -37,6 +37,7 @@ BASH_RUNTIME_ERROR_RE = re.compile(
 # run O: a config "repaired in place" ended with `cat "$input_file" > "$output_file"`, one file, in three references
 TRUNCATES = ("`> FILE` empties FILE before the command runs: `cat FILE > FILE` or `sort FILE > FILE` leaves it empty; write to a "
              "temporary file and `mv` it over FILE")  # fmt: skip
+PYTHON_ERROR_RE = re.compile(r"^(?:\w+\.)*(?:\w+Error|Exception|\w+Exception)(?::.*)?$", re.MULTILINE)  # a traceback's last line
 NO_PROGRAM_RE = re.compile(r"python3?(?:\.\d+)?: (?:can't open file '(?P<file>[^']+)'|No module named (?P<module>[\w.]+)\s*$)", re.MULTILINE)
 PYTHON_INSTEAD = ("Text such as JSON quoted inside bash, and arithmetic on decimals, are easy to get wrong in bash: you may instead reply "
                   "with the whole program in Python, in one ```python block, which solve.sh runs with python3.")  # fmt: skip
@@ -68,10 +69,12 @@ class ReferenceRun(BaseModel):
             folders = sorted({str(PurePosixPath(path).parent) for path in self.missing if f"{path}: No such file or directory" in self.log})
             if folders:  # the 1.5B wrote to /app/output/... in all three rounds of a real run, and never made the folder
                 faults.append(f"writing it failed because its folder does not exist: create it first (mkdir -p {' '.join(folders)})")
-        if self.empty:
-            faults.append(f"it left {', '.join(self.empty)} empty ({TRUNCATES})")
+        if self.empty:  # after a crash the crash is why; after a clean exit, often `cat f > f`
+            faults.append(f"it left {', '.join(self.empty)} empty" + ("" if self.exit_code else f" ({TRUNCATES})"))
         if not faults:
             return None
+        if 'File "' in self.log and (python_error := PYTHON_ERROR_RE.findall(self.log)):  # run P: `IndentationError` three rounds, the reason leading with the empty output
+            faults.insert(0, f"its Python program stopped with `{python_error[-1].strip()[:200]}` (see the traceback below)")
         if absent := NO_PROGRAM_RE.search(self.log):  # run O: `python3 sccs.py` and `python3 -m sccs`, three references, no such program
             faults.append(f"it runs `{absent['file'] or absent['module']}`, which is nowhere in the image: solve.sh must hold the whole solution, its "
                           f"program written out inside it (a heredoc), not call a program no one wrote. {PYTHON_INSTEAD}")  # fmt: skip
