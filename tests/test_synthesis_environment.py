@@ -101,6 +101,11 @@ def test_only_functions_that_read_an_undefined_name_and_those_relying_on_them_ar
     in_a_class = "class TestX:\n    def test_a(self):\n        assert undefined_d\n\ndef test_b():\n    assert True\n"
     for source in (only_broken, at_module_level, in_a_class, "def broken(:\n", "def test_fine():\n    assert True\n"):
         assert without_broken_tests(source) == source  # nothing to mend by dropping: the check sends it back
+    # a test method found at fault (it crashed on the reference's outputs) goes from its class; a class left with no test goes whole
+    classes = ("class TestSum:\n    def setup_method(self):\n        self.n = 1\n\n    def test_exists(self):\n        assert self.n\n\n"
+               "    def test_value(self):\n        assert int('a')\n\n\nclass TestOther:\n    def test_bad(self):\n        assert int('b')\n")  # fmt: skip
+    crashed = lambda function: "def test_value(" in function or "def test_bad(" in function  # noqa: E731
+    assert without_broken_tests(classes, also=crashed) == "class TestSum:\n    def setup_method(self):\n        self.n = 1\n\n    def test_exists(self):\n        assert self.n\n\n"
 
 
 async def test_a_shell_script_must_pass_bash_n_and_a_dockerfile_must_start_from_the_base():

@@ -208,6 +208,11 @@ def without_broken_tests(source: str, also: Callable[[str], bool] | None = None)
                   and (_unbound_reads(functions[node.name], bound) or {a.arg for a in node.args.args} & dropped or at_fault(node))]  # fmt: skip
         # a module-level value `also` finds at fault (`SOLVER = Path("/app/x.py")`) goes too: what reads it is then broken
         broken += [node for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign)) and at_fault(node)]
+        # and a test method `also` finds at fault, inside its class (the whole class when no other method is left)
+        for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
+            methods = [node for node in cls.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            faulty = [node for node in methods if node.name.startswith("test") and at_fault(node)]
+            broken += [cls] if faulty and len(faulty) == len([m for m in methods if m.name.startswith("test")]) else faulty
         if not broken:
             break
         changed = True
@@ -219,7 +224,7 @@ def without_broken_tests(source: str, also: Callable[[str], bool] | None = None)
                 end += 1
             del lines[first - 1 : end]
         current = "".join(lines)
-    tests_left = any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test") for n in ast.parse(current).body)
+    tests_left = any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test") for n in ast.walk(ast.parse(current)))
     return current if changed and tests_left and not undefined_names(current) else source
 
 
