@@ -329,7 +329,7 @@ async def test_a_revision_that_is_the_failed_script_unchanged_is_asked_once_more
     assert await write_solution(LLM(ScriptedBackend([fenced(failed, "bash")])), SPEC, "", STRONG) == failed
 
 
-async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_script_still_goes_back():
+async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_script_still_goes_back(tmp_path):
     # as the 1.5B model wrote a reference in a real run, three times after `bash -n` named the line
     python = '#!/bin/bash\n\n# Reconnect\ntry:\n    import pymysql\nexcept ImportError as e:\n    print(f"failed: {e}")\nEND = """\nPYTHON\n"""\n'
     mixed = '#!/bin/bash\ndf=$(pandas.read_csv("/tmp/t.txt"))\n'
@@ -344,6 +344,13 @@ async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_
     indented = "#!/bin/bash\nset -e\npython3 -c '\n    with open(\"/app/input.txt\") as f:\n        n = len(f.read().split())\n    print(n)\n' > /app/count.txt\n"
     written = await write_solution(LLM(ScriptedBackend([fenced(indented, "bash")])), SPEC, "", STRONG)
     assert written == "#!/bin/bash\nset -e\npython3 -c '\nwith open(\"/app/input.txt\") as f:\n    n = len(f.read().split())\nprint(n)\n' > /app/count.txt\n"
+    # run P: a config repaired in place by a loop that appends to the file it reads, which never ended in 300 s, three rounds
+    in_place = ('#!/bin/bash\nf=/app/input.txt\nwhile IFS= read -r line; do\n    echo "${line^^}" >> $f\ndone < $f\n')
+    written = await write_solution(LLM(ScriptedBackend([fenced(in_place, "bash")])), SPEC, "", STRONG)
+    assert written == '#!/bin/bash\nf=/app/input.txt\n: > "$f.new"\nwhile IFS= read -r line; do\n    echo "${line^^}" >> "$f.new"\ndone < $f\nmv "$f.new" $f\n'
+    (tmp_path / "input.txt").write_text("a b\nc\n")
+    proc = await asyncio.create_subprocess_exec("timeout", "10", "bash", "-c", written.replace("/app", str(tmp_path)))
+    assert await proc.wait() == 0 and (tmp_path / "input.txt").read_text() == "A B\nC\n" and [p.name for p in tmp_path.iterdir()] == ["input.txt"]
     quoted = 'x=$(python3 -c "\n    import json\n    print(json.dumps({\\"a\\": 1}))\n    ")\n'
     assert inline_python_dedented(quoted) == 'x=$(python3 -c "\nimport json\nprint(json.dumps({\\"a\\": 1}))\n")\n'
     # the prompt lets a writer answer in Python, which solve.sh then runs with python3

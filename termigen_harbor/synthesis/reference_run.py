@@ -57,7 +57,8 @@ class ReferenceRun(BaseModel):
             return self.image_problem
         faults = []
         if self.exit_code is None:
-            faults.append("solve.sh did not finish within its time limit (a server or service it starts must run in the background)")
+            faults.append("solve.sh did not finish within its time limit (a server or service it starts must run in the background; "
+                          "a loop that never ends does this too, such as one that reads a file and writes to that same file)")  # fmt: skip
         elif self.exit_code == 139:  # run O: an SCC search by recursive bash functions, three rounds
             faults.append(f"solve.sh crashed with a segmentation fault (exit code 139): a bash function that calls itself too deeply does this. {PYTHON_INSTEAD}")
         elif self.exit_code:

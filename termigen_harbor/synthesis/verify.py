@@ -40,6 +40,7 @@ from termigen_harbor.synthesis.environment import agent_outputs
 from termigen_harbor.synthesis.python_source import inline_python_dedented, output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_stray_statements
 from termigen_harbor.synthesis.reference_run import (NOP_PASSES, PYTHON_INSTEAD, ReferenceRun, RunReference, TestsOnReference, TestsRun, crashes_problem, failures_evidence,
                                                      run_reference, tests_on_reference)
+from termigen_harbor.synthesis.shell_fixes import read_loop_rewritten
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.verifier_sandbox import describe, output_paths, sandbox_for_outputs
 
@@ -359,11 +360,12 @@ def python_only(feedback: str | None, ran: bool) -> bool:
 
 async def revised_script(llm: LLM, prompt: str, previous: str | None, purpose: str, outputs: list[str]) -> str:
     """A solution script, which makes the folders of the task's `outputs` first, runs nothing
-    through plain sudo, and has its inline Python programs dedented; when a revision
+    through plain sudo, has its inline Python programs dedented and reads no file in a loop that
+    writes to it (read_loop_rewritten); when a revision
     comes back as the script that failed (the 1.5B reference writer sent one failing script back in
     all three gate rounds), it is asked once more, told so."""
     def fix(script: str) -> str:
-        return with_output_folders(without_sudo(python_run_by_bash(inline_python_dedented(script))), outputs)
+        return with_output_folders(without_sudo(read_loop_rewritten(python_run_by_bash(inline_python_dedented(script)))), outputs)
 
     script = await llm.file(prompt, purpose=purpose, check=script_problem, fix=fix)
     if previous is not None and script.split() == previous.split():
