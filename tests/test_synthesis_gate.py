@@ -652,7 +652,7 @@ def test_an_interrupted_run_removes_its_own_containers_so_a_thread_waiting_on_on
         time.sleep(1)
     waiting.join(timeout=120)
     assert removed and not waiting.is_alive()
-    assert runs[0].problem().startswith("solve.sh did not finish within its time limit (a server or service it starts must run in the background)")
+    assert runs[0].problem().startswith("solve.sh did not finish within its time limit (a server or service it starts must run in the background; ")
 
 
 def test_a_solution_run_is_its_exit_code_and_the_end_of_its_output(tmp_path):
