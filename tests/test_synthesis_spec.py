@@ -153,6 +153,21 @@ def test_a_bare_relative_input_or_output_is_named_as_the_file_in_the_working_dir
     assert spec.inputs == named and spec.outputs == named[:6]
 
 
+def test_a_task_that_changes_files_and_names_no_input_ships_the_files_it_changes():
+    from termigen_harbor.synthesis.spec import TaskSpec
+
+    # run P: the 1.5B's nginx spec named no input, so the image never held the file three references failed to read
+    outputs = ["/app/nginx/conf.d/default.conf: a text file with the modified nginx configuration", "/app/output/change.log: log of the actions taken"]
+    spec = TaskSpec(title="nginx-title", objective="Change the title tag in the nginx site.", inputs=[], outputs=outputs, success_criteria=["a", "b", "c"], difficulty="easy")
+    assert spec.inputs == ["/app/nginx/conf.d/default.conf"]
+    saved_back = spec.model_copy(update={"objective": "Fix the title; the new content is saved back to the file.", "outputs": ["/app/site.conf: the configuration"]})
+    assert TaskSpec.model_validate(saved_back.model_dump() | {"inputs": []}).inputs == ["/app/site.conf"]
+    made = TaskSpec(title="gen-report", objective="Generate a report of the primes below 100.", inputs=[], outputs=["/app/report.txt: the report"],
+                    success_criteria=["a", "b", "c"], difficulty="easy")  # fmt: skip
+    assert made.inputs == []  # nothing changed: nothing to ship
+    assert TaskSpec.model_validate(made.model_dump() | {"inputs": ["/app/x.csv"], "objective": "Fix it"}).inputs == ["/app/x.csv"]
+
+
 async def test_an_output_that_names_no_file_goes_back_to_the_proposer_before_anything_is_built():
     from pydantic import ValidationError
 

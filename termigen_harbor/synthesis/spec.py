@@ -45,6 +45,8 @@ RELATIVE_PATH_RE = re.compile(r"(?:\./)?[\w.-]+(?:/[\w.-]+)*/?")  # `out.json`, 
 
 ABSOLUTE_PATH_RE = re.compile(r"(?<![\w.:/])/[\w.*-]+")  # `/app/out.json`, `/var/log/x.log: ...`; not `w/o`, not a URL's `//host`
 PORT_RE = re.compile(r"\bport \d{2,5}\b|(?:localhost|127\.0\.0\.1|0\.0\.0\.0):\d{2,5}\b", re.I)  # a service's output: where it listens
+# an output that is an existing file changed (`/app/nginx/default.conf: the modified configuration`), or a task that saves back
+CHANGED_RE = re.compile(r"\b(?:modif|fix|correct|repair|updat|chang|edit|patch)\w*|\bin[ -]place\b|\bsaved? back\b|\bback to the (?:same |original )?file\b", re.I)
 SERVICE_RE = re.compile(r":\s*(?:an? |the )?(?:tcp|udp|http) port\b", re.I)  # `/app/port/x: TCP port where ...`: a port given as an output's path
 
 
@@ -111,6 +113,20 @@ class TaskSpec(BaseModel):
             raise ValueError(f"these outputs are services with no port number: {unnumbered[:3]}. A service output names its port, "
                              "for example `an HTTP service on port 8080 answering GET /health`; a file output is the file a solution writes")  # fmt: skip
         return outputs
+
+    @model_validator(mode="after")
+    def _changed_files_are_inputs(self) -> TaskSpec:
+        """A task with no inputs whose outputs are files it changes (`.../default.conf: a text file
+        with the modified nginx configuration`, the objective "saved back to the file") ships those
+        files as inputs: there is nothing to change otherwise. Run P: the 1.5B's nginx spec named
+        no input; the image never held the file, and three references failed to read it."""
+        if self.inputs:
+            return self
+        changed = [o for o in self.outputs if CHANGED_RE.search(o.partition(": ")[2])]
+        if not changed and CHANGED_RE.search(self.objective) and len(self.outputs) >= 1 and ABSOLUTE_PATH_RE.search(self.outputs[0]):
+            changed = self.outputs[:1]
+        self.inputs = [o.partition(": ")[0] for o in changed if ABSOLUTE_PATH_RE.match(o)]
+        return self
 
     def as_text(self) -> str:
         return self.model_dump_json(indent=2)
