@@ -296,6 +296,32 @@ async def test_a_test_the_reference_fails_by_an_assert_goes_to_the_judge_with_py
     assert not written.approved and written.rounds[-1].by == "judge" and "judge" not in model.prompts
 
 
+async def test_a_test_the_reference_fails_is_run_after_the_independent_solution_which_decides_without_a_judge():
+    ran = lambda _d, tests: TestsRun([], [SAYS_5_WORDS] if "def test_report" in tests else [], NOP_FAILS)  # noqa: E731
+    # run P: tests that summed one column failed a reference that summed them all, and so would the independent solution
+    model = Model(tests=[ASKS_MORE, STRONG])  # no verdict scripted: a Judge asked would fail the test
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran, reference=REFERENCE, run_alternative=ran)
+    assert "gate_judge" not in model.prompts and written.approved and written.tests == STRONG
+    told = model.prompts["tests"][1]
+    assert "the reference solution and a solution written independently from the specification both fail `test_report`: the tests expect what neither makes" in told
+    assert "AssertionError: count.txt must say 5 words" in told
+    # the independent solution passes what the reference fails: the reference is at fault, and the tests stand
+    passes = lambda _d, _t: TestsRun([], [], NOP_FAILS)  # noqa: E731
+    model = Model(tests=[ASKS_MORE])
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran, reference=REFERENCE, run_alternative=passes)
+    assert "gate_judge" not in model.prompts and written.approved and written.tests == ASKS_MORE
+    assert written.reference_fault.startswith("a solution written independently from the specification passes `test_report`, which the reference fails\nEvidence:")
+
+
+async def test_a_rewrite_with_no_usable_reply_leaves_the_last_solution_standing(tmp_path):
+    def run(files, dockerfile, solution, outputs):
+        return parse_run(f"@@termigen-reference exit {0 if solution == REFERENCE else 1}\n@@termigen-reference output /app/count.txt\n5\n", outputs)
+
+    model = Model(tests=[STRONG], solutions=[LINES_NOT_WORDS, "I cannot."], judge=lambda _p: {"approve": False, "problems": ["stop here"]})
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2, collect=None, reference_run=run, tests_run=None)
+    assert [r.exit_code for r in outcome.reference_runs] == [1] and outcome.reason.startswith("the reference solution never ran cleanly")
+
+
 def test_a_tests_run_tells_crashes_from_assert_failures_and_lists_what_the_untouched_image_fails(tmp_path):
     (tmp_path / "test_x.py").write_text("def test_ok():\n    pass\n\ndef test_bad():\n    assert 1 == 2, 'one is not two'\n\ndef test_crash():\n    int('x')\n")
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml", str(tmp_path / "j.xml"), str(tmp_path / "test_x.py")], capture_output=True, cwd=tmp_path)
@@ -373,7 +399,7 @@ async def test_tests_with_no_reply_through_the_checks_lose_a_round_not_the_task_
         await generate_tests(LLM(ScriptedBackend(Model(tests=[typo]))), SPEC, FILES, DOCKERFILE, collect=None, max_rounds=1)
 
 
-async def test_a_writer_with_no_usable_reply_rejects_the_task_and_the_rounds_before_it_are_kept(tmp_path):
+async def test_a_writer_with_no_usable_reply_rejects_the_task_before_anything_after_it_is_written(tmp_path):
     model = Model(tests=[STRONG])
 
     def replies(request: ChatRequest) -> str:
@@ -381,7 +407,7 @@ async def test_a_writer_with_no_usable_reply_rejects_the_task_and_the_rounds_bef
 
     outcome = await verify_task(LLM(ScriptedBackend(replies)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, collect=None, reference_run=None)
     assert not outcome.accepted and outcome.reason.startswith("StructuredOutputError: scripted gave no usable reply in 3 attempts")
-    assert [r.approved for r in outcome.test_rounds] == [True] and outcome.test_rounds[0].tests == STRONG
+    assert len(model.prompts["solution"]) == 1 and "tests" not in model.prompts and outcome.test_rounds == []  # the independent solution comes before the tests
 
 
 @pytest.mark.docker
@@ -497,7 +523,7 @@ async def test_a_reference_that_never_runs_cleanly_rejects_the_task_before_any_t
 async def test_a_solution_whose_run_failed_in_a_way_python_avoids_is_asked_for_in_python(tmp_path):
     # run O: an SCC search by recursive bash functions crashed (exit 139) three rounds running, offered Python each time
     def run(files, dockerfile, solution, outputs):
-        ok = solution == REFERENCE
+        ok = solution in (REFERENCE, ALTERNATIVE)
         return parse_run(f"@@termigen-reference exit {0 if ok else 139}\n@@termigen-reference output /app/count.txt\n{'5' if ok else '@@termigen-reference missing'}\n", outputs)
 
     model = Model(tests=[STRONG], solutions=["#!/bin/bash\nf() { f; }\nf\n", REFERENCE], judge=lambda _p: {"approve": False, "problems": ["stop here"]})
@@ -665,31 +691,28 @@ def test_a_solution_run_is_its_exit_code_and_the_end_of_its_output(tmp_path):
 
 
 @pytest.mark.docker
-async def test_a_reference_that_fails_tests_which_ask_more_than_the_task_goes_to_the_judge_and_the_tests_are_rewritten(docker_engine, tmp_path):
+async def test_tests_that_ask_more_than_the_task_fail_both_solutions_in_the_real_image_and_are_rewritten(docker_engine, tmp_path):
     # a test that asks for a format the task never names fails every solution by its assert: the tests' run
-    # in the real image shows it before the gate, and the Judge settles it there
-    verdict = {"wrong": "tests", "reason": "test_report wants '5 words', and the task asks for the number alone"}
+    # after the reference and after the independent solution shows it before the gate, with no Judge needed
     relative = STRONG.replace("/app/", "")  # tests run in the task's working directory, /app, as the agent does
-    model = Model(tests=[ASKS_MORE, relative], verdicts=[verdict])
+    model = Model(tests=[ASKS_MORE, relative])  # no verdict scripted: a Judge asked would fail the test
     outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2)
-    judged = model.prompts["gate_judge"][0]
-    assert "The reference solution, whose outputs the tests were written against, fails them." in judged
-    assert "count.txt must say 5 words" in judged and "wc -w" in judged
-    assert outcome.test_rounds[0].by == "judge" and "a judge found the tests at fault: test_report wants '5 words'" in model.prompts["tests"][1]
+    told = model.prompts["tests"][1]
+    assert "the reference solution and a solution written independently from the specification both fail `test_report`" in told
+    assert "count.txt must say 5 words" in told and outcome.test_rounds[0].by == "pytest" and "gate_judge" not in model.prompts
     assert len(model.prompts["solution"]) == 1  # the reference was right: it is kept, not rewritten
     [gate] = outcome.rounds
     assert gate.passed and outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == relative
 
 
 @pytest.mark.docker
-async def test_a_reference_the_judge_finds_at_fault_is_rewritten_before_the_gate(docker_engine, tmp_path):
-    verdict = {"wrong": "solution", "reason": "it counts lines, and the task asks for words"}
-    model = Model(tests=[STRONG], solutions=[LINES_NOT_WORDS, REFERENCE], verdicts=[verdict])
+async def test_a_reference_that_fails_tests_the_independent_solution_passes_is_rewritten_before_the_gate(docker_engine, tmp_path):
+    model = Model(tests=[STRONG], solutions=[LINES_NOT_WORDS, REFERENCE])  # no verdict scripted: a Judge asked would fail the test
     outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=1)
-    assert "then failed `test_count`" in model.prompts["gate_judge"][0]
-    assert "it counts lines, and the task asks for words" in model.prompts["solution"][1] and "def test_count" in model.prompts["solution"][1]
+    told = model.prompts["solution"][1]
+    assert "a solution written independently from the specification passes `test_count`, which the reference fails" in told and "def test_count" in told
     [gate] = outcome.rounds
-    assert gate.passed and outcome.accepted and len(model.prompts["tests"]) == 1
+    assert gate.passed and outcome.accepted and len(model.prompts["tests"]) == 1 and "gate_judge" not in model.prompts
 
 
 @pytest.mark.docker

@@ -171,13 +171,15 @@ def environment_text(files: dict[str, BundleFile], dockerfile: str) -> str:
 async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, collect: Collect | None = collect_problem,
                          judge: LLM | None = None, max_rounds: int = 3, feedback: str | None = None, previous: str | None = None,
                          category: str = "", say: Callable[[str], None] = lambda _m: None, observed: str | None = None,
-                         run_tests: Callable[[str, str], TestsRun | None] | None = None, reference: str = "") -> WrittenTests:  # fmt: skip
+                         run_tests: Callable[[str, str], TestsRun | None] | None = None, reference: str = "",
+                         run_alternative: Callable[[str, str], TestsRun | None] | None = None) -> WrittenTests:  # fmt: skip
     """Test Generator until its tests compile, pytest collects them in the task's image, they pass
     the reference and fail the untouched image (`run_tests(dockerfile, tests)`, see
     _judged_on_reference), and the Judge approves them, or out of rounds. A well-known package the
     tests import and the image lacks goes into the image (the Dockerfile returned), not back to the
     Test Generator. `observed`: the reference solution's run and outputs (ReferenceRun.shown), shown
-    to the Test Generator; `reference`: that solution's script."""
+    to the Test Generator; `reference`: that solution's script; `run_alternative(dockerfile, tests)`:
+    the tests run after the independent solution instead."""
     environment = environment_text(files, dockerfile)
     sandbox = describe(sandbox_for_outputs(TaskConfig(), spec.outputs))
     rounds: list[TestRound] = []
@@ -221,7 +223,8 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
             tests, problem = kept, await asyncio.to_thread(collect, files, dockerfile, kept)
         reference_fault, by = None, "pytest"
         if not problem and run_tests and (ran := await asyncio.to_thread(run_tests, dockerfile, tests)):
-            tests, problem, by, reference_fault = await _judged_on_reference(judge or llm, spec, tests, reference or "", ran, len(rounds) + 1 == max_rounds, say, len(rounds) + 1)
+            tests, problem, by, reference_fault = await _judged_on_reference(judge or llm, spec, tests, reference or "", ran, len(rounds) + 1 == max_rounds, say,
+                                                                             len(rounds) + 1, partial(run_alternative, dockerfile) if run_alternative else None)  # fmt: skip
         if problem:
             rounds.append(TestRound(tests=tests, approved=False, problems=[problem], by=by))
         else:
@@ -236,30 +239,42 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
 
 
 async def _judged_on_reference(judge: LLM, spec: TaskSpec, tests: str, reference: str, ran: TestsRun, last: bool, say: Callable[[str], None],
-                               number: int) -> tuple[str, str | None, Literal["judge", "pytest"], str | None]:  # fmt: skip
+                               number: int, on_alternative: Callable[[str], TestsRun | None] | None = None,
+                               ) -> tuple[str, str | None, Literal["judge", "pytest"], str | None]:  # fmt: skip
     """What the tests' run in the image (TestsRun) says before the Judge reads them, as
     (tests, problem, by, reference_fault). A test that crashed in its own code goes back with
     pytest's traceback. Tests that all pass the untouched image go back (the no-op would pass).
-    A test the reference failed by an assertion goes to the gate's Judge with pytest's report: if
-    the tests are at fault they go back; if the reference is, the tests stand and `reference_fault`
-    says why. In the last round (`last`) the tests at fault are dropped instead, as long as one that
-    fails the untouched image remains. Each check costs the gate's Judge a round otherwise: 5 to 10
-    minutes on 2 cores."""
+    A test the reference failed by an assertion is run after the independent solution too
+    (`on_alternative(tests)`): failed by both, two solutions written apart agree against it, and
+    the tests go back; passed by that solution, the reference is at fault, the tests stand and
+    `reference_fault` says why. Otherwise the gate's Judge decides, with pytest's report (run P:
+    the 1.5B Judge blamed a reference that summed every column, where the tests summed one). In
+    the last round (`last`) the tests at fault are dropped instead, as long as one that fails the
+    untouched image remains. Each check costs a gate round otherwise: 5 to 10 minutes on 2 cores."""
     at_fault, problem, by = [c.test for c in ran.crashes], None, "pytest"
     if ran.crashes:
         problem = crashes_problem(ran.crashes)
     elif ran.pass_the_nop:
         return tests, NOP_PASSES, "pytest", None
     elif ran.failures:
-        evidence = failures_evidence(ran.failures)
-        try:
-            verdict = await judge_dispute(judge, spec, tests, reference, evidence, reference=True)
-        except StructuredOutputError as exc:  # no verdict: the tests stand, and the gate's Judge looks again
-            verdict = GateVerdict(wrong="solution", reason=f"the judge gave no usable verdict ({first_line(str(exc))})")
-        if verdict.wrong == "solution":
-            return tests, None, "pytest", f"{verdict.reason}\nEvidence: {evidence}"
-        at_fault, by = [f.test for f in ran.failures], "judge"
-        problem = f"the reference solution fails them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {evidence}"
+        evidence, failing = failures_evidence(ran.failures), {f.test for f in ran.failures}
+        other = await asyncio.to_thread(on_alternative, tests) if on_alternative else None
+        other_failing = {f.test for f in [*other.failures, *other.crashes]} if other else set()
+        named = ", ".join(f"`{test}`" for test in sorted(failing))
+        if other and failing <= other_failing:
+            at_fault, problem = sorted(failing), (f"the reference solution and a solution written independently from the specification both fail {named}: "
+                                                  f"the tests expect what neither makes; compute the expected values as the task asks\nEvidence: {evidence}")  # fmt: skip
+        elif other and not failing & other_failing:
+            return tests, None, "pytest", f"a solution written independently from the specification passes {named}, which the reference fails\nEvidence: {evidence}"
+        else:
+            try:
+                verdict = await judge_dispute(judge, spec, tests, reference, evidence, reference=True)
+            except StructuredOutputError as exc:  # no verdict: the tests stand, and the gate's Judge looks again
+                verdict = GateVerdict(wrong="solution", reason=f"the judge gave no usable verdict ({first_line(str(exc))})")
+            if verdict.wrong == "solution":
+                return tests, None, "pytest", f"{verdict.reason}\nEvidence: {evidence}"
+            at_fault, by = sorted(failing), "judge"
+            problem = f"the reference solution fails them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {evidence}"
     if last and (not ran.nop_ran or ran.nop_failed - set(at_fault)):
         kept = without_broken_tests(tests, also=lambda function: any(f"def {test}(" in function for test in at_fault))
         if kept != tests:
@@ -594,9 +609,11 @@ class _Verification:
 
     async def run(self) -> None:
         """Fills `outcome`: accepted, errored, or rejected with the reason."""
-        if not await self.write_reference() or not await self.write_tests():
+        if not await self.write_reference():
             return
-        await self.write_alternative()
+        await self.write_alternative()  # before the tests, which are then run after it too (it never sees them)
+        if not await self.write_tests():
+            return
         self.lazies = await lazy_solutions(self.llm, self.spec, self.environment, self.tests, self.k_lazy) if self.k_lazy else []
         for number in range(1, self.max_rounds + 1):
             self.say(f"gate, round {number}: the reference, the no-op, {len(self.lazies)} lazy and the independent solution against the tests")
@@ -665,7 +682,13 @@ class _Verification:
         script and its last run (None without an image to run it in)."""
         script, run, problem = "", None, None
         for number in range(1, self.max_rounds + 1):
-            script = await write(problem, script or None)
+            try:
+                script = await write(problem, script or None)
+            except StructuredOutputError as exc:  # no usable rewrite: the last script stands (run P: a reference lost the task so)
+                if not script:
+                    raise
+                self.say(f"{name}, round {number}: no usable rewrite ({first_line(str(exc))}); the last one stands")
+                break
             if self.reference_run is None:
                 return script, None
             run = await asyncio.to_thread(self.run_in_image, script, self.dockerfile)
@@ -698,9 +721,12 @@ class _Verification:
         """New tests (revising the last ones when there is feedback); False when they were never approved."""
         runs_cleanly = self.tests_run is not None and bool(self.outcome.reference_runs) and self.outcome.reference_runs[-1].problem() is None
         run_tests = partial(self.tests_in_image, self.solution) if runs_cleanly else None  # against a reference that fails, a test run proves nothing
+        alternative_ran = bool(self.outcome.alternative_runs) and self.outcome.alternative_runs[-1].problem() is None
+        run_alternative = partial(self.tests_in_image, self.alternative) if runs_cleanly and alternative_ran else None
         tests, rounds, approved, dockerfile, reference_fault = await generate_tests(self.llm, self.spec, self.files, self.dockerfile, self.collect, feedback=feedback,
                                                                                     previous=self.tests or None, category=self.category, say=self.say,
-                                                                                    observed=self.observed, run_tests=run_tests, reference=self.solution)  # fmt: skip
+                                                                                    observed=self.observed, run_tests=run_tests, reference=self.solution,
+                                                                                    run_alternative=run_alternative)  # fmt: skip
         self.outcome.test_rounds += rounds
         if dockerfile != self.dockerfile:
             self.adopt(dockerfile)
