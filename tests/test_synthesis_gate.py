@@ -19,7 +19,7 @@ from termigen_harbor.synthesis import reference_run
 from termigen_harbor.synthesis.reference_run import TestCrash, TestsRun, asserted_failures, crashed_tests, failed_tests, parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.images import BASE_IMAGE
-from termigen_harbor.synthesis.verify import STANDARD_TEST_SH, verifier_skeleton, GateResult, Problem, _Verification, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, solution_run, verify_task, write_solution
+from termigen_harbor.synthesis.verify import STANDARD_TEST_SH, verifier_skeleton, GateResult, Problem, _Verification, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, python_only, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
 
 SPEC = TaskSpec(title="count-words", objective="Write the number of words in /app/input.txt to /app/count.txt.", inputs=["/app/input.txt"],
@@ -634,8 +634,13 @@ def test_a_bash_solution_that_bash_refuses_at_run_time_is_offered_python():
     # run P: a Python program that stopped at once left the output empty; the Python error is named first, with no `> FILE` hint
     indented = parse_run('@@termigen-reference exit 1\n  File "<string>", line 2\n    with open("/app/numbers.csv") as f:\nIndentationError: unexpected indent\n'
                          "@@termigen-reference output /app/sum.txt\n@@termigen-reference empty\n", ["/app/sum.txt"])  # fmt: skip
-    assert indented.problem().startswith("its Python program stopped with `IndentationError: unexpected indent` (see the traceback below); "
-                                         "solve.sh exited with code 1; it left /app/sum.txt empty.\n")  # fmt: skip
+    assert indented.problem().startswith("its Python program stopped with `IndentationError: unexpected indent` (see the traceback below); a `python3 -c` "
+                                         "program on one line cannot hold")  # fmt: skip
+    assert "you may instead reply with the whole program in Python" in indented.problem() and "solve.sh exited with code 1; it left /app/sum.txt empty.\n" in indented.problem()
+    # run P: a one-line `python3 -c` with `with` after a `;`, solve.sh exiting 0: no `> FILE` hint either
+    one_line = parse_run('@@termigen-reference exit 0\n  File "<string>", line 1\n    import sys; with open("/app/n.csv") as f: print(1)\nSyntaxError: invalid syntax\n'
+                         "@@termigen-reference output /app/sum.txt\n@@termigen-reference empty\n", ["/app/sum.txt"])  # fmt: skip
+    assert "`SyntaxError: invalid syntax`" in one_line.problem() and "> FILE" not in one_line.problem() and python_only(one_line.problem(), ran=True)
     assert "its Python program" not in parse_run("@@termigen-reference exit 1\nError: no input\n", ["/app/sum.txt"]).problem()
 
 

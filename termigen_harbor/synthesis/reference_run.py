@@ -70,12 +70,15 @@ class ReferenceRun(BaseModel):
             folders = sorted({str(PurePosixPath(path).parent) for path in self.missing if f"{path}: No such file or directory" in self.log})
             if folders:  # the 1.5B wrote to /app/output/... in all three rounds of a real run, and never made the folder
                 faults.append(f"writing it failed because its folder does not exist: create it first (mkdir -p {' '.join(folders)})")
+        python_error = PYTHON_ERROR_RE.findall(self.log) if 'File "' in self.log else []
         if self.empty:  # after a crash the crash is why; after a clean exit, often `cat f > f`
-            faults.append(f"it left {', '.join(self.empty)} empty" + ("" if self.exit_code else f" ({TRUNCATES})"))
+            faults.append(f"it left {', '.join(self.empty)} empty" + ("" if self.exit_code or python_error else f" ({TRUNCATES})"))
         if not faults:
             return None
-        if 'File "' in self.log and (python_error := PYTHON_ERROR_RE.findall(self.log)):  # run P: `IndentationError` three rounds, the reason leading with the empty output
-            faults.insert(0, f"its Python program stopped with `{python_error[-1].strip()[:200]}` (see the traceback below)")
+        if python_error:  # run P: `IndentationError` three rounds, the reason leading with the empty output
+            inline = ('File "<string>"' in self.log and "a `python3 -c` program on one line cannot hold `with`, `for` or `if` blocks after a `;`, "
+                      f"and quoting inside it is easy to get wrong. {PYTHON_INSTEAD}")  # fmt: skip
+            faults.insert(0, f"its Python program stopped with `{python_error[-1].strip()[:200]}` (see the traceback below)" + (f"; {inline}" if inline else ""))
         if absent := NO_PROGRAM_RE.search(self.log):  # run O: `python3 sccs.py` and `python3 -m sccs`, three references, no such program
             faults.append(f"it runs `{absent['file'] or absent['module']}`, which is nowhere in the image: solve.sh must hold the whole solution, its "
                           f"program written out inside it (a heredoc), not call a program no one wrote. {PYTHON_INSTEAD}")  # fmt: skip
