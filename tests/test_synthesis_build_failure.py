@@ -34,6 +34,17 @@ def test_the_failed_instruction_its_output_and_the_missing_package_are_read_from
     assert "No matching distribution found for tmux==3.3" in summary and "`tmux` is no package" in summary
 
 
+def test_a_pip_operand_that_is_no_requirement_is_taken_out_of_its_run():
+    # run P: the 1.5B installed the base image's name with pip, three builds
+    said = PIP_FAILED.replace("numpy tmux==3.3", "numpy termigen/base:bookworm").replace(
+        "ERROR: Could not find a version that satisfies the requirement tmux==3.3 (from versions: none)", "ERROR: Invalid requirement: 'termigen/base:bookworm'").replace(
+        "ERROR: No matching distribution found for tmux==3.3", "Hint: It looks like a path. File 'termigen/base:bookworm' does not exist.")  # fmt: skip
+    failure = read_failure(said)
+    assert failure.missing_package == "termigen/base:bookworm"
+    dockerfile, did = without_failure("FROM termigen/base:bookworm\nRUN pip install numpy termigen/base:bookworm && python3 gen.py\n", failure)
+    assert dockerfile == "FROM termigen/base:bookworm\nRUN pip install numpy && python3 gen.py\n" and "took `termigen/base:bookworm`" in did
+
+
 def test_a_parse_error_is_read_and_output_without_a_failure_gives_none():
     failure = read_failure("#1 DONE 0.0s\nfailed to solve: dockerfile parse error on line 5: unknown instruction: apt-get\n. Stderr: None.")
     assert failure.instruction is None and failure.summary() == "The Dockerfile could not be read: line 5: unknown instruction: apt-get."

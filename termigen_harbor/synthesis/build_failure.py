@@ -16,6 +16,7 @@ EXIT_CODE_RE = re.compile(r"did not complete successfully: exit code: (?P<code>\
 TIMESTAMP_RE = re.compile(r"^\d+\.\d+ ", re.M)
 MISSING_PACKAGE_RES = (
     re.compile(r"No matching distribution found for (?P<name>[A-Za-z0-9][\w.-]*)"),  # pip
+    re.compile(r"Invalid requirement: '(?P<name>[^'\s]+)'"),  # pip, given no package (run P: `pip install termigen/base:bookworm`, three builds)
     re.compile(r"Unable to locate package (?P<name>[a-z0-9][a-z0-9.+-]*)"),  # apt
     re.compile(r"Package '(?P<name>[a-z0-9][a-z0-9.+-]*)' has no installation candidate"),  # apt
 )
