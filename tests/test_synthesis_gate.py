@@ -19,7 +19,7 @@ from termigen_harbor.synthesis import reference_run
 from termigen_harbor.synthesis.reference_run import TestCrash, TestsRun, asserted_failures, crashed_tests, failed_tests, parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.images import BASE_IMAGE
-from termigen_harbor.synthesis.verify import STANDARD_TEST_SH, verifier_skeleton, GateResult, Problem, _Verification, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, python_only, solution_run, verify_task, write_solution
+from termigen_harbor.synthesis.verify import EMPTY_OUTPUTS_IDEA, STANDARD_TEST_SH, verifier_skeleton, GateResult, Problem, _Verification, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, python_only, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
 
 SPEC = TaskSpec(title="count-words", objective="Write the number of words in /app/input.txt to /app/count.txt.", inputs=["/app/input.txt"],
@@ -340,6 +340,8 @@ async def test_an_adversary_with_no_attack_bash_parses_leaves_the_attack_that_ne
     described = SPEC.model_copy(update={"outputs": ["/app/count.txt: the word count.", "/app/reports/: one file per day", "a summary on port 8080"]})
     assert empty_outputs_attack(described).script == "#!/bin/bash\nmkdir -p /app && : > /app/count.txt\nmkdir -p /app/reports/\n"
     assert await lazy_solutions(LLM(ScriptedBackend([broken] * 3)), SPEC, "", STRONG, k=2, known=[attack.idea]) == []  # not twice
+    parsed = await lazy_solutions(LLM(ScriptedBackend(["Idea: hard-code 5\n```bash\n#!/bin/bash\necho 5 > /app/count.txt\n```\n"])), SPEC, "", STRONG, k=2)
+    assert [a.idea for a in parsed] == ["hard-code 5", EMPTY_OUTPUTS_IDEA]  # run P: existence-only tests passed the Judge; the empty outputs always attack them
     proc = await asyncio.create_subprocess_exec("bash", "-c", attack.script.replace("/app", str(tmp_path)))
     assert await proc.wait() == 0 and (tmp_path / "count.txt").read_text() == ""
 
@@ -377,6 +379,8 @@ async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_
     (tmp_path / "input.txt").write_text("a b\nc\n")
     proc = await asyncio.create_subprocess_exec("timeout", "10", "bash", "-c", written.replace("/app", str(tmp_path)))
     assert await proc.wait() == 0 and (tmp_path / "input.txt").read_text() == "A B\nC\n" and [p.name for p in tmp_path.iterdir()] == ["input.txt"]
+    made_folder = "#!/bin/bash\nmkdir -p /app/count.txt /tmp/work\nwc -w < /app/input.txt > /app/count.txt\n"
+    assert await write_solution(LLM(ScriptedBackend([fenced(made_folder, "bash")])), SPEC, "", STRONG) == "#!/bin/bash\nmkdir -p /tmp/work\nwc -w < /app/input.txt > /app/count.txt\n"
     quoted = 'x=$(python3 -c "\n    import json\n    print(json.dumps({\\"a\\": 1}))\n    ")\n'
     assert inline_python_dedented(quoted) == 'x=$(python3 -c "\nimport json\nprint(json.dumps({\\"a\\": 1}))\n")\n'
     # the prompt lets a writer answer in Python, which solve.sh then runs with python3
@@ -424,11 +428,11 @@ async def test_weak_tests_are_beaten_by_a_lazy_solution_that_read_them_and_are_s
     # tests that pass in the untouched image go back before the Judge reads them, in the real image
     assert outcome.test_rounds[0].by == "pytest" and "every test passes in the task's untouched image" in model.prompts["tests"][1]
     assert "def test_count_exists" in model.prompts["lazy"][0] and "Write the number of words" in model.prompts["lazy"][0]
-    assert first.nop == 0.0 and first.lazy == [("hard-code the count the tests read", 1.0)] and "a lazy solution passes (hard-code the count" in reasons
+    assert first.nop == 0.0 and first.lazy == [("hard-code the count the tests read", 1.0), (EMPTY_OUTPUTS_IDEA, 1.0)] and "a lazy solution passes (hard-code the count" in reasons
     assert "echo 3 > /app/count.txt" in model.prompts["tests"][2]
     assert "def test_count" in model.prompts["lazy"][1] and "hard-code the count the tests read" in model.prompts["lazy"][1]  # the new tests are attacked too
     assert second.problems == [] and second.oracle == 1.0 and second.nop == 0.0 and second.alternative == 1.0
-    assert [score for _idea, score in second.lazy] == [0.0, 0.0]
+    assert [score for _idea, score in second.lazy] == [0.0, 0.0, 0.0]  # the empty outputs are attacked once
     assert outcome.accepted and outcome.bundle.tests["test_outputs.py"].content.decode() == STRONG
 
 
@@ -441,6 +445,8 @@ def test_tests_run_in_the_real_image_untouched_and_after_the_reference(docker_en
     ran = reference_run.tests_on_reference(FILES, DOCKERFILE, STRONG, LINES_NOT_WORDS, timeout_s=60, tests_timeout_s=60)
     assert [f.test for f in ran.failures] == ["test_count"] and ran.crashes == [] and ran.nop_failed == {"test_count"}
     assert reference_run.tests_on_reference(FILES, DOCKERFILE, WEAK, REFERENCE, timeout_s=60, tests_timeout_s=60).pass_the_nop
+    folder = reference_run.run_reference(FILES, DOCKERFILE, "#!/bin/bash\nmkdir -p /app/count.txt\n", ["/app/count.txt: the count"], timeout_s=60)
+    assert folder.directories == ["/app/count.txt"] and folder.missing == [] and "a directory, where the task names a file" in folder.problem()
 
 
 @pytest.mark.docker
@@ -642,6 +648,9 @@ def test_a_bash_solution_that_bash_refuses_at_run_time_is_offered_python():
                          "@@termigen-reference output /app/sum.txt\n@@termigen-reference empty\n", ["/app/sum.txt"])  # fmt: skip
     assert "`SyntaxError: invalid syntax`" in one_line.problem() and "> FILE" not in one_line.problem() and python_only(one_line.problem(), ran=True)
     assert "its Python program" not in parse_run("@@termigen-reference exit 1\nError: no input\n", ["/app/sum.txt"]).problem()
+    # run P: `mkdir -p /app/sccs.txt` made the output a folder, and tests that only checked it existed passed
+    folder = parse_run("@@termigen-reference exit 0\n@@termigen-reference output /app/sccs.txt\n@@termigen-reference directory\ntotal 0\n", ["/app/sccs.txt"])
+    assert folder.directories == ["/app/sccs.txt"] and folder.problem().startswith("it made /app/sccs.txt a directory, where the task names a file")
 
 
 @pytest.mark.docker

@@ -28,7 +28,7 @@ async def test_a_scripted_run_is_interrupted_resumed_and_yields_a_valid_bundle(d
         await pipeline(first, out, progress=Progress(note=lambda task, message: notes.append((task, message)))).run()
     said = [message for task, message in notes if task == "data_etl-001"]
     assert said[0].startswith("build 1: failed: The instruction `RUN ") and "no-such-package-xyz" in said[0] and said[1] == "build 2: built"
-    assert said[2] == "reference, round 1: it ran and wrote every output the task names" and said[3] == "tests, round 1: approved by the judge"
+    assert said[2] == "reference, round 1: it ran and wrote every output the task names" and len(said) == 3  # the independent solution comes next
     state = json.loads((out / ".work" / "data_etl-001" / "state.json").read_text())
     assert state["stage"] == "built" and [a["ok"] for a in state["build"]["attempts"]] == [False, True]
     assert "no-such-package-xyz" in state["build"]["attempts"][0]["error"]
@@ -38,10 +38,10 @@ async def test_a_scripted_run_is_interrupted_resumed_and_yields_a_valid_bundle(d
     notes.clear()
     manifest = await pipeline(second, out, progress=Progress(note=lambda task, message: notes.append((task, message)))).run()
     said = [message for _, message in notes]
-    approved = said.index("tests, round 1: approved by the judge")
-    assert said[approved + 1] == "independent solution, round 1: it ran and wrote every output the task names"
-    assert said[approved + 3].startswith("gate, round 1: reference 1, no-op 1, lazy 1, independent 1; the tests pass on the untouched container"), said
-    assert said[-1] == "gate, round 2: reference 1, no-op 0, lazy 0 0, independent 1", said
+    assert said[:2] == ["reference, round 1: it ran and wrote every output the task names", "independent solution, round 1: it ran and wrote every output the task names"]
+    # the weak tests pass in the untouched image: they go back before the Judge or the gate sees them
+    assert said[2].startswith("tests, round 1: sent back by pytest: every test passes in the task's untouched image") and said[3] == "tests, round 2: approved by the judge"
+    assert said[-1] == "gate, round 1: reference 1, no-op 0, lazy 0 0, independent 1", said  # the scripted attack, and every output created empty
     assert not {"seeds", "proposer", "evaluator", "planner", "constructor", "environment"} & set(second.calls), second.calls
     assert manifest.accepted == 1 and manifest.yield_ == 1.0 and manifest.items[0].stage == "accepted"
     assert manifest.funnel.model_dump() == {"seeds": 1, "spec_passed": 1, "built": 1, "tests_approved": 1, "gate_passed": 1}
@@ -52,7 +52,7 @@ async def test_a_scripted_run_is_interrupted_resumed_and_yields_a_valid_bundle(d
     provenance = json.loads((bundle / "provenance.json").read_text())
     assert provenance["source"] == "synthesized" and provenance["seed"] == "Count words in a text file"
     gate_rounds = provenance["gate_rounds"]
-    assert gate_rounds[0]["nop"] == 1.0 and gate_rounds[1]["problems"] == []
+    assert len(gate_rounds) == 1 and gate_rounds[0]["nop"] == 0.0 and gate_rounds[0]["problems"] == []
     assert any(c["purpose"] == "proposer" for c in provenance["transcript"])
     from harbor.cli.sync import sync_dataset  # the output folder is a Harbor dataset whose digests Harbor agrees with
 

@@ -49,6 +49,7 @@ class ReferenceRun(BaseModel):
     outputs: dict[str, str] = Field(default_factory=dict)  # each named output: what is there
     missing: list[str] = Field(default_factory=list)
     empty: list[str] = Field(default_factory=list)
+    directories: list[str] = Field(default_factory=list)  # outputs named as files (`sccs.txt`) that are folders
     image_problem: str | None = None  # the image did not build: nothing ran
 
     def problem(self) -> str | None:
@@ -70,6 +71,8 @@ class ReferenceRun(BaseModel):
             folders = sorted({str(PurePosixPath(path).parent) for path in self.missing if f"{path}: No such file or directory" in self.log})
             if folders:  # the 1.5B wrote to /app/output/... in all three rounds of a real run, and never made the folder
                 faults.append(f"writing it failed because its folder does not exist: create it first (mkdir -p {' '.join(folders)})")
+        if self.directories:
+            faults.append(f"it made {', '.join(self.directories)} a directory, where the task names a file: `mkdir -p` only the folder a file goes in, then write the file")
         python_error = PYTHON_ERROR_RE.findall(self.log) if 'File "' in self.log else []
         if self.empty:  # after a crash the crash is why; after a clean exit, often `cat f > f`
             faults.append(f"it left {', '.join(self.empty)} empty" + ("" if self.exit_code or python_error else f" ({TRUNCATES})"))
@@ -110,7 +113,7 @@ def _script(outputs: list[str], timeout_s: int) -> str:
         p = shlex.quote(path)
         lines.append(
             f'echo "{MARK}output {path}"; '
-            f"if [ -d {p} ]; then ls -la {p} | head -n {LISTING_LINES}; "
+            f"if [ -d {p} ]; then {f'echo {MARK}directory; ' if PurePosixPath(path).suffix and not path.endswith('/') else ''}ls -la {p} | head -n {LISTING_LINES}; "
             f"elif [ ! -e {p} ]; then echo '{MARK}missing'; "
             f"elif ! grep -q '[^[:space:]]' {p}; then echo '{MARK}empty'; "
             f"elif grep -qI . {p}; then head -c {OUTPUT_HEAD} {p}; echo; "
@@ -135,6 +138,9 @@ def parse_run(stdout: str, outputs: list[str]) -> ReferenceRun:
         elif seen.strip() == f"{MARK}empty":
             run.empty.append(path)
             seen = "(empty)"
+        elif seen.startswith(f"{MARK}directory"):  # a file the task names, made a folder (run P: `mkdir -p /app/sccs.txt`)
+            run.directories.append(path)
+            seen = "(a directory) " + seen.removeprefix(f"{MARK}directory").lstrip("\n")
         run.outputs[path] = seen
     run.missing += [path for path in outputs if path not in run.outputs]
     return run

@@ -40,7 +40,7 @@ from termigen_harbor.synthesis.environment import agent_outputs
 from termigen_harbor.synthesis.python_source import inline_python_dedented, output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_stray_statements
 from termigen_harbor.synthesis.reference_run import (NOP_PASSES, PYTHON_INSTEAD, ReferenceRun, RunReference, TestsOnReference, TestsRun, crashes_problem, failures_evidence,
                                                      run_reference, tests_on_reference)
-from termigen_harbor.synthesis.shell_fixes import read_loop_rewritten
+from termigen_harbor.synthesis.shell_fixes import read_loop_rewritten, without_mkdir_of_files
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.verifier_sandbox import describe, output_paths, sandbox_for_outputs
 
@@ -375,12 +375,12 @@ def python_only(feedback: str | None, ran: bool) -> bool:
 
 async def revised_script(llm: LLM, prompt: str, previous: str | None, purpose: str, outputs: list[str]) -> str:
     """A solution script, which makes the folders of the task's `outputs` first, runs nothing
-    through plain sudo, has its inline Python programs dedented and reads no file in a loop that
-    writes to it (read_loop_rewritten); when a revision
+    through plain sudo, has its inline Python programs dedented, reads no file in a loop that
+    writes to it (read_loop_rewritten) and makes no output file a folder; when a revision
     comes back as the script that failed (the 1.5B reference writer sent one failing script back in
     all three gate rounds), it is asked once more, told so."""
     def fix(script: str) -> str:
-        return with_output_folders(without_sudo(read_loop_rewritten(python_run_by_bash(inline_python_dedented(script)))), outputs)
+        return with_output_folders(without_mkdir_of_files(without_sudo(read_loop_rewritten(python_run_by_bash(inline_python_dedented(script)))), output_paths(outputs)), outputs)
 
     script = await llm.file(prompt, purpose=purpose, check=script_problem, fix=fix)
     if previous is not None and script.split() == previous.split():
@@ -417,15 +417,17 @@ def parse_lazy_solutions(text: str, k: int) -> list[LazySolution]:
 
 
 async def lazy_solutions(llm: LLM, spec: TaskSpec, environment: str, tests: str, k: int, known: list[str] | None = None) -> list[LazySolution]:
-    """The adversary's attacks; when it writes none that bash parses, the one attack that needs no
-    model: every output the task names, created empty (the 1.5B adversary's heredoc inside `$(...)`
-    failed `bash -n` three times, and the task died with its tests approved)."""
+    """The adversary's attacks, and the one attack that needs no model: every output the task names,
+    created empty, once (run P: tests that only checked that the outputs exist passed the Judge, and
+    the 1.5B adversary's one attack wrote the wrong file; the 1.5B adversary's heredoc inside `$(...)`
+    had failed `bash -n` three times in an earlier run)."""
     prompt = render("lazy_solutions", instruction=instruction_text(spec), environment=environment, tests=tests, k=k, known=known or [])
     try:
-        return await llm.parsed(prompt, lambda text: parse_lazy_solutions(text, k), purpose="adversary")
+        attacks = await llm.parsed(prompt, lambda text: parse_lazy_solutions(text, k), purpose="adversary")
     except StructuredOutputError:
-        attack = empty_outputs_attack(spec)
-        return [attack] if attack.idea not in (known or []) else []
+        attacks = []
+    attack = empty_outputs_attack(spec)
+    return attacks + ([attack] if attack.idea not in (known or []) else [])
 
 
 def empty_outputs_attack(spec: TaskSpec) -> LazySolution:
@@ -435,7 +437,7 @@ def empty_outputs_attack(spec: TaskSpec) -> LazySolution:
     return LazySolution(idea=EMPTY_OUTPUTS_IDEA, script="#!/bin/bash\n" + "\n".join(lines) + "\n")
 
 
-EMPTY_OUTPUTS_IDEA = "create every output the task names, empty, without doing the work (the adversary wrote no usable attack)"
+EMPTY_OUTPUTS_IDEA = "create every output the task names, empty, without doing the work"
 
 
 async def alternative_solution(llm: LLM, spec: TaskSpec, environment: str, feedback: str | None = None, previous: str | None = None, ran: bool = False) -> str:
