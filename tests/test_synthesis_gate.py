@@ -651,6 +651,9 @@ def test_a_bash_solution_that_bash_refuses_at_run_time_is_offered_python():
     # run P: `mkdir -p /app/sccs.txt` made the output a folder, and tests that only checked it existed passed
     folder = parse_run("@@termigen-reference exit 0\n@@termigen-reference output /app/sccs.txt\n@@termigen-reference directory\ntotal 0\n", ["/app/sccs.txt"])
     assert folder.directories == ["/app/sccs.txt"] and folder.problem().startswith("it made /app/sccs.txt a directory, where the task names a file")
+    went_on = parse_run("@@termigen-reference exit 0\npython3: can't open file '/app/solve.py': [Errno 2] No such file or directory\nSuccess\n"
+                        "@@termigen-reference output /app/sccs.txt\n1 2\n", ["/app/sccs.txt"])  # fmt: skip
+    assert went_on.problem().startswith("it runs `/app/solve.py`, which is nowhere in the image")  # a clean exit and every output do not hide it
 
 
 @pytest.mark.docker

@@ -76,13 +76,14 @@ class ReferenceRun(BaseModel):
         python_error = PYTHON_ERROR_RE.findall(self.log) if 'File "' in self.log else []
         if self.empty:  # after a crash the crash is why; after a clean exit, often `cat f > f`
             faults.append(f"it left {', '.join(self.empty)} empty" + ("" if self.exit_code or python_error else f" ({TRUNCATES})"))
-        if not faults:
+        absent = NO_PROGRAM_RE.search(self.log)
+        if not faults and not absent:  # run P: `python3 solve.py` failed, and the script went on to exit 0 having made its outputs folders
             return None
         if python_error:  # run P: `IndentationError` three rounds, the reason leading with the empty output
             inline = ('File "<string>"' in self.log and "a `python3 -c` program on one line cannot hold `with`, `for` or `if` blocks after a `;`, "
                       f"and quoting inside it is easy to get wrong. {PYTHON_INSTEAD}")  # fmt: skip
             faults.insert(0, f"its Python program stopped with `{python_error[-1].strip()[:200]}` (see the traceback below)" + (f"; {inline}" if inline else ""))
-        if absent := NO_PROGRAM_RE.search(self.log):  # run O: `python3 sccs.py` and `python3 -m sccs`, three references, no such program
+        if absent:  # run O: `python3 sccs.py` and `python3 -m sccs`, three references, no such program
             faults.append(f"it runs `{absent['file'] or absent['module']}`, which is nowhere in the image: solve.sh must hold the whole solution, its "
                           f"program written out inside it (a heredoc), not call a program no one wrote. {PYTHON_INSTEAD}")  # fmt: skip
         if refused := BASH_RUNTIME_ERROR_RE.search(self.log):
