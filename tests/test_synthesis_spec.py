@@ -165,6 +165,7 @@ def test_a_task_that_changes_files_and_names_no_input_ships_the_files_it_changes
     made = TaskSpec(title="gen-report", objective="Generate a report of the primes below 100.", inputs=[], outputs=["/app/report.txt: the report"],
                     success_criteria=["a", "b", "c"], difficulty="easy")  # fmt: skip
     assert made.inputs == []  # nothing changed: nothing to ship
+    assert TaskSpec.model_validate(made.model_dump() | {"objective": "Write the correct count of primes below 100, fixed width."}).inputs == []
     assert TaskSpec.model_validate(made.model_dump() | {"inputs": ["/app/x.csv"], "objective": "Fix it"}).inputs == ["/app/x.csv"]
 
 

@@ -45,8 +45,9 @@ RELATIVE_PATH_RE = re.compile(r"(?:\./)?[\w.-]+(?:/[\w.-]+)*/?")  # `out.json`, 
 
 ABSOLUTE_PATH_RE = re.compile(r"(?<![\w.:/])/[\w.*-]+")  # `/app/out.json`, `/var/log/x.log: ...`; not `w/o`, not a URL's `//host`
 PORT_RE = re.compile(r"\bport \d{2,5}\b|(?:localhost|127\.0\.0\.1|0\.0\.0\.0):\d{2,5}\b", re.I)  # a service's output: where it listens
-# an output that is an existing file changed (`/app/nginx/default.conf: the modified configuration`), or a task that saves back
-CHANGED_RE = re.compile(r"\b(?:modif|fix|correct|repair|updat|chang|edit|patch)\w*|\bin[ -]place\b|\bsaved? back\b|\bback to the (?:same |original )?file\b", re.I)
+# an output that is an existing file changed (`/app/nginx/default.conf: the modified configuration`); a task that saves back
+CHANGED_RE = re.compile(r"\b(?:modif|fix|correct|repair|updat|chang|edit|patch)\w*", re.I)
+SAVED_BACK_RE = re.compile(r"\bin[ -]place\b|\bsaved? back\b|\bback to the (?:same |original )?file\b", re.I)
 SERVICE_RE = re.compile(r":\s*(?:an? |the )?(?:tcp|udp|http) port\b", re.I)  # `/app/port/x: TCP port where ...`: a port given as an output's path
 
 
@@ -122,8 +123,8 @@ class TaskSpec(BaseModel):
         no input; the image never held the file, and three references failed to read it."""
         if self.inputs:
             return self
-        changed = [o for o in self.outputs if CHANGED_RE.search(o.partition(": ")[2])]
-        if not changed and CHANGED_RE.search(self.objective) and len(self.outputs) >= 1 and ABSOLUTE_PATH_RE.search(self.outputs[0]):
+        changed = [o for o in self.outputs if CHANGED_RE.search(o.partition(": ")[2]) or SAVED_BACK_RE.search(o.partition(": ")[2])]
+        if not changed and SAVED_BACK_RE.search(self.objective):  # not "the correct total": only a file saved back
             changed = self.outputs[:1]
         self.inputs = [o.partition(": ")[0] for o in changed if ABSOLUTE_PATH_RE.match(o)]
         return self
