@@ -428,6 +428,9 @@ async def test_weak_tests_are_beaten_by_a_lazy_solution_that_read_them_and_are_s
     # tests that pass in the untouched image go back before the Judge reads them, in the real image
     assert outcome.test_rounds[0].by == "pytest" and "every test passes in the task's untouched image" in model.prompts["tests"][1]
     assert "def test_count_exists" in model.prompts["lazy"][0] and "Write the number of words" in model.prompts["lazy"][0]
+    # the adversary attacks the tests: it sees the input's name and size, not the words it could count by hand
+    assert "--- input.txt (2 lines, 10 bytes; not shown)" in model.prompts["lazy"][0] and "a b c" not in model.prompts["lazy"][0]
+    assert "a b c" in model.prompts["tests"][0] and "a b c" in model.prompts["alternative"][0]
     assert first.nop == 0.0 and first.lazy == [("hard-code the count the tests read", 1.0), (EMPTY_OUTPUTS_IDEA, 1.0)] and "a lazy solution passes (hard-code the count" in reasons
     assert "echo 3 > /app/count.txt" in model.prompts["tests"][2]
     assert "def test_count" in model.prompts["lazy"][1] and "hard-code the count the tests read" in model.prompts["lazy"][1]  # the new tests are attacked too

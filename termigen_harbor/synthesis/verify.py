@@ -160,11 +160,16 @@ def instruction_text(spec: TaskSpec) -> str:
     return spec.objective + "\n\nOutputs:\n" + "\n".join(f"- {o}" for o in spec.outputs) + "\n"
 
 
-def environment_text(files: dict[str, BundleFile], dockerfile: str) -> str:
+def environment_text(files: dict[str, BundleFile], dockerfile: str, contents: bool = True) -> str:
+    """The Dockerfile and each file as the writers are shown them; without `contents`, each file's
+    name and size only (the adversary's view: see lazy_solutions)."""
     parts = [f"--- Dockerfile\n{dockerfile}"]
     for path, file in sorted(files.items()):
         text = file.content.decode(errors="replace")
-        parts.append(f"--- {path}\n{text[:FILE_PREVIEW]}{' [...]' if len(text) > FILE_PREVIEW else ''}")
+        if contents:
+            parts.append(f"--- {path}\n{text[:FILE_PREVIEW]}{' [...]' if len(text) > FILE_PREVIEW else ''}")
+        else:
+            parts.append(f"--- {path} ({len(text.splitlines())} lines, {len(file.content)} bytes; not shown)")
     return "\n".join(parts)
 
 
@@ -416,12 +421,16 @@ def parse_lazy_solutions(text: str, k: int) -> list[LazySolution]:
     return solutions
 
 
-async def lazy_solutions(llm: LLM, spec: TaskSpec, environment: str, tests: str, k: int, known: list[str] | None = None) -> list[LazySolution]:
+async def lazy_solutions(llm: LLM, spec: TaskSpec, layout: str, tests: str, k: int, known: list[str] | None = None) -> list[LazySolution]:
     """The adversary's attacks, and the one attack that needs no model: every output the task names,
     created empty, once (run P: tests that only checked that the outputs exist passed the Judge, and
     the 1.5B adversary's one attack wrote the wrong file; the 1.5B adversary's heredoc inside `$(...)`
-    had failed `bash -n` three times in an earlier run)."""
-    prompt = render("lazy_solutions", instruction=instruction_text(spec), environment=environment, tests=tests, k=k, known=known or [])
+    had failed `bash -n` three times in an earlier run). `layout`: the environment without the files'
+    contents (environment_text with contents=False). The adversary attacks the tests: an answer it
+    worked out from the input data would be the task done by hand, which no test can or should
+    reject (run P: the 1.5B read the nine numbers of a sum task, hard-coded their sum, 45, and
+    passed tests that computed the sum from the file, in two gate rounds)."""
+    prompt = render("lazy_solutions", instruction=instruction_text(spec), environment=layout, tests=tests, k=k, known=known or [])
     try:
         attacks = await llm.parsed(prompt, lambda text: parse_lazy_solutions(text, k), purpose="adversary")
     except StructuredOutputError:
@@ -616,7 +625,7 @@ class _Verification:
         await self.write_alternative()  # before the tests, which are then run after it too (it never sees them)
         if not await self.write_tests():
             return
-        self.lazies = await lazy_solutions(self.llm, self.spec, self.environment, self.tests, self.k_lazy) if self.k_lazy else []
+        self.lazies = await lazy_solutions(self.llm, self.spec, self.layout(), self.tests, self.k_lazy) if self.k_lazy else []
         for number in range(1, self.max_rounds + 1):
             self.say(f"gate, round {number}: the reference, the no-op, {len(self.lazies)} lazy and the independent solution against the tests")
             bundle = assemble(self.spec, self.files, self.dockerfile, self.tests, self.solution, self.config)
@@ -715,6 +724,9 @@ class _Verification:
         assert self.tests_run is not None
         return self.tests_run(self.files, dockerfile, tests, solution)
 
+    def layout(self) -> str:
+        return environment_text(self.files, self.dockerfile, contents=False)
+
     def adopt(self, dockerfile: str) -> None:
         """A Dockerfile that installs what the task's scripts need: every later run and writer uses it."""
         self.dockerfile, self.environment, self.outcome.dockerfile = dockerfile, environment_text(self.files, dockerfile), dockerfile
@@ -760,7 +772,7 @@ class _Verification:
             if not await self.write_tests("\n".join(f"- {r}" for r in for_tests)):
                 return False
             if self.k_lazy:  # attack the new tests too; the old attacks must still fail
-                self.lazies += await lazy_solutions(self.llm, self.spec, self.environment, self.tests, self.k_lazy, known=[lazy.idea for lazy in self.lazies])
+                self.lazies += await lazy_solutions(self.llm, self.spec, self.layout(), self.tests, self.k_lazy, known=[lazy.idea for lazy in self.lazies])
         elif for_solution:  # the reference is rewritten only against tests nothing else objects to (and the judge upheld)
             await self.reference_that_runs("\n".join(f"- {r}" for r in for_solution))
         return True
