@@ -285,7 +285,7 @@ async def test_a_test_the_reference_fails_by_an_assert_goes_to_the_judge_with_py
     model = Model(tests=[ASKS_MORE], verdicts=[{"wrong": "solution", "reason": "the task asks for '5 words'"}])
     written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran, reference=REFERENCE)
     assert written.approved and written.tests == ASKS_MORE and len(written.rounds) == 1
-    assert written.reference_fault.startswith("the task asks for '5 words'\nEvidence: the reference solution ran cleanly")
+    assert written.reference_fault.startswith("a judge found the reference at fault: the task asks for '5 words'\nEvidence: the reference solution ran cleanly")
     # in the last round, the tests found at fault are dropped while one the untouched image fails remains
     model = Model(tests=[ASKS_MORE], verdicts=[blame_tests])
     written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran, reference=REFERENCE, max_rounds=1)
@@ -305,6 +305,12 @@ async def test_a_test_the_reference_fails_is_run_after_the_independent_solution_
     told = model.prompts["tests"][1]
     assert "the reference solution and a solution written independently from the specification both fail `test_report`: the tests expect what neither makes" in told
     assert "AssertionError: count.txt must say 5 words" in told
+    # in the last round that test is dropped, and the console says who found it wrong: the two solutions, not a judge
+    said, model = [], Model(tests=[ASKS_MORE])
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran, reference=REFERENCE, run_alternative=ran,
+                                   max_rounds=1, say=said.append)  # fmt: skip
+    assert written.approved and written.tests.startswith(STRONG) and "def test_report" not in written.tests
+    assert "tests, round 1: dropped test_report, which the reference and the independent solution both fail" in said
     # the independent solution passes what the reference fails: the reference is at fault, and the tests stand
     passes = lambda _d, _t: TestsRun([], [], NOP_FAILS)  # noqa: E731
     model = Model(tests=[ASKS_MORE])

@@ -84,7 +84,7 @@ class WrittenTests(NamedTuple):
     rounds: list[TestRound]
     approved: bool
     dockerfile: str  # the task's Dockerfile, with what the tests needed installed
-    reference_fault: str | None = None  # the reference failed the approved tests by an assertion, and a judge found it at fault: why
+    reference_fault: str | None = None  # the reference failed the approved tests by an assertion, and was found at fault (OnReference): why
 
 
 class LazySolution(BaseModel):
@@ -228,8 +228,11 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
             tests, problem = kept, await asyncio.to_thread(collect, files, dockerfile, kept)
         reference_fault, by = None, "pytest"
         if not problem and run_tests and (ran := await asyncio.to_thread(run_tests, dockerfile, tests)):
-            tests, problem, by, reference_fault = await _judged_on_reference(judge or llm, spec, tests, reference or "", ran, len(rounds) + 1 == max_rounds, say,
-                                                                             len(rounds) + 1, partial(run_alternative, dockerfile) if run_alternative else None)  # fmt: skip
+            checked = await _judged_on_reference(judge or llm, spec, tests, reference or "", ran, last=len(rounds) + 1 == max_rounds,
+                                                 on_alternative=partial(run_alternative, dockerfile) if run_alternative else None)  # fmt: skip
+            tests, problem, by, reference_fault = checked.tests, checked.problem, checked.by, checked.reference_fault
+            if checked.dropped:
+                say(f"tests, round {len(rounds) + 1}: dropped {checked.dropped}")
         if problem:
             rounds.append(TestRound(tests=tests, approved=False, problems=[problem], by=by))
         else:
@@ -243,49 +246,59 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
     return WrittenTests(tests, rounds, False, dockerfile)
 
 
-async def _judged_on_reference(judge: LLM, spec: TaskSpec, tests: str, reference: str, ran: TestsRun, last: bool, say: Callable[[str], None],
-                               number: int, on_alternative: Callable[[str], TestsRun | None] | None = None,
-                               ) -> tuple[str, str | None, Literal["judge", "pytest"], str | None]:  # fmt: skip
-    """What the tests' run in the image (TestsRun) says before the Judge reads them, as
-    (tests, problem, by, reference_fault). A test that crashed in its own code goes back with
-    pytest's traceback. Tests that all pass the untouched image go back (the no-op would pass).
-    A test the reference failed by an assertion is run after the independent solution too
-    (`on_alternative(tests)`): failed by both, two solutions written apart agree against it, and
-    the tests go back; passed by that solution, the reference is at fault, the tests stand and
-    `reference_fault` says why. Otherwise the gate's Judge decides, with pytest's report (run P:
-    the 1.5B Judge blamed a reference that summed every column, where the tests summed one). In
-    the last round (`last`) the tests at fault are dropped instead, as long as one that fails the
+class OnReference(NamedTuple):
+    """What the tests' run in the image decided before the Judge reads them."""
+
+    tests: str  # the tests, without those the last round dropped
+    problem: str | None = None  # why they go back to the Test Generator
+    by: Literal["judge", "pytest"] = "pytest"  # who found them at fault
+    reference_fault: str | None = None  # why the reference is at fault and the tests stand
+    dropped: str | None = None  # the tests the last round dropped, and why
+
+
+async def _judged_on_reference(judge: LLM, spec: TaskSpec, tests: str, reference: str, ran: TestsRun, last: bool,
+                               on_alternative: Callable[[str], TestsRun | None] | None = None) -> OnReference:  # fmt: skip
+    """What the tests' run in the image (TestsRun) says before the Judge reads them. A test that
+    crashed in its own code goes back with pytest's traceback. Tests that all pass the untouched
+    image go back (the no-op would pass). A test the reference failed by an assertion is run after
+    the independent solution too (`on_alternative(tests)`): failed by both, two solutions written
+    apart agree against it, and the tests go back; passed by that solution, the reference is at
+    fault and the tests stand. Otherwise the gate's Judge decides, with pytest's report (run P: the
+    1.5B Judge blamed a reference that summed every column, where the tests summed one). In the
+    last round (`last`) the tests at fault are dropped instead, as long as one that fails the
     untouched image remains. Each check costs a gate round otherwise: 5 to 10 minutes on 2 cores."""
-    at_fault, problem, by = [c.test for c in ran.crashes], None, "pytest"
     if ran.crashes:
-        problem = crashes_problem(ran.crashes)
+        at_fault, why = [c.test for c in ran.crashes], "which crashed on the reference's outputs"
+        found = OnReference(tests, crashes_problem(ran.crashes))
     elif ran.pass_the_nop:
-        return tests, NOP_PASSES, "pytest", None
-    elif ran.failures:
+        return OnReference(tests, NOP_PASSES)
+    elif not ran.failures:
+        return OnReference(tests)
+    else:
         evidence, failing = failures_evidence(ran.failures), {f.test for f in ran.failures}
         other = await asyncio.to_thread(on_alternative, tests) if on_alternative else None
         other_failing = {f.test for f in [*other.failures, *other.crashes]} if other else set()
-        named = ", ".join(f"`{test}`" for test in sorted(failing))
+        at_fault, named = sorted(failing), ", ".join(f"`{test}`" for test in sorted(failing))
         if other and failing <= other_failing:
-            at_fault, problem = sorted(failing), (f"the reference solution and a solution written independently from the specification both fail {named}: "
-                                                  f"the tests expect what neither makes; compute the expected values as the task asks\nEvidence: {evidence}")  # fmt: skip
+            why = "which the reference and the independent solution both fail"
+            found = OnReference(tests, f"the reference solution and a solution written independently from the specification both fail {named}: "
+                                       f"the tests expect what neither makes; compute the expected values as the task asks\nEvidence: {evidence}")  # fmt: skip
         elif other and not failing & other_failing:
-            return tests, None, "pytest", f"a solution written independently from the specification passes {named}, which the reference fails\nEvidence: {evidence}"
+            return OnReference(tests, reference_fault=f"a solution written independently from the specification passes {named}, which the reference fails\nEvidence: {evidence}")
         else:
             try:
                 verdict = await judge_dispute(judge, spec, tests, reference, evidence, reference=True)
             except StructuredOutputError as exc:  # no verdict: the tests stand, and the gate's Judge looks again
                 verdict = GateVerdict(wrong="solution", reason=f"the judge gave no usable verdict ({first_line(str(exc))})")
             if verdict.wrong == "solution":
-                return tests, None, "pytest", f"{verdict.reason}\nEvidence: {evidence}"
-            at_fault, by = sorted(failing), "judge"
-            problem = f"the reference solution fails them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {evidence}"
+                return OnReference(tests, reference_fault=f"a judge found the reference at fault: {verdict.reason}\nEvidence: {evidence}")
+            why = "which a judge found wrong about the reference's outputs"
+            found = OnReference(tests, f"the reference solution fails them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {evidence}", by="judge")
     if last and (not ran.nop_ran or ran.nop_failed - set(at_fault)):
         kept = without_broken_tests(tests, also=lambda function: any(f"def {test}(" in function for test in at_fault))
         if kept != tests:
-            say(f"tests, round {number}: dropped {', '.join(at_fault)}, which {'crashed on' if ran.crashes else 'a judge found wrong about'} the reference's outputs")
-            return kept, None, by, None
-    return tests, problem, by, None
+            return OnReference(kept, by=found.by, dropped=f"{', '.join(at_fault)}, {why}")
+    return found
 
 
 def without_import_crash(tests: str, problem: str) -> str:
@@ -748,8 +761,8 @@ class _Verification:
             self.outcome.reason = f"the tests were never approved ({rounds[-1].by}): " + "; ".join(rounds[-1].problems)[:600]
             return False
         self.tests = tests
-        if reference_fault:  # the reference fails the approved tests, and a judge found it at fault: rewritten now, not after a gate round
-            self.say(f"tests: a judge found the reference at fault: {first_line(reference_fault)}")
+        if reference_fault:  # the reference fails the approved tests and was found at fault: rewritten now, not after a gate round
+            self.say(f"tests: the reference is at fault: {first_line(reference_fault)}")
             await self.reference_that_runs(f"- {reference_fault}")
         return True
 
