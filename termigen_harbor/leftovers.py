@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from harbor.environments.docker.docker import _sanitize_docker_compose_project_name as compose_project
 from pydantic import BaseModel, Field

@@ -14,10 +14,11 @@ from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
 from termigen_harbor.synthesis.image_packages import Installs, debian_packages, image_installs, pypi_releases, third_party_imports, with_installs
-from termigen_harbor.synthesis.python_source import compiles, inline_python_dedented, output_writers, stray_statements, unknown_fixtures
+from termigen_harbor.synthesis.python_source import compiles, output_writers, stray_statements, unknown_fixtures
 from termigen_harbor.synthesis import reference_run
 from termigen_harbor.synthesis.reference_run import TestCrash, TestsRun, asserted_failures, crashed_tests, failed_tests, parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
+from termigen_harbor.synthesis.shell_fixes import inline_python_dedented
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.synthesis.verify import EMPTY_OUTPUTS_IDEA, STANDARD_TEST_SH, verifier_skeleton, GateResult, Problem, _Verification, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, python_only, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced

@@ -23,7 +23,7 @@ from termigen_harbor.files import write_atomic
 from termigen_harbor.llm.local_server import openai_endpoint
 from termigen_harbor.llm.registry import parse_model
 from termigen_harbor.evaluation.metrics import average_pass_at_1, mean_pass_at_k
-from termigen_harbor.runner import JobOutcome, RunSpec, TrialOutcome, run_job
+from termigen_harbor.runner import JobOutcome, RunSpec, run_job
 from termigen_harbor.evaluation.tb1 import Coverage
 
 

@@ -10,7 +10,6 @@ import importlib.util
 import re
 import symtable
 import sys
-import textwrap
 from collections.abc import Callable
 
 
@@ -385,25 +384,3 @@ def _written_target(call: ast.Call) -> ast.expr | None:
     if name in ("write_text", "write_bytes") and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Call) and call.func.value.args:
         return call.func.value.args[0]
     return None
-
-
-INLINE_PYTHON_RE = re.compile(r"\bpython3?\s+-c\s+(?P<quote>['\"])[ \t]*\n")
-
-
-def inline_python_dedented(script: str) -> str:
-    """A bash script's `python3 -c '` whose program starts on the next line, indented as the script
-    around it is, with that program dedented: Python reads the indent as an IndentationError (run P:
-    the 1.5B's sum reference, three rounds, each sent back with the traceback). The program ends at
-    the next single quote (bash allows none inside), or at the next unescaped double quote."""
-    out, at = [], 0
-    for opened in INLINE_PYTHON_RE.finditer(script):
-        if opened.start() < at:
-            continue
-        start = opened.end()
-        close = re.compile("'" if opened["quote"] == "'" else r'(?<!\\)"').search(script, start)
-        if close is None:
-            break
-        end = close.start()
-        out += [script[at:start], textwrap.dedent(script[start:end])]
-        at = end
-    return "".join(out) + script[at:]

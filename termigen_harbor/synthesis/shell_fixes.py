@@ -4,6 +4,20 @@ repeats after being told (each named by the run it came from)."""
 from __future__ import annotations
 
 import re
+import shlex
+import textwrap
+from pathlib import PurePosixPath
+
+from termigen_harbor.synthesis.checks import python_run_by_bash
+from termigen_harbor.verifier_sandbox import output_paths
+
+
+def solution_fixed(script: str, outputs: list[str]) -> str:
+    """A solution script run by python3 if it is Python, with its inline Python programs dedented,
+    no file read in a loop that writes to it, nothing run through plain sudo, no output file of the
+    task's `outputs` made a folder, and the folders of those outputs made first."""
+    script = without_sudo(read_loop_rewritten(python_run_by_bash(inline_python_dedented(script))))
+    return with_output_folders(without_mkdir_of_files(script, output_paths(outputs)), outputs)
 
 DONE_FROM_RE = re.compile(r"^(?P<indent>\s*)done\s*<\s*(?P<target>\"?\$?\{?[\w./-]+\}?\"?)\s*$")
 WHILE_RE = re.compile(r"^\s*while\b")
@@ -45,3 +59,46 @@ def without_mkdir_of_files(script: str, files: list[str]) -> str:
         return f"{line['lead']}{' '.join(kept)}" if kept else ""
 
     return MKDIR_RE.sub(mended, script)
+
+
+def with_output_folders(script: str, outputs: list[str]) -> str:
+    """The solution with the folders of the task's outputs made first (`mkdir -p`), after its
+    shebang: in two real runs the 1.5B wrote into /app/output/ in all three rounds without making
+    it, after being told each time what to run. /app itself exists; a script that has the line keeps it."""
+    folders = sorted({path.rstrip("/") if path.endswith("/") else str(PurePosixPath(path).parent) for path in output_paths(outputs)} - {"/", "/app"})
+    line = f"mkdir -p {' '.join(shlex.quote(f) for f in folders)}"
+    if not folders or line in script.splitlines() or script.startswith("#!") and "python" in script.partition("\n")[0]:
+        return script
+    first, _, rest = script.partition("\n")
+    return f"{first}\n{line}\n{rest}" if first.startswith("#!") else f"{line}\n{script}"
+
+
+SUDO_RE = re.compile(r"(^|[;&|(`]|\$\(|\b(?:then|do|else)\b)([ \t]*)sudo[ \t]+(?=[^-\s])", re.M)
+
+
+def without_sudo(script: str) -> str:
+    """The solution with a plain `sudo CMD` run as `CMD`: solve.sh runs as root, the image has no
+    sudo, and the 1.5B kept it after being told (run N: exit 127, two rounds). `sudo -u user` stays."""
+    return SUDO_RE.sub(r"\1\2", script)
+
+
+INLINE_PYTHON_RE = re.compile(r"\bpython3?\s+-c\s+(?P<quote>['\"])[ \t]*\n")
+
+
+def inline_python_dedented(script: str) -> str:
+    """A bash script's `python3 -c '` whose program starts on the next line, indented as the script
+    around it is, with that program dedented: Python reads the indent as an IndentationError (run P:
+    the 1.5B's sum reference, three rounds, each sent back with the traceback). The program ends at
+    the next single quote (bash allows none inside), or at the next unescaped double quote."""
+    out, at = [], 0
+    for opened in INLINE_PYTHON_RE.finditer(script):
+        if opened.start() < at:
+            continue
+        start = opened.end()
+        close = re.compile("'" if opened["quote"] == "'" else r'(?<!\\)"').search(script, start)
+        if close is None:
+            break
+        end = close.start()
+        out += [script[at:start], textwrap.dedent(script[start:end])]
+        at = end
+    return "".join(out) + script[at:]

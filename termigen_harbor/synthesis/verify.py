@@ -37,10 +37,10 @@ from termigen_harbor.synthesis.checks import IMAGE_NOT_BUILT, MODULE_LEVEL_RE, b
 from termigen_harbor.synthesis.image_packages import Installs, image_installs, with_installs
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, Example, examples_for
 from termigen_harbor.synthesis.environment import agent_outputs
-from termigen_harbor.synthesis.python_source import inline_python_dedented, output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_stray_statements
+from termigen_harbor.synthesis.python_source import output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_stray_statements
 from termigen_harbor.synthesis.reference_run import (NOP_PASSES, PYTHON_INSTEAD, ReferenceRun, RunReference, TestsOnReference, TestsRun, crashes_problem, failures_evidence,
                                                      run_reference, tests_on_reference)
-from termigen_harbor.synthesis.shell_fixes import read_loop_rewritten, without_mkdir_of_files
+from termigen_harbor.synthesis.shell_fixes import solution_fixed
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.verifier_sandbox import describe, output_paths, sandbox_for_outputs
 
@@ -364,27 +364,6 @@ def script_problem(script: str) -> str | None:
     return f"{problem}\n{PYTHON_INSTEAD}" if problem else None
 
 
-def with_output_folders(script: str, outputs: list[str]) -> str:
-    """The solution with the folders of the task's outputs made first (`mkdir -p`), after its
-    shebang: in two real runs the 1.5B wrote into /app/output/ in all three rounds without making
-    it, after being told each time what to run. /app itself exists; a script that has the line keeps it."""
-    folders = sorted({path.rstrip("/") if path.endswith("/") else str(PurePosixPath(path).parent) for path in output_paths(outputs)} - {"/", "/app"})
-    line = f"mkdir -p {' '.join(shlex.quote(f) for f in folders)}"
-    if not folders or line in script.splitlines() or script.startswith("#!") and "python" in script.partition("\n")[0]:
-        return script
-    first, _, rest = script.partition("\n")
-    return f"{first}\n{line}\n{rest}" if first.startswith("#!") else f"{line}\n{script}"
-
-
-SUDO_RE = re.compile(r"(^|[;&|(`]|\$\(|\b(?:then|do|else)\b)([ \t]*)sudo[ \t]+(?=[^-\s])", re.M)
-
-
-def without_sudo(script: str) -> str:
-    """The solution with a plain `sudo CMD` run as `CMD`: solve.sh runs as root, the image has no
-    sudo, and the 1.5B kept it after being told (run N: exit 127, two rounds). `sudo -u user` stays."""
-    return SUDO_RE.sub(r"\1\2", script)
-
-
 def python_only(feedback: str | None, ran: bool) -> bool:
     """Whether a rewrite is asked for in Python alone: its last run failed in a way Python avoids
     (run O: an SCC search by recursive bash functions crashed three rounds running, offered Python each time)."""
@@ -392,14 +371,9 @@ def python_only(feedback: str | None, ran: bool) -> bool:
 
 
 async def revised_script(llm: LLM, prompt: str, previous: str | None, purpose: str, outputs: list[str]) -> str:
-    """A solution script, which makes the folders of the task's `outputs` first, runs nothing
-    through plain sudo, has its inline Python programs dedented, reads no file in a loop that
-    writes to it (read_loop_rewritten) and makes no output file a folder; when a revision
-    comes back as the script that failed (the 1.5B reference writer sent one failing script back in
+    """A solution script, mended by solution_fixed; when a revision comes back as the script that failed (the 1.5B reference writer sent one failing script back in
     all three gate rounds), it is asked once more, told so."""
-    def fix(script: str) -> str:
-        return with_output_folders(without_mkdir_of_files(without_sudo(read_loop_rewritten(python_run_by_bash(inline_python_dedented(script)))), output_paths(outputs)), outputs)
-
+    fix = partial(solution_fixed, outputs=outputs)
     script = await llm.file(prompt, purpose=purpose, check=script_problem, fix=fix)
     if previous is not None and script.split() == previous.split():
         script = await llm.file(f"{prompt}\n\n{UNCHANGED}", purpose=purpose, check=script_problem, fix=fix)
