@@ -147,6 +147,17 @@ FROM_STAGE_RE = re.compile(r"--from=(?P<name>[^\s]+)")
 REQUIREMENTS_RE = re.compile(r"\bpip3?\s+install\b[^\n&|;]*?\s-r\s*(?P<file>[^\s&|;]+)")
 
 
+def with_stages(found: list[Instruction]) -> Iterator[tuple[Instruction, list[str]]]:
+    """Each instruction with the names of the build stages up to its own, which is the last ("" for
+    a stage with no `AS` name; a stage's number is its place in the list)."""
+    stages: list[str] = []
+    for instruction in found:
+        if instruction.text.split()[0].upper() == "FROM":
+            named = STAGE_RE.search(instruction.text)
+            stages = [*stages, named["name"].lower() if named else ""]
+        yield instruction, stages
+
+
 def and_segments(run: str) -> list[str]:
     """A RUN's command split at its `&&`s (`RUN a && b` -> ["a", "b"])."""
     words = run.split(None, 1)
@@ -240,13 +251,10 @@ def context_problem(dockerfile: str, context_files: list[str]) -> str | None:
     listed = ", ".join(context_files) or "no files"
     names = {PurePosixPath(f).name for f in context_files}
     problems = []
-    stages: list[str] = []
-    for found in instructions(dockerfile):
+    for found, stages in with_stages(instructions(dockerfile)):
         number, text = found.line, found.text
         keyword = text.split()[0].upper()
         sources = copied_sources(found)
-        stage = STAGE_RE.search(text) if keyword == "FROM" else None
-        stages += [stage["name"].lower() if stage else ""] if keyword == "FROM" else []
         source_stage = FROM_STAGE_RE.search(text) if keyword in ("COPY", "ADD") else None
         earlier = stages[:-1]
         if source_stage and source_stage["name"].lower() not in earlier and not source_stage["name"].isdigit():

@@ -18,7 +18,7 @@ from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
 from termigen_harbor.synthesis.checks import (
-    EMPTY_INSTALL_RE, FROM_STAGE_RE, HEREDOC_RE, STAGE_RE, and_segments, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, copy_flags_and_operands, copy_operands, dockerfile_problem, file_fixed, file_problem, holds, instructions,
+    EMPTY_INSTALL_RE, FROM_STAGE_RE, HEREDOC_RE, and_segments, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, copy_flags_and_operands, copy_operands, dockerfile_problem, file_fixed, file_problem, holds, instructions, with_stages,
 )
 from termigen_harbor.synthesis.image_packages import PYPI_RELEASES
 from termigen_harbor.synthesis.spec import TaskSpec
@@ -306,13 +306,14 @@ def fitted_copy(found: Instruction, context: list[str]) -> str | None:
     return " ".join([words[0], *flags, json.dumps([*fitted, destination])])
 
 
-def own_stage_copy(found: Instruction, stage: int, name: str) -> str | None:
-    """A COPY/ADD `--from` the stage it is in (by number or name), which Docker refuses as a circular
-    dependency, as the RUN that copies within the stage; None for anything else. Run O: the 1.5B's
-    nginx Dockerfile had `COPY --from=0` in its one stage, three replies."""
+def own_stage_copy(found: Instruction, stages: list[str]) -> str | None:
+    """A COPY/ADD `--from` the stage it is in (by number or name; `stages`: the names of the stages
+    up to its own, with_stages), which Docker refuses as a circular dependency, as the RUN that
+    copies within the stage; None for anything else. Run O: the 1.5B's nginx Dockerfile had
+    `COPY --from=0` in its one stage, three replies."""
     source = FROM_STAGE_RE.search(found.text)
     operands = copy_operands(found.text)
-    if not source or len(operands) < 2 or source["name"].lower() not in (str(stage), name):
+    if not source or not stages or len(operands) < 2 or source["name"].lower() not in (str(len(stages) - 1), stages[-1]):
         return None
     *sources, destination = operands
     folder = destination if destination.endswith("/") or len(sources) > 1 else str(PurePosixPath(destination).parent)
@@ -342,14 +343,10 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
     replaced: dict[int, tuple[int, str]] = {}  # first line of an instruction -> its last line, what it becomes ("" drops it)
     covered: set[str] = set()
     first_from = None
-    stage, stage_name = -1, ""  # the stage the instruction is in: its number, its name
     everything = instructions(dockerfile)
-    for found in everything:
+    for found, stages in with_stages(everything):
         keyword = found.text.split()[0].upper()
         first_from = found.end if first_from is None and keyword == "FROM" else first_from
-        if keyword == "FROM":
-            named = STAGE_RE.search(found.text)
-            stage, stage_name = stage + 1, named["name"].lower() if named else ""
         written = lines[found.line - 1 : found.end]  # a heredoc's body too
         repeated = keyword == "RUN" and any(lines[e.line - 1 : e.end] == written for e in everything if e.line < found.line)
         if keyword in ("ENTRYPOINT", "CMD") or repeated or (keyword == "RUN" and missing_scripts(found, everything, names)):
@@ -358,7 +355,7 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
             unmade = without_outputs(found.text, made, "\n".join(lines[found.line : found.end]))
             becomes = "" if unmade == "" else without_needless(unmade or found.text, names)
             becomes = unmade if becomes is None else becomes
-        elif own := own_stage_copy(found, stage, stage_name):
+        elif own := own_stage_copy(found, stages):
             becomes = own
         else:
             mended = json_form_mended(found)
