@@ -90,23 +90,27 @@ class TaskState(BaseModel):
     transcript: list[TranscriptCall] = Field(default_factory=list)
 
 
+# each stage a rejected task can be reopened at, in order: whether the task reached it, the state it
+# goes back to, and what that stage makes (cleared with what every later stage makes)
+REOPENING: tuple[tuple[RetryStage, Callable[[TaskState], bool], str, dict[str, Any]], ...] = (
+    ("spec", lambda _state: True, "seeded", {"spec_outcome": None}),
+    ("plan", lambda state: bool(state.spec_outcome and state.spec_outcome.accepted), "specified", {"blueprint": [], "files": {}}),
+    ("build", lambda state: bool(state.files), "environment", {"build": None}),
+    ("verify", lambda state: bool(state.build and state.build.ok), "built", {"verify": None}),
+)
+
+
 def reopened(state: TaskState, stage: RetryStage) -> TaskState:
     """A rejected task sent back to the start of `stage`, with what that stage and the later ones
     made cleared, when it reached that stage; otherwise as it was. Its usage so far is kept (a
     stage run again adds to it), so the manifest counts every attempt."""
-    if state.stage != "rejected":
+    at = [row[0] for row in REOPENING].index(stage)
+    _stage, reached, back_to, _made = REOPENING[at]
+    if state.stage != "rejected" or not reached(state):
         return state
-    reached = {"spec": True, "plan": bool(state.spec_outcome and state.spec_outcome.accepted), "build": bool(state.files),
-               "verify": bool(state.build and state.build.ok)}[stage]  # fmt: skip
-    if not reached:
-        return state
-    cleared: dict[str, Any] = {"stage": {"spec": "seeded", "plan": "specified", "build": "environment", "verify": "built"}[stage], "reason": None, "verify": None}
-    if stage in ("spec", "plan", "build"):
-        cleared["build"] = None
-    if stage in ("spec", "plan"):
-        cleared |= {"blueprint": [], "files": {}}
-    if stage == "spec":
-        cleared["spec_outcome"] = None
+    cleared: dict[str, Any] = {"stage": back_to, "reason": None}
+    for *_, made in REOPENING[at:]:
+        cleared |= made
     return state.model_copy(update=cleared)
 
 
