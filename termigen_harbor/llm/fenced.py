@@ -42,7 +42,7 @@ def blocks(text: str, ended: bool = False) -> list[Block]:
             i += 1
             continue
         fence = opening["fence"]
-        close = re.compile(rf"^[ \t]{{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
+        close = closing_fence(fence[0], len(fence))
         end = next((j for j in range(i + 1, len(lines)) if close.match(lines[j])), None)
         if end is None:
             loop = repeated_line(lines[i + 1 :])
@@ -64,8 +64,12 @@ def shorter_close(lines: list[str], opened: int, fence: str) -> int | None:
     The 1.5B opened a config file with ```` and closed it with ```, and the ``` line went into the
     task's input file (run O; the tests then compared the repaired file with the fence in it)."""
     last = next((j for j in range(len(lines) - 1, opened, -1) if lines[j].strip()), None)
-    bare = re.compile(rf"^[ \t]{{0,3}}{re.escape(fence[0])}{{3,}}[ \t]*$")
-    return last if last is not None and len(fence) > 3 and bare.match(lines[last]) else None
+    return last if last is not None and len(fence) > 3 and closing_fence(fence[0], 3).match(lines[last]) else None
+
+
+def closing_fence(char: str, at_least: int) -> re.Pattern[str]:
+    """A line that closes a block: `char` (a backtick or a tilde) `at_least` times or more, alone."""
+    return re.compile(rf"^[ \t]{{0,3}}{re.escape(char)}{{{at_least},}}[ \t]*$")
 
 
 LOOP = 8  # this many identical lines in a row: a small model stuck in a generation loop
