@@ -20,7 +20,7 @@ from termigen_harbor.synthesis.reference_run import TestCrash, TestsRun, asserte
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.synthesis.shell_fixes import inline_python_dedented
 from termigen_harbor.images import BASE_IMAGE
-from termigen_harbor.synthesis.verify import EMPTY_OUTPUTS_IDEA, STANDARD_TEST_SH, verifier_skeleton, GateResult, Problem, _Verification, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, python_only, solution_run, verify_task, write_solution
+from termigen_harbor.synthesis.verify import EMPTY_OUTPUTS_IDEA, STANDARD_TEST_SH, verifier_skeleton, GateResult, Problem, VerifyProgress, _Verification, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, python_only, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
 
 SPEC = TaskSpec(title="count-words", objective="Write the number of words in /app/input.txt to /app/count.txt.", inputs=["/app/input.txt"],
@@ -423,9 +423,11 @@ async def test_a_writer_with_no_usable_reply_rejects_the_task_before_anything_af
 
 @pytest.mark.docker
 async def test_weak_tests_are_beaten_by_a_lazy_solution_that_read_them_and_are_strengthened(docker_engine, tmp_path):
-    model = Model(tests=[WEAK, EXISTS_ONLY, STRONG])
-    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, max_rounds=2)
+    model, saved = Model(tests=[WEAK, EXISTS_ONLY, STRONG]), []
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, max_rounds=2, checkpoint=saved.append)
     first, second = outcome.rounds
+    # the progress saved after the repaired round: a stopped run would go on at round 2, with the new tests and every attack so far
+    assert [len(p.outcome.rounds) for p in saved] == [0, 0, 0, 0, 1] and saved[-1].tests == STRONG and len(saved[-1].lazies) == 3
     reasons = " | ".join(p.reason for p in first.problems)
     # the reference is written first and run in the image; the tests are written against what it really
     # produced; the independent solution sees only the task
@@ -794,3 +796,31 @@ async def test_tests_that_pytest_cannot_collect_in_the_image_go_back_and_an_erro
     assert outcome.errored and not outcome.accepted and len(outcome.rounds) == 1
     gate = outcome.rounds[0]
     assert gate.oracle is None and gate.nop is None and "VerifierTimeoutError" in outcome.reason
+
+
+async def test_a_stopped_verification_resumes_after_the_last_step_it_saved(tmp_path):
+    from termigen_harbor.llm.types import BudgetExceeded
+
+    def stopped_at_the_attack(model):
+        def reply(request):
+            if "You attack a terminal task's verifier" in request.messages[0].content:
+                model.prompts.setdefault("lazy", []).append(request.messages[0].content)
+                return BudgetExceeded("the token budget of 1000 is spent")
+            return model(request)
+        return reply
+
+    saved, model = [], Model(tests=[STRONG])
+    with pytest.raises(BudgetExceeded):
+        await verify_task(LLM(ScriptedBackend(stopped_at_the_attack(model))), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, collect=None,
+                          reference_run=None, tests_run=None, checkpoint=saved.append)  # fmt: skip
+    # saved after the reference, after the independent solution and after the approved tests; the attack was never made
+    assert [(bool(p.solution), bool(p.alternative), bool(p.tests)) for p in saved] == [(True, False, False), (True, True, False), (True, True, True)]
+    assert saved[-1].tests == STRONG and saved[-1].outcome.test_rounds[-1].approved and saved[-1].lazies is None
+    # the next run, from the progress as the state file holds it: only the attack is asked for again
+    progress = VerifyProgress.model_validate_json(saved[-1].model_dump_json())
+    said, again = [], Model(tests=[WEAK])
+    with pytest.raises(BudgetExceeded):
+        await verify_task(LLM(ScriptedBackend(stopped_at_the_attack(again))), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, collect=None,
+                          reference_run=None, tests_run=None, progress=progress, say=said.append)  # fmt: skip
+    assert list(again.prompts) == ["lazy"] and STRONG.strip() in again.prompts["lazy"][0]
+    assert said[0] == "resumed after the reference, the independent solution, the tests"

@@ -35,7 +35,7 @@ from termigen_harbor.synthesis.manifest import Manifest, ManifestItem, StageUsag
 from termigen_harbor.synthesis.provenance import SynthesisProvenance
 from termigen_harbor.synthesis.spec import SPEC_THRESHOLD, SpecOutcome, refine_spec, write_seeds
 from termigen_harbor.synthesis.environment import PlannedFile, StageError, construct_files, plan_files
-from termigen_harbor.synthesis.verify import VerifyOutcome, verify_task
+from termigen_harbor.synthesis.verify import VerifyOutcome, VerifyProgress, verify_task
 from termigen_harbor.taxonomy import Category, Taxonomy
 
 INTERRUPTED = "interrupted (Ctrl-C or SIGTERM)"  # the manifest then holds what was done so far; the same command goes on
@@ -83,6 +83,7 @@ class TaskState(BaseModel):
     files: dict[str, BundleFile] = Field(default_factory=dict)
     build: BuildOutcome | None = None
     verify: VerifyOutcome | None = None
+    verifying: VerifyProgress | None = None  # the verification's work so far, while it has no outcome (or its gate trial errored): where it resumes
     reason: str | None = None
     error: str | None = None  # the run stopped inside this task's next stage for a reason not its own (the model did not answer)
     bundle_dir: Path | None = None
@@ -96,7 +97,7 @@ REOPENING: tuple[tuple[RetryStage, Callable[[TaskState], bool], str, dict[str, A
     ("spec", lambda _state: True, "seeded", {"spec_outcome": None}),
     ("plan", lambda state: bool(state.spec_outcome and state.spec_outcome.accepted), "specified", {"blueprint": [], "files": {}}),
     ("build", lambda state: bool(state.files), "environment", {"build": None}),
-    ("verify", lambda state: bool(state.build and state.build.ok), "built", {"verify": None}),
+    ("verify", lambda state: bool(state.build and state.build.ok), "built", {"verify": None, "verifying": None}),
 )
 
 
@@ -245,7 +246,15 @@ class Pipeline:
                 self.save(state)
             if state.stage == "built":
                 config = {**self.config.task_config, "metadata": TaskLabels(category=state.category, tier=state.tier, difficulty=spec.difficulty, tags=[state.category]).model_dump()}
-                state.verify = await self._stage(state, "verify", llm, verify_task(llm, spec, state.files, state.build.dockerfile, config, jobs, self.config.k_lazy, self.config.max_gate_rounds, self.config.env, category=state.category, say=say))
+
+                def checkpoint(progress: VerifyProgress) -> None:
+                    state.verifying = progress
+                    self.save(state)
+
+                state.verify = await self._stage(state, "verify", llm, verify_task(llm, spec, state.files, state.build.dockerfile, config, jobs, self.config.k_lazy, self.config.max_gate_rounds,
+                                                                                   self.config.env, category=state.category, say=say, progress=state.verifying, checkpoint=checkpoint))  # fmt: skip
+                if not state.verify.errored:  # an errored gate trial is tried again from the last progress saved
+                    state.verifying = None
                 if state.verify.accepted:
                     state.bundle_dir = self._write_bundle(state)
                     state.stage = "accepted"

@@ -547,15 +547,39 @@ class VerifyOutcome(BaseModel):
     reason: str | None = None
 
 
+class VerifyProgress(BaseModel):
+    """A verification's work so far, saved after each step that cost model calls (the reference, the
+    independent solution, the approved tests, the attacks, each repaired gate round): a stopped run
+    (Ctrl-C, the budget, the model down, a gate trial that errored) resumes from it instead of
+    writing everything again; in run P a task's verification took up to 40 minutes."""
+
+    dockerfile: str  # with what the scripts needed installed
+    solution: str = ""
+    alternative: str = ""
+    tests: str = ""
+    lazies: list[LazySolution] | None = None  # None: the tests were not attacked yet
+    observed: str | None = None
+    outcome: VerifyOutcome
+
+    def done(self) -> str:
+        """What is done, as the console says it."""
+        steps = [name for name, text in [("the reference", self.solution), ("the independent solution", self.alternative), ("the tests", self.tests)] if text]
+        steps += ["the attacks"] if self.lazies is not None else []
+        steps += [f"{len(self.outcome.rounds)} gate round(s)"] if self.outcome.rounds else []
+        return ", ".join(steps) or "nothing"
+
+
 async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, config: dict, jobs_dir: Path,
                       k_lazy: int = 2, max_rounds: int = 3, env: str = "docker", collect: Collect | None = collect_problem,
                       category: str = "", say: Callable[[str], None] = lambda _m: None, reference_run: RunReference | None = run_reference,
-                      tests_run: TestsOnReference | None = tests_on_reference) -> VerifyOutcome:  # fmt: skip
+                      tests_run: TestsOnReference | None = tests_on_reference, progress: VerifyProgress | None = None,
+                      checkpoint: Callable[[VerifyProgress], None] = lambda _p: None) -> VerifyOutcome:  # fmt: skip
     """The reference (run in the image), tests written against its outputs (checked, then judged),
     the independent solution and lazy attacks on the tests, then the gate; each failure goes back
     to what must change, for max_rounds rounds. `collect`, `reference_run` and `tests_run` (the
     tests in the untouched image and after the reference, TestsRun) run only on the docker environment (they
-    build the image locally)."""
+    build the image locally). `checkpoint(progress)` is called after each step, and `progress` (the
+    last one saved) is where a stopped verification resumes."""
     local = env == "docker"
     timeout_s = min(int((config.get("agent") or {}).get("timeout_sec") or 600), REFERENCE_RUN_LIMIT)  # the task's own time limit, up to REFERENCE_RUN_LIMIT
     if reference_run is run_reference:
@@ -563,7 +587,9 @@ async def verify_task(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], do
     if tests_run is tests_on_reference:
         tests_run = partial(tests_on_reference, timeout_s=timeout_s, tests_timeout_s=int((config.get("verifier") or {}).get("timeout_sec") or 300))
     verification = _Verification(llm, spec, files, dockerfile, config, jobs_dir, k_lazy, max_rounds, env, collect if local else None, category, say,
-                                 reference_run if local else None, tests_run if local else None)  # fmt: skip
+                                 reference_run if local else None, tests_run if local else None, checkpoint)  # fmt: skip
+    if progress is not None:
+        verification.resume(progress)
     try:
         await verification.run()
     except StructuredOutputError as exc:  # no usable reply from a writer: rejected, with every round so far kept
@@ -594,26 +620,48 @@ class _Verification:
     say: Callable[[str], None]
     reference_run: RunReference | None = None
     tests_run: TestsOnReference | None = None
+    checkpoint: Callable[[VerifyProgress], None] = lambda _p: None
     outcome: VerifyOutcome = field(default_factory=lambda: VerifyOutcome(accepted=False))
     observed: str | None = None  # the reference's run in the image, as the Test Generator is shown it
     tests: str = ""
     solution: str = ""
     alternative: str = ""
-    lazies: list[LazySolution] = field(default_factory=list)
+    lazies: list[LazySolution] | None = None  # None until the tests are attacked
     environment: str = field(init=False)  # the Dockerfile and files, as the writers are shown them
 
     def __post_init__(self) -> None:
         self.environment = environment_text(self.files, self.dockerfile)
 
+    def resume(self, progress: VerifyProgress) -> None:
+        """Picks up where a stopped verification saved its progress."""
+        progress = progress.model_copy(deep=True)
+        self.solution, self.alternative, self.tests, self.lazies, self.observed, self.outcome = (
+            progress.solution, progress.alternative, progress.tests, progress.lazies, progress.observed, progress.outcome)  # fmt: skip
+        self.dockerfile, self.environment = progress.dockerfile, environment_text(self.files, progress.dockerfile)
+        self.say(f"resumed after {progress.done()}")
+
+    def save(self) -> None:
+        self.checkpoint(VerifyProgress(dockerfile=self.dockerfile, solution=self.solution, alternative=self.alternative, tests=self.tests,
+                                       lazies=self.lazies, observed=self.observed, outcome=self.outcome).model_copy(deep=True))  # fmt: skip
+
     async def run(self) -> None:
-        """Fills `outcome`: accepted, errored, or rejected with the reason."""
-        if not await self.write_reference():
-            return
-        await self.write_alternative()  # before the tests, which are then run after it too (it never sees them)
-        if not await self.write_tests():
-            return
-        self.lazies = await lazy_solutions(self.llm, self.spec, self.layout(), self.tests, self.k_lazy) if self.k_lazy else []
-        for number in range(1, self.max_rounds + 1):
+        """Fills `outcome`: accepted, errored, or rejected with the reason; each step done is saved
+        (save), and a resumed verification skips the steps its progress holds."""
+        if not self.solution:
+            if not await self.write_reference():
+                return
+            self.save()
+        if not self.alternative:
+            await self.write_alternative()  # before the tests, which are then run after it too (it never sees them)
+            self.save()
+        if not self.tests:
+            if not await self.write_tests():
+                return
+            self.save()
+        if self.lazies is None:
+            self.lazies = await lazy_solutions(self.llm, self.spec, self.layout(), self.tests, self.k_lazy) if self.k_lazy else []
+            self.save()
+        for number in range(len(self.outcome.rounds) + 1, self.max_rounds + 1):
             self.say(f"gate, round {number}: the reference, the no-op, {len(self.lazies)} lazy and the independent solution against the tests")
             bundle = assemble(self.spec, self.files, self.dockerfile, self.tests, self.solution, self.config)
             gate = await asyncio.to_thread(run_gate, bundle, self.lazies, self.alternative, self.jobs_dir, self.env)
@@ -629,6 +677,7 @@ class _Verification:
                 break
             if not await self.repair(gate):
                 return
+            self.save()
         self.outcome.reason = "the gate never passed: " + "; ".join(p.reason.splitlines()[0] for p in self.outcome.rounds[-1].problems)
 
     async def write_reference(self) -> bool:
