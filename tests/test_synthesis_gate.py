@@ -76,7 +76,7 @@ def test_the_test_generator_starts_from_a_skeleton_with_the_tasks_own_paths():
 async def test_a_rejection_without_a_reason_is_asked_again():
     verdicts = iter([{"approve": False, "problems": []}, {"approve": True, "problems": []}])
     model = Model(tests=[STRONG], judge=lambda _p: next(verdicts))
-    tests, rounds, approved, _dockerfile, _fault = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, rounds, approved, *_ = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
     assert approved and tests == STRONG and len(model.prompts["judge"]) == 2
     assert 'Start from this skeleton' in model.prompts["tests"][0] and 'COUNT_TXT = Path("/app/count.txt")' in model.prompts["tests"][0]
 
@@ -118,7 +118,7 @@ async def test_tests_that_keep_reading_an_undefined_value_lose_those_checks_afte
     # as the 1.5B model wrote them in a real run, three times after being shown the line
     reads_undefined = STRONG + "\n\ndef test_repaired():\n    assert Path('/app/count.txt').read_bytes() != corrupted_input.encode()\n"
     model = Model(tests=[reads_undefined] * 3)
-    tests, rounds, approved, _dockerfile, _fault = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, rounds, approved, *_ = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None)
     assert approved and tests == STRONG + "\n\n" and len(model.prompts["tests"]) == 3 and len(rounds) == 1  # three replies, the last mended
     assert STRONG in model.prompts["judge"][0] and "corrupted_input" not in model.prompts["judge"][0]
 
@@ -128,7 +128,7 @@ async def test_tests_that_demand_a_file_nothing_names_go_back_and_lose_that_chec
     demands = STRONG + "\n\ndef test_solver_exists():\n    assert Path('/app/solve_maze.py').is_file(), '/app/solve_maze.py is missing'\n"
     model = Model(tests=[demands] * 3)
     backend = ScriptedBackend(model)
-    tests, rounds, approved, _dockerfile, _fault = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, rounds, approved, *_ = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
     assert approved and tests == STRONG + "\n\n" and len(model.prompts["tests"]) == 3
     told = backend.requests[1].messages[-1].content
     assert "test_outputs.py checks `/app/solve_maze.py`, which neither the task nor its environment names" in told
@@ -136,7 +136,7 @@ async def test_tests_that_demand_a_file_nothing_names_go_back_and_lose_that_chec
     # and again, the path held in a module-level constant under a docstring that names it (the maze example's style)
     constant = '"""Tests for /app/solve_maze.py: a solver."""\nSOLVER = Path("/app/solve_maze.py")\n' + STRONG + "\n\ndef test_solver_exists():\n    assert SOLVER.is_file()\n"
     backend = ScriptedBackend(Model(tests=[constant] * 3))
-    tests, _rounds, approved, _dockerfile, _fault = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, _rounds, approved, *_ = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
     assert approved and tests == '"""Tests for /app/solve_maze.py: a solver."""\n' + STRONG + "\n\n"
     assert '- `/app/solve_maze.py` in: SOLVER = Path("/app/solve_maze.py")' in backend.requests[1].messages[-1].content  # the line that checks it
     named = SPEC.as_text() + "/app/data/orders.csv\nCOPY gen.sh /opt/tools/gen.sh"
@@ -148,7 +148,7 @@ async def test_checks_dedented_out_of_their_test_go_back_with_their_lines_and_ar
     # as the 1.5B model wrote them in a real run: a test's last checks dedented to module level
     dedented = '"""Checks."""\nimport pytest\n' + STRONG + "\ndef test_report():\n    output = ''\nif not output:\n    pytest.fail('empty')\nassert True\n"
     backend = ScriptedBackend(Model(tests=[dedented] * 3))
-    tests, _rounds, approved, _dockerfile, _fault = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, _rounds, approved, *_ = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
     told = backend.requests[1].messages[-1].content
     assert "runs these lines when pytest imports it, outside every test function" in told and "- line 13: if not output:" in told and "- line 15: assert True" in told
     assert approved and "pytest.fail" not in tests and "assert True" not in tests and tests.startswith('"""Checks."""\nimport pytest\n' + STRONG)
@@ -173,7 +173,7 @@ async def test_tests_taking_an_argument_no_fixture_provides_go_back_and_are_drop
     # as the 1.5B model wrote them in a real run: pytest collected them, then every trial errored on setup
     unprovided = STRONG + "\n\ndef test_output_structure(output_path):\n    assert open(output_path).read()\n"
     backend = ScriptedBackend(Model(tests=[unprovided] * 3))
-    tests, _rounds, approved, _dockerfile, _fault = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, _rounds, approved, *_ = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
     told = backend.requests[1].messages[-1].content
     assert "tests that take an argument no fixture provides" in told and "- `test_output_structure` takes `output_path`" in told
     assert approved and "output_path" not in tests
@@ -191,7 +191,7 @@ async def test_tests_that_write_the_output_they_check_go_back_and_are_dropped_af
     own = (STRONG + "\n\ndef test_total():\n    total = len(open('/app/input.txt').read().split())\n"
            "    with open('/app/count.txt', 'w') as f:\n        f.write(str(total))\n    assert open('/app/count.txt').read() == str(total)\n")
     backend = ScriptedBackend(Model(tests=[own] * 3))
-    tests, _rounds, approved, _dockerfile, _fault = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
+    tests, _rounds, approved, *_ = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None)
     told = backend.requests[1].messages[-1].content
     assert "tests that write an output the agent's solution must make" in told and "- `test_total` writes `/app/count.txt`" in told
     assert approved and "def test_total" not in tests and tests.startswith(STRONG)
@@ -282,11 +282,13 @@ async def test_a_test_the_reference_fails_by_an_assert_goes_to_the_judge_with_py
     assert "then failed `test_report`: AssertionError: count.txt must say 5 words" in judged and "E   AssertionError" in judged
     assert "a judge found the tests at fault: test_report wants '5 words'" in model.prompts["tests"][1]
     assert written.approved and written.tests == STRONG and [r.by for r in written.rounds] == ["judge", "judge"] and written.reference_fault is None
+    assert [(d.solution, d.verdict.wrong) for d in written.disputes] == [("reference", "tests")]  # the call goes into the outcome's disputes
     # the judge blames the reference: the tests stand, and the finding comes back for the reference's rewrite
     model = Model(tests=[ASKS_MORE], verdicts=[{"wrong": "solution", "reason": "the task asks for '5 words'"}])
     written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran, reference=REFERENCE)
     assert written.approved and written.tests == ASKS_MORE and len(written.rounds) == 1
     assert written.reference_fault.startswith("a judge found the reference at fault: the task asks for '5 words'\nEvidence: the reference solution ran cleanly")
+    assert [(d.solution, d.verdict.wrong) for d in written.disputes] == [("reference", "solution")]
     # in the last round, the tests found at fault are dropped while one the untouched image fails remains
     model = Model(tests=[ASKS_MORE], verdicts=[blame_tests])
     written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran, reference=REFERENCE, max_rounds=1)

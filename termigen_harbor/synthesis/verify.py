@@ -85,6 +85,7 @@ class WrittenTests(NamedTuple):
     approved: bool
     dockerfile: str  # the task's Dockerfile, with what the tests needed installed
     reference_fault: str | None = None  # the reference failed the approved tests by an assertion, and was found at fault (OnReference): why
+    disputes: tuple[Dispute, ...] = ()  # the Judge's calls between the tests and the reference, before the gate
 
 
 class LazySolution(BaseModel):
@@ -188,6 +189,7 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
     environment = environment_text(files, dockerfile)
     sandbox = describe(sandbox_for_outputs(TaskConfig(), spec.outputs))
     rounds: list[TestRound] = []
+    disputes: list[Dispute] = []
     tests = previous or ""
     named = "\n".join([spec.as_text(), dockerfile, *(f"/app/{path}" for path in files)])
     example = verifier_example(category, named)
@@ -231,6 +233,7 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
             checked = await _judged_on_reference(judge or llm, spec, tests, reference or "", ran, last=len(rounds) + 1 == max_rounds,
                                                  on_alternative=partial(run_alternative, dockerfile) if run_alternative else None)  # fmt: skip
             tests, problem, by, reference_fault = checked.tests, checked.problem, checked.by, checked.reference_fault
+            disputes += [checked.dispute] if checked.dispute else []
             if checked.dropped:
                 say(f"tests, round {len(rounds) + 1}: dropped {checked.dropped}")
         if problem:
@@ -240,10 +243,10 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
             rounds.append(TestRound(tests=tests, approved=verdict.approve, problems=verdict.problems))
             if verdict.approve:
                 say(f"tests, round {len(rounds)}: approved by the judge")
-                return WrittenTests(tests, rounds, True, dockerfile, reference_fault)
+                return WrittenTests(tests, rounds, True, dockerfile, reference_fault, tuple(disputes))
         say(f"tests, round {len(rounds)}: sent back by {'pytest' if rounds[-1].by == 'pytest' else 'the judge'}: {first_line(rounds[-1].problems[0])}")
         feedback, previous = "\n".join(f"- {p}" for p in rounds[-1].problems), tests
-    return WrittenTests(tests, rounds, False, dockerfile)
+    return WrittenTests(tests, rounds, False, dockerfile, disputes=tuple(disputes))
 
 
 class OnReference(NamedTuple):
@@ -254,6 +257,7 @@ class OnReference(NamedTuple):
     by: Literal["judge", "pytest"] = "pytest"  # who found them at fault
     reference_fault: str | None = None  # why the reference is at fault and the tests stand
     dropped: str | None = None  # the tests the last round dropped, and why
+    dispute: Dispute | None = None  # the Judge's call, when one was asked
 
 
 async def _judged_on_reference(judge: LLM, spec: TaskSpec, tests: str, reference: str, ran: TestsRun, last: bool,
@@ -290,14 +294,16 @@ async def _judged_on_reference(judge: LLM, spec: TaskSpec, tests: str, reference
                 verdict = await judge_dispute(judge, spec, tests, reference, evidence, reference=True)
             except StructuredOutputError as exc:  # no verdict: the tests stand, and the gate's Judge looks again
                 verdict = GateVerdict(wrong="solution", reason=f"the judge gave no usable verdict ({first_line(str(exc))})")
+            dispute = Dispute(evidence=evidence, verdict=verdict, solution="reference")
             if verdict.wrong == "solution":
-                return OnReference(tests, reference_fault=f"a judge found the reference at fault: {verdict.reason}\nEvidence: {evidence}")
+                return OnReference(tests, reference_fault=f"a judge found the reference at fault: {verdict.reason}\nEvidence: {evidence}", dispute=dispute)
             why = "which a judge found wrong about the reference's outputs"
-            found = OnReference(tests, f"the reference solution fails them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {evidence}", by="judge")
+            found = OnReference(tests, f"the reference solution fails them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {evidence}", by="judge",
+                                dispute=dispute)  # fmt: skip
     if last and (not ran.nop_ran or ran.nop_failed - set(at_fault)):
         kept = without_broken_tests(tests, also=lambda function: any(f"def {test}(" in function for test in at_fault))
         if kept != tests:
-            return OnReference(kept, by=found.by, dropped=f"{', '.join(at_fault)}, {why}")
+            return OnReference(kept, by=found.by, dropped=f"{', '.join(at_fault)}, {why}", dispute=found.dispute)
     return found
 
 
@@ -773,20 +779,20 @@ class _Verification:
         run_tests = partial(self.tests_in_image, self.solution) if runs_cleanly else None  # against a reference that fails, a test run proves nothing
         alternative_ran = bool(self.outcome.alternative_runs) and self.outcome.alternative_runs[-1].problem() is None
         run_alternative = partial(self.tests_in_image, self.alternative) if runs_cleanly and alternative_ran else None
-        tests, rounds, approved, dockerfile, reference_fault = await generate_tests(self.llm, self.spec, self.files, self.dockerfile, self.collect, feedback=feedback,
-                                                                                    previous=self.tests or None, category=self.category, say=self.say,
-                                                                                    observed=self.observed, run_tests=run_tests, reference=self.solution,
-                                                                                    run_alternative=run_alternative)  # fmt: skip
-        self.outcome.test_rounds += rounds
-        if dockerfile != self.dockerfile:
-            self.adopt(dockerfile)
-        if not approved:
-            self.outcome.reason = f"the tests were never approved ({rounds[-1].by}): " + "; ".join(rounds[-1].problems)[:600]
+        written = await generate_tests(self.llm, self.spec, self.files, self.dockerfile, self.collect, feedback=feedback, previous=self.tests or None,
+                                       category=self.category, say=self.say, observed=self.observed, run_tests=run_tests, reference=self.solution,
+                                       run_alternative=run_alternative)  # fmt: skip
+        self.outcome.test_rounds += written.rounds
+        self.outcome.disputes += written.disputes
+        if written.dockerfile != self.dockerfile:
+            self.adopt(written.dockerfile)
+        if not written.approved:
+            self.outcome.reason = f"the tests were never approved ({written.rounds[-1].by}): " + "; ".join(written.rounds[-1].problems)[:600]
             return False
-        self.tests = tests
-        if reference_fault:  # the reference fails the approved tests and was found at fault: rewritten now, not after a gate round
-            self.say(f"tests: the reference is at fault: {first_line(reference_fault)}")
-            await self.reference_that_runs(f"- {reference_fault}")
+        self.tests = written.tests
+        if written.reference_fault:  # the reference fails the approved tests and was found at fault: rewritten now, not after a gate round
+            self.say(f"tests: the reference is at fault: {first_line(written.reference_fault)}")
+            await self.reference_that_runs(f"- {written.reference_fault}")
         return True
 
     async def repair(self, gate: GateResult) -> bool:
