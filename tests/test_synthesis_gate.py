@@ -326,7 +326,7 @@ async def test_a_rewrite_with_no_usable_reply_leaves_the_last_solution_standing(
     def run(files, dockerfile, solution, outputs):
         return parse_run(f"@@termigen-reference exit {0 if solution == REFERENCE else 1}\n@@termigen-reference output /app/count.txt\n5\n", outputs)
 
-    model = Model(tests=[STRONG], solutions=[LINES_NOT_WORDS, "I cannot."], judge=lambda _p: {"approve": False, "problems": ["stop here"]})
+    model = Model(tests=[STRONG], solutions=[LINES_NOT_WORDS, "I cannot."], alternatives=[ALTERNATIVE, LINES_NOT_WORDS], judge=lambda _p: {"approve": False, "problems": ["stop here"]})
     outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, max_rounds=2, collect=None, reference_run=run, tests_run=None)
     assert [r.exit_code for r in outcome.reference_runs] == [1] and outcome.reason.startswith("the reference solution never ran cleanly")
 
@@ -533,11 +533,31 @@ async def test_a_reference_that_never_runs_cleanly_rejects_the_task_before_any_t
     def fails(files, dockerfile, solution, outputs):
         return parse_run("@@termigen-reference exit 2\nsolve.sh: line 3: cd: /data: No such file or directory\n@@termigen-reference output /app/count.txt\n@@termigen-reference missing\n", outputs)
 
-    model = Model(solutions=[REFERENCE, ALTERNATIVE, LINES_NOT_WORDS])
+    model = Model(solutions=[REFERENCE, ALTERNATIVE, LINES_NOT_WORDS], alternatives=[ALTERNATIVE, LINES_NOT_WORDS, REFERENCE])
     outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=1, collect=None, reference_run=fails)
     assert not outcome.accepted and not outcome.rounds and "tests" not in model.prompts and len(model.prompts["solution"]) == 3
+    assert len(model.prompts["alternative"]) == 3 and len(outcome.alternative_runs) == 3  # the independent writer was tried as the reference, and failed too
     assert outcome.reason.startswith("the reference solution never ran cleanly in the task's image: solve.sh exited with code 2; it did not create /app/count.txt")
+    assert outcome.reason.endswith("(nor did the independent writer's solution)")
     assert "cd: /data: No such file or directory" in model.prompts["solution"][1] and "--- /app/count.txt\n(missing)" in model.prompts["solution"][1]
+
+
+async def test_a_reference_that_never_runs_cleanly_gives_way_to_an_independent_solution_that_does(tmp_path):
+    def run(files, dockerfile, solution, outputs):  # only the Python programs run cleanly here
+        ok = "python3" in solution
+        return parse_run(f"@@termigen-reference exit {0 if ok else 2}\n@@termigen-reference output /app/count.txt\n{5 if ok else ''}\n", outputs)
+
+    another = ALTERNATIVE.replace("print(len(", "print(0 + len(")
+    said, model = [], Model(tests=[STRONG], solutions=[REFERENCE, LINES_NOT_WORDS, REFERENCE], alternatives=[ALTERNATIVE, another],
+                            judge=lambda _p: {"approve": False, "problems": ["stop here"]})  # fmt: skip
+    outcome = await verify_task(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0, collect=None, reference_run=run,
+                                tests_run=None, say=said.append)  # fmt: skip
+    # the independent writer's first solution ran cleanly: it is the reference the tests are written against
+    assert [r.exit_code for r in outcome.reference_runs] == [2, 2, 2, 0] and "solve.sh exited with code 0" in model.prompts["tests"][0]
+    assert "reference: the independent writer's solution ran cleanly and is the reference; another independent solution is written" in said
+    # and a new independent solution is written from the task alone, not from the one that became the reference
+    assert len(model.prompts["alternative"]) == 2 and "print(len(" not in model.prompts["alternative"][1]
+    assert [r.exit_code for r in outcome.alternative_runs] == [0, 0] and outcome.reason.startswith("the tests were never approved")
 
 
 async def test_a_solution_whose_run_failed_in_a_way_python_avoids_is_asked_for_in_python(tmp_path):
