@@ -377,8 +377,9 @@ def python_only(feedback: str | None, ran: bool) -> bool:
 
 
 async def revised_script(llm: LLM, prompt: str, previous: str | None, purpose: str, outputs: list[str]) -> str:
-    """A solution script, mended by solution_fixed; when a revision comes back as the script that failed (the 1.5B reference writer sent one failing script back in
-    all three gate rounds), it is asked once more, told so."""
+    """A solution script, mended by solution_fixed; when a revision comes back as the script that
+    failed (the 1.5B reference writer sent one failing script back in all three gate rounds), it is
+    asked once more, told so."""
     fix = partial(solution_fixed, outputs=outputs)
     script = await llm.file(prompt, purpose=purpose, check=script_problem, fix=fix)
     if previous is not None and script.split() == previous.split():
