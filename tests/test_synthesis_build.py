@@ -9,6 +9,7 @@ from termigen_harbor.synthesis.environment import PlannedFile
 pytestmark = pytest.mark.docker
 SPEC = TaskSpec(title="count-lines", objective="Count the lines of /app/data.txt into /app/n.txt.", inputs=["/app/data.txt"], outputs=["/app/n.txt"],
                 success_criteria=["n.txt exists", "holds the count", "data.txt unchanged"], difficulty="easy")  # fmt: skip
+NO_INPUT = SPEC.model_copy(update={"inputs": []})
 
 
 async def test_a_dockerfile_that_fails_to_build_is_repaired_from_the_build_output(docker_engine, tmp_path):
@@ -25,10 +26,22 @@ async def test_a_dockerfile_that_fails_to_build_is_repaired_from_the_build_outpu
 
 async def test_a_dockerfile_that_fails_its_checks_goes_back_without_a_build(docker_engine, tmp_path):
     backend = ScriptedBackend(["```dockerfile\nFROM termigen/base:bookworm\nADD http://example.com/x.tgz /\n```", "```dockerfile\nRUN echo no from line\n```"])
-    outcome = await build_until_ok(LLM(backend), SPEC, [], {}, tmp_path / "jobs")
+    outcome = await build_until_ok(LLM(backend), NO_INPUT, [], {}, tmp_path / "jobs")
     # one build only: the first reply went back unbuilt; the second, with no FROM line, is built on our base
     assert outcome.ok and [a.ok for a in outcome.attempts] == [True] and len(backend.requests) == 2
     assert "ADD <url>" in backend.requests[1].messages[-1].content
+
+
+async def test_an_image_that_lacks_an_input_the_task_names_goes_back_saying_which(docker_engine, tmp_path):
+    # run Q: the input copied in, then removed at the end of the Dockerfile; six solutions failed on it. Moved away here (an rm is taken out before any build)
+    moved = "FROM termigen/base:bookworm\nCOPY data.txt /app/data.txt\nRUN mv /app/data.txt /tmp/data.txt\n"
+    fixed = "FROM termigen/base:bookworm\nCOPY data.txt /app/data.txt\n"
+    backend = ScriptedBackend([f"```dockerfile\n{moved}```", f"```dockerfile\n{fixed}```"])
+    files = {"data.txt": BundleFile.text("a\nb\n")}
+    outcome = await build_until_ok(LLM(backend), SPEC, [PlannedFile(path="data.txt", purpose="input")], files, tmp_path / "jobs")
+    assert outcome.ok and outcome.dockerfile == fixed and [a.ok for a in outcome.attempts] == [False, True]
+    assert outcome.attempts[0].error.startswith("The image built, but it lacks input the task names: /app/data.txt.")
+    assert "it lacks input the task names: /app/data.txt" in backend.requests[1].messages[-1].content
 
 
 async def test_a_build_that_never_succeeds_stops_after_the_bound(docker_engine, tmp_path):

@@ -224,6 +224,12 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     assert await write_dockerfile(LLM(ScriptedBackend([own])), SPEC, maze) == (
         "FROM termigen/base:bookworm AS site\nCOPY [\"etc/cron.d/job\", \"/etc/cron.d/job\"]\nCOPY maze.txt /app/\n"
         "RUN mkdir -p /srv/www && cp -r /app/maze.txt /srv/www/maze.txt\nRUN mkdir -p /opt/ && cp -r /app/maze.txt /etc/cron.d/job /opt/\n")
+    # an input removed after it was copied (run Q: `WORKDIR /app` then `RUN rm numbers.csv`; six solutions failed on it): that rm goes, other cleanup stays
+    removing = ("```dockerfile\nFROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\nWORKDIR /app\nRUN rm maze.txt\n"
+                "RUN apt-get clean && rm -f \"/app/maze.txt\" && rm -rf /var/lib/apt/lists/*\n```")  # fmt: skip
+    with_input = SPEC.model_copy(update={"inputs": ["/app/maze.txt: the maze to solve"]})
+    assert await write_dockerfile(LLM(ScriptedBackend([removing])), with_input, maze) == (
+        "FROM termigen/base:bookworm\nCOPY maze.txt /app/\nCOPY etc/cron.d/job /etc/cron.d/job\nWORKDIR /app\nRUN apt-get clean && rm -rf /var/lib/apt/lists/*\n")
     # a JSON-form COPY that is no JSON list (a real build's parse error, sent back unchanged) is rewritten from its words
     broken = '```dockerfile\nFROM termigen/base:bookworm\nCOPY [maze.txt", "/app/"]\nCOPY --chown=root [etc/cron.d/job, "/etc/cron.d/job"]\n```'
     assert await write_dockerfile(LLM(ScriptedBackend([broken])), SPEC, maze) == (

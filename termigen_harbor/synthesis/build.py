@@ -7,6 +7,7 @@ environment: `--env` sends it to a cloud sandbox without new code. A failed buil
 from __future__ import annotations
 
 import asyncio
+import shlex
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -21,9 +22,22 @@ from termigen_harbor.runner import RunSpec, run_job
 from termigen_harbor.synthesis.build_failure import read_failure, without_failure, without_package
 from termigen_harbor.synthesis.environment import PlannedFile, write_dockerfile
 from termigen_harbor.synthesis.spec import TaskSpec
+from termigen_harbor.verifier_sandbox import output_paths
 
 ERROR_TAIL = 3000  # characters of build output shown to the Environment agent
-PLACEHOLDER_TEST = "#!/bin/bash\nmkdir -p /logs/verifier && echo 0 > /logs/verifier/reward.txt\n"
+MISSING_INPUT = "missing input: "
+
+
+def inputs_check(inputs: list[str]) -> str:
+    """tests/test.sh of the build's no-op trial: prints each of the task's `inputs` that the built
+    image lacks (build_once reads what it printed)."""
+    checks = "".join(f"[ -e {shlex.quote(path)} ] || echo {shlex.quote(MISSING_INPUT + path)}\n" for path in inputs)
+    return f"#!/bin/bash\n{checks}mkdir -p /logs/verifier && echo 0 > /logs/verifier/reward.txt\n"
+
+
+def lacks_inputs(missing: list[str]) -> str:
+    return (f"The image built, but it lacks input the task names: {', '.join(missing)}. Each input must be at its path in the image when "
+            "the build ends: COPY it there from the build context (or write it in a RUN), and remove or move it in no later instruction.")  # fmt: skip
 
 
 class BuildAttempt(BaseModel):
@@ -42,21 +56,26 @@ class BuildOutcome(BaseModel):
 
 
 def build_once(spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, jobs_dir: Path, env: str = "docker") -> BuildAttempt:
-    """Builds the environment in a no-op trial; returns whether it built and, if not, the output."""
+    """Builds the environment in a no-op trial; returns whether it built and, if not, the output.
+    An image that lacks an input the task names did not build either (run Q: a Dockerfile ended
+    with `rm numbers.csv`, and six solutions failed on the missing input before the task died)."""
     with tempfile.TemporaryDirectory(prefix="termigen-build-") as tmp:
         bundle = TaskBundle(
             name=spec.title,
             instruction=spec.objective + "\n",
             config=TaskConfig.model_validate({"agent": {"timeout_sec": 60}, "verifier": {"timeout_sec": 60}}),
             environment={**files, "Dockerfile": BundleFile.text(dockerfile)},
-            tests={"test.sh": BundleFile.text(PLACEHOLDER_TEST, executable=True)},
+            tests={"test.sh": BundleFile.text(inputs_check(output_paths(spec.inputs)), executable=True)},
         )
         task = bundle.write(Path(tmp))
         outcome = run_job(RunSpec(tasks=[task], agent="nop", env=env, jobs_dir=jobs_dir, n_concurrent=1))
     trial = outcome.trials[0]
     seconds = trial.durations_sec.get("environment_setup")
     if trial.exception_type is None:
-        return BuildAttempt(dockerfile=dockerfile, ok=True, seconds=seconds)
+        printed = trial.trial_dir / "verifier" / "test-stdout.txt"
+        lines = printed.read_text(errors="replace").splitlines() if printed.is_file() else []
+        missing = [line.removeprefix(MISSING_INPUT) for line in lines if line.startswith(MISSING_INPUT)]
+        return BuildAttempt(dockerfile=dockerfile, ok=not missing, error=lacks_inputs(missing) if missing else None, seconds=seconds)
     return BuildAttempt(dockerfile=dockerfile, ok=False, error=(trial.exception_message or trial.exception_type)[-ERROR_TAIL:], seconds=seconds)
 
 
@@ -79,7 +98,7 @@ async def build_until_ok(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile],
             return BuildOutcome(ok=True, dockerfile=dockerfile, attempts=attempts)
         failure = read_failure(attempt.error or "")
         summary = failure.summary() if failure else ""
-        say(f"build {iteration + 1}: failed" + (f": {summary}" if summary else ""))
+        say(f"build {iteration + 1}: failed: " + (summary or (attempt.error or "no output").splitlines()[0]))
         if iteration + 1 == max_iterations:
             break
         try:

@@ -125,18 +125,19 @@ async def write_dockerfile(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile
     prompt = render("environment_agent", spec=spec.as_text(), blueprint=blueprint, base_image=base_image, build_error=build_error, previous=previous)
     context = [f.path for f in blueprint]
     made = [path for path in agent_outputs(spec.outputs, spec.inputs) if not path.endswith("/")]
+    inputs = output_paths(spec.inputs)
 
     def problem(text: str) -> str | None:
-        dockerfile = normalized(text, base_image, blueprint, made)
+        dockerfile = normalized(text, base_image, blueprint, made, inputs)
         if previous is not None and dockerfile.strip() == previous.strip():
             return None if unchanged_ok else "this is the Dockerfile whose build just failed, unchanged: change what the build output points at"
         return dockerfile_problem(dockerfile, base_image) or context_problem(dockerfile, context)
 
-    return normalized(await llm.file(prompt, purpose="environment_agent", check=problem), base_image, blueprint, made)
+    return normalized(await llm.file(prompt, purpose="environment_agent", check=problem), base_image, blueprint, made, inputs)
 
 
-def normalized(dockerfile: str, base_image: str, blueprint: list[PlannedFile] = (), made: list[str] = ()) -> str:
-    return fit_to_context(as_instructions(on_base(dockerfile, base_image)), blueprint, made)
+def normalized(dockerfile: str, base_image: str, blueprint: list[PlannedFile] = (), made: list[str] = (), inputs: list[str] = ()) -> str:
+    return fit_to_context(as_instructions(on_base(dockerfile, base_image)), blueprint, made, inputs)
 
 
 IMAGE_PLACE_RE = re.compile(r"\(in the image at (?P<place>/[^)\s]+)\)$")
@@ -231,6 +232,29 @@ def without_outputs(run: str, made: list[str], body: str = "") -> str | None:
     return "RUN " + " && ".join(kept) if kept else ""
 
 
+RM_RE = re.compile(r"^\s*rm\s+(?P<operands>.+)$")
+
+
+def without_removals(run: str, inputs: list[str]) -> str | None:
+    """The RUN without the `rm` commands of its `&&` chain that remove one of the task's `inputs`,
+    by path or by name (`rm numbers.csv` in WORKDIR /app); "" when none is left, None when none
+    removes one. Run Q: a sum task's Dockerfile copied /app/numbers.csv and ended with `WORKDIR
+    /app` and `RUN rm numbers.csv`, and six solutions failed on the missing input."""
+    names = {PurePosixPath(path.rstrip("/")).name for path in inputs}
+    if not names or HEREDOC_RE.search(run):
+        return None
+
+    def removes_one(segment: str) -> bool:
+        removal = RM_RE.match(segment)
+        return bool(removal) and any(PurePosixPath(word.strip("\"'").rstrip("/")).name in names for word in removal["operands"].split() if not word.startswith("-"))
+
+    segments = and_segments(run)
+    kept = [segment for segment in segments if not removes_one(segment)]
+    if len(kept) == len(segments):
+        return None
+    return "RUN " + " && ".join(kept) if kept else ""
+
+
 def _missing_requirements(command: str, names: set[str]) -> list[re.Match[str]]:
     """The `pip install -r FILE` operands of `command` whose file the build context lacks."""
     return [m for m in REQUIREMENTS_RE.finditer(command) if PurePosixPath(m["file"]).name not in names]
@@ -320,7 +344,7 @@ def own_stage_copy(found: Instruction, stages: list[str]) -> str | None:
     return f"RUN mkdir -p {shlex.quote(folder)} && cp -r {' '.join(map(shlex.quote, sources))} {shlex.quote(destination)}"
 
 
-def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str] = ()) -> str:
+def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str] = (), inputs: list[str] = ()) -> str:
     """What a small model gets wrong about the build context, set right where the intent is plain
     (in a real run the 1.5B model wrote these again after every reason it was given): a COPY/ADD
     source the context lacks goes, or is read from the one context path of that name (a build step
@@ -336,7 +360,7 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
     replaces: all it can do is mislead the writers (run O: `CMD python3 -m termigen.check.sum_numbers_in_file`, a module nothing
     provides, which three reference solutions tried to run and then to `pip install`). A RUN that repeats an earlier one
     word for word goes (run O: one apt-get line nine times, a model's generation loop). A COPY from its own stage becomes
-    a `RUN cp` (own_stage_copy)."""
+    a `RUN cp` (own_stage_copy). An `rm` of one of the task's `inputs` goes (without_removals)."""
     context = [f.path for f in blueprint]
     names = {PurePosixPath(f).name for f in context} | {f"{PurePosixPath(f).parts[0]}.py" for f in context if "/" in f}  # a folder is a package `python3 -m` runs
     lines = dockerfile.splitlines()
@@ -352,9 +376,11 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
         if keyword in ("ENTRYPOINT", "CMD") or repeated or (keyword == "RUN" and missing_scripts(found, everything, names)):
             becomes = ""  # Harbor's compose runs `sh -c "sleep infinity"` as the command: an entrypoint wraps it and the container exits
         elif keyword == "RUN":
-            unmade = without_outputs(found.text, made, "\n".join(lines[found.line : found.end]))
-            becomes = "" if unmade == "" else without_needless(unmade or found.text, names)
-            becomes = unmade if becomes is None else becomes
+            removed = without_removals(found.text, inputs)
+            run = found.text if removed is None else removed
+            unmade = without_outputs(run, made, "\n".join(lines[found.line : found.end])) if run else ""
+            becomes = "" if unmade == "" else without_needless(unmade or run, names)
+            becomes = (removed if unmade is None else unmade) if becomes is None else becomes
         elif own := own_stage_copy(found, stages):
             becomes = own
         else:
