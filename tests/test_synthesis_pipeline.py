@@ -34,15 +34,16 @@ async def test_a_scripted_run_is_interrupted_resumed_and_yields_a_valid_bundle(d
     assert "no-such-package-xyz" in state["build"]["attempts"][0]["error"]
     assert [r["evaluation"]["environment_complexity"] for r in state["spec_outcome"]["rounds"]] == [3, 4]
 
-    second = SynthesisRoles()  # the verify stage starts over as a whole: weak tests first, then strong ones
+    assert state["verifying"]["solution"] and not state["verifying"]["alternative"]  # the verification's progress: the reference is kept
+    second = SynthesisRoles()  # the verify stage goes on after the reference: weak tests first, then strong ones
     notes.clear()
     manifest = await pipeline(second, out, progress=Progress(note=lambda task, message: notes.append((task, message)))).run()
     said = [message for _, message in notes]
-    assert said[:2] == ["reference, round 1: it ran and wrote every output the task names", "independent solution, round 1: it ran and wrote every output the task names"]
+    assert said[:2] == ["resumed after the reference", "independent solution, round 1: it ran and wrote every output the task names"]
     # the weak tests pass in the untouched image: they go back before the Judge or the gate sees them
     assert said[2].startswith("tests, round 1: sent back by pytest: every test passes in the task's untouched image") and said[3] == "tests, round 2: approved by the judge"
     assert said[-1] == "gate, round 1: reference 1, no-op 0, lazy 0 0, independent 1", said  # the scripted attack, and every output created empty
-    assert not {"seeds", "proposer", "evaluator", "planner", "constructor", "environment"} & set(second.calls), second.calls
+    assert not {"seeds", "proposer", "evaluator", "planner", "constructor", "environment", "solution"} & set(second.calls), second.calls
     assert manifest.accepted == 1 and manifest.yield_ == 1.0 and manifest.items[0].stage == "accepted"
     assert manifest.funnel.model_dump() == {"seeds": 1, "spec_passed": 1, "built": 1, "tests_approved": 1, "gate_passed": 1}
     assert set(manifest.usage_by_stage) == {"spec", "plan", "construct", "build", "verify"} and manifest.per_accepted_task.input_tokens > 0
