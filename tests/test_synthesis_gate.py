@@ -322,6 +322,27 @@ async def test_a_test_the_reference_fails_is_run_after_the_independent_solution_
     assert written.reference_fault.startswith("a solution written independently from the specification passes `test_report`, which the reference fails\nEvidence:")
 
 
+async def test_in_the_last_round_what_is_left_once_the_crashing_tests_are_dropped_is_checked_on_the_reference_too():
+    # run Q: the crashing test was dropped, and two tests the reference failed (one `assert False`) went to the Judge, which approved them
+    crashes = ASKS_MORE + "\n\ndef test_parse():\n    int('x')\n"
+    parse_crash = TestCrash("test_parse", "ValueError: invalid literal for int()", "E   ValueError")
+
+    def ran(nop_failed):
+        return lambda _d, tests: TestsRun([parse_crash] if "def test_parse" in tests else [], [SAYS_5_WORDS] if "def test_report" in tests else [], nop_failed)
+
+    said, model = [], Model(tests=[crashes])
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran(NOP_FAILS | {"test_parse", "test_report"}),
+                                   reference=REFERENCE, run_alternative=ran(set()), max_rounds=1, say=said.append)  # fmt: skip
+    assert written.approved and written.tests.startswith(STRONG) and "def test_report" not in written.tests and "def test_parse" not in written.tests
+    assert ("tests, round 1: dropped test_parse, which crashed on the reference's outputs; "
+            "test_report, which the reference and the independent solution both fail") in said
+    # with no test left that fails the untouched image once they are dropped, the tests go back unapproved, and no Judge reads them
+    model = Model(tests=[crashes])
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran({"test_parse", "test_report"}),
+                                   reference=REFERENCE, run_alternative=ran(set()), max_rounds=1)  # fmt: skip
+    assert not written.approved and "both fail `test_report`" in written.rounds[-1].problems[0] and "judge" not in model.prompts
+
+
 async def test_a_rewrite_with_no_usable_reply_leaves_the_last_solution_standing(tmp_path):
     def run(files, dockerfile, solution, outputs):
         return parse_run(f"@@termigen-reference exit {0 if solution == REFERENCE else 1}\n@@termigen-reference output /app/count.txt\n5\n", outputs)

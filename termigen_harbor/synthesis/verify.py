@@ -270,41 +270,53 @@ async def _judged_on_reference(judge: LLM, spec: TaskSpec, tests: str, reference
     fault and the tests stand. Otherwise the gate's Judge decides, with pytest's report (run P: the
     1.5B Judge blamed a reference that summed every column, where the tests summed one). In the
     last round (`last`) the tests at fault are dropped instead, as long as one that fails the
-    untouched image remains. Each check costs a gate round otherwise: 5 to 10 minutes on 2 cores."""
+    untouched image remains, and what is left is checked the same way (run Q: once the crashing
+    test was dropped, two that the reference failed, one of them `assert False`, went to the
+    Judge, which approved them). Each check costs a gate round otherwise: 5 to 10 minutes on 2 cores."""
     if ran.crashes:
-        at_fault, why = [c.test for c in ran.crashes], "which crashed on the reference's outputs"
-        found = OnReference(tests, crashes_problem(ran.crashes))
-    elif ran.pass_the_nop:
+        at_fault = [c.test for c in ran.crashes]
+        kept = _without_at_fault(tests, at_fault, ran) if last else tests
+        if kept == tests:
+            return OnReference(tests, crashes_problem(ran.crashes))
+        rest = await _judged_on_reference(judge, spec, kept, reference, ran._replace(crashes=[], nop_failed=ran.nop_failed - set(at_fault)), last, on_alternative)
+        dropped = f"{', '.join(at_fault)}, which crashed on the reference's outputs"
+        return rest._replace(dropped=f"{dropped}; {rest.dropped}" if rest.dropped else dropped)
+    if ran.pass_the_nop:
         return OnReference(tests, NOP_PASSES)
-    elif not ran.failures:
+    if not ran.failures:
         return OnReference(tests)
+    evidence, failing = failures_evidence(ran.failures), {f.test for f in ran.failures}
+    other = await asyncio.to_thread(on_alternative, tests) if on_alternative else None
+    other_failing = {f.test for f in [*other.failures, *other.crashes]} if other else set()
+    at_fault, named = sorted(failing), ", ".join(f"`{test}`" for test in sorted(failing))
+    if other and failing <= other_failing:
+        why = "which the reference and the independent solution both fail"
+        found = OnReference(tests, f"the reference solution and a solution written independently from the specification both fail {named}: "
+                                   f"the tests expect what neither makes; compute the expected values as the task asks\nEvidence: {evidence}")  # fmt: skip
+    elif other and not failing & other_failing:
+        return OnReference(tests, reference_fault=f"a solution written independently from the specification passes {named}, which the reference fails\nEvidence: {evidence}")
     else:
-        evidence, failing = failures_evidence(ran.failures), {f.test for f in ran.failures}
-        other = await asyncio.to_thread(on_alternative, tests) if on_alternative else None
-        other_failing = {f.test for f in [*other.failures, *other.crashes]} if other else set()
-        at_fault, named = sorted(failing), ", ".join(f"`{test}`" for test in sorted(failing))
-        if other and failing <= other_failing:
-            why = "which the reference and the independent solution both fail"
-            found = OnReference(tests, f"the reference solution and a solution written independently from the specification both fail {named}: "
-                                       f"the tests expect what neither makes; compute the expected values as the task asks\nEvidence: {evidence}")  # fmt: skip
-        elif other and not failing & other_failing:
-            return OnReference(tests, reference_fault=f"a solution written independently from the specification passes {named}, which the reference fails\nEvidence: {evidence}")
-        else:
-            try:
-                verdict = await judge_dispute(judge, spec, tests, reference, evidence, reference=True)
-            except StructuredOutputError as exc:  # no verdict: the tests stand, and the gate's Judge looks again
-                verdict = GateVerdict(wrong="solution", reason=f"the judge gave no usable verdict ({first_line(str(exc))})")
-            dispute = Dispute(evidence=evidence, verdict=verdict, solution="reference")
-            if verdict.wrong == "solution":
-                return OnReference(tests, reference_fault=f"a judge found the reference at fault: {verdict.reason}\nEvidence: {evidence}", dispute=dispute)
-            why = "which a judge found wrong about the reference's outputs"
-            found = OnReference(tests, f"the reference solution fails them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {evidence}", by="judge",
-                                dispute=dispute)  # fmt: skip
-    if last and (not ran.nop_ran or ran.nop_failed - set(at_fault)):
-        kept = without_broken_tests(tests, also=lambda function: any(f"def {test}(" in function for test in at_fault))
-        if kept != tests:
-            return OnReference(kept, by=found.by, dropped=f"{', '.join(at_fault)}, {why}", dispute=found.dispute)
+        try:
+            verdict = await judge_dispute(judge, spec, tests, reference, evidence, reference=True)
+        except StructuredOutputError as exc:  # no verdict: the tests stand, and the gate's Judge looks again
+            verdict = GateVerdict(wrong="solution", reason=f"the judge gave no usable verdict ({first_line(str(exc))})")
+        dispute = Dispute(evidence=evidence, verdict=verdict, solution="reference")
+        if verdict.wrong == "solution":
+            return OnReference(tests, reference_fault=f"a judge found the reference at fault: {verdict.reason}\nEvidence: {evidence}", dispute=dispute)
+        why = "which a judge found wrong about the reference's outputs"
+        found = OnReference(tests, f"the reference solution fails them, and a judge found the tests at fault: {verdict.reason}\nEvidence: {evidence}", by="judge",
+                            dispute=dispute)  # fmt: skip
+    kept = _without_at_fault(tests, at_fault, ran) if last else tests
+    if kept != tests:
+        return OnReference(kept, by=found.by, dropped=f"{', '.join(at_fault)}, {why}", dispute=found.dispute)
     return found
+
+
+def _without_at_fault(tests: str, at_fault: list[str], ran: TestsRun) -> str:
+    """The tests without those `at_fault`, as long as one that fails the untouched image remains; else as they are."""
+    if ran.nop_ran and not ran.nop_failed - set(at_fault):
+        return tests
+    return without_broken_tests(tests, also=lambda function: any(f"def {test}(" in function for test in at_fault))
 
 
 def without_import_crash(tests: str, problem: str) -> str:
