@@ -184,10 +184,7 @@ async def test_tests_taking_an_argument_no_fixture_provides_go_back_and_are_drop
 
 
 async def test_tests_that_write_the_output_they_check_go_back_and_are_dropped_after_the_last_reply():
-    EXISTS_ONLY = "from pathlib import Path\n\ndef test_count_exists():\n    assert Path('/app/count.txt').exists()\n"  # fails the no-op, not a lazy solution
-
-
-# as the 1.5B model wrote them in run N (and the Judge approved them): the test made the output itself, then compared it with itself
+    # as the 1.5B model wrote them in run N (and the Judge approved them): the test made the output itself, then compared it with itself
     own = (STRONG + "\n\ndef test_total():\n    total = len(open('/app/input.txt').read().split())\n"
            "    with open('/app/count.txt', 'w') as f:\n        f.write(str(total))\n    assert open('/app/count.txt').read() == str(total)\n")
     backend = ScriptedBackend(Model(tests=[own] * 3))
@@ -195,6 +192,10 @@ async def test_tests_that_write_the_output_they_check_go_back_and_are_dropped_af
     told = backend.requests[1].messages[-1].content
     assert "tests that write an output the agent's solution must make" in told and "- `test_total` writes `/app/count.txt`" in told
     assert approved and "def test_total" not in tests and tests.startswith(STRONG)
+    # an output the solution changes in place is one too (run Q: a config test rewrote /app/config.txt)
+    in_place = SPEC.model_copy(update={"inputs": ["/app/input.txt", "/app/count.txt"]})
+    tests, _rounds, approved, *_ = await generate_tests(LLM(ScriptedBackend(Model(tests=[own] * 3))), in_place, FILES, DOCKERFILE, collect=None)
+    assert approved and "def test_total" not in tests
     reading = "from pathlib import Path\n\ndef test_a():\n    assert open('/app/count.txt').read()\n    open('/tmp/x', 'w').write('1')\n    open('/app/count.txt', mode='rb')\n"
     assert output_writers(reading, ["/app/count.txt"]) == {}  # reading it, or writing elsewhere, is fine
     assert output_writers("from pathlib import Path\n\nclass TestB:\n    def test_b(self):\n        Path('/app/count.txt').write_text('5')\n", ["/app/count.txt"]) == {"test_b": ["/app/count.txt"]}

@@ -193,7 +193,7 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
     tests = previous or ""
     named = "\n".join([spec.as_text(), dockerfile, *(f"/app/{path}" for path in files)])
     example = verifier_example(category, named)
-    made = agent_outputs(spec.outputs, spec.inputs)
+    made = output_paths(spec.outputs)  # a file changed in place too (run Q: a config test rewrote /app/config.txt, which the solution repairs)
     skeleton = verifier_skeleton(spec)
 
     def check(text: str) -> str | None:
