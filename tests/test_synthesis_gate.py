@@ -483,6 +483,13 @@ def test_tests_run_in_the_real_image_untouched_and_after_the_reference(docker_en
     assert reference_run.tests_on_reference(FILES, DOCKERFILE, WEAK, REFERENCE, timeout_s=60, tests_timeout_s=60).pass_the_nop
     folder = reference_run.run_reference(FILES, DOCKERFILE, "#!/bin/bash\nmkdir -p /app/count.txt\n", ["/app/count.txt: the count"], timeout_s=60)
     assert folder.directories == ["/app/count.txt"] and folder.missing == [] and "a directory, where the task names a file" in folder.problem()
+    # a file the task changes in place, left byte for byte as the image had it (run Q: a config repair whose python3 -c failed, then exit 0)
+    failed_quietly = "#!/bin/bash\npython3 -c 'import sys; with open(sys.argv[1]) as f: pass' /app/input.txt\nexit 0\n"
+    kept = reference_run.run_reference(FILES, DOCKERFILE, failed_quietly, ["/app/input.txt: the text, repaired in place"], timeout_s=60)
+    assert kept.exit_code == 0 and kept.unchanged == ["/app/input.txt"] and kept.outputs["/app/input.txt"] == "a b c\nd e"
+    assert "it left /app/input.txt exactly as the image had it" in kept.problem()
+    changed = reference_run.run_reference(FILES, DOCKERFILE, "#!/bin/bash\necho f >> /app/input.txt\n", ["/app/input.txt"], timeout_s=60)
+    assert changed.unchanged == [] and changed.problem() is None
 
 
 @pytest.mark.docker

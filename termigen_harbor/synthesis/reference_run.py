@@ -50,6 +50,7 @@ class ReferenceRun(BaseModel):
     missing: list[str] = Field(default_factory=list)
     empty: list[str] = Field(default_factory=list)
     directories: list[str] = Field(default_factory=list)  # outputs named as files (`sccs.txt`) that are folders
+    unchanged: list[str] = Field(default_factory=list)  # outputs the image already held (changed in place) that the run left as they were
     image_problem: str | None = None  # the image did not build: nothing ran
 
     def problem(self) -> str | None:
@@ -73,6 +74,8 @@ class ReferenceRun(BaseModel):
                 faults.append(f"writing it failed because its folder does not exist: create it first (mkdir -p {' '.join(folders)})")
         if self.directories:
             faults.append(f"it made {', '.join(self.directories)} a directory, where the task names a file: `mkdir -p` only the folder a file goes in, then write the file")
+        if self.unchanged:  # run Q: a config repair whose `python3 -c` failed on its syntax, and the script went on to exit 0
+            faults.append(f"it left {', '.join(self.unchanged)} exactly as the image had it: the task asks for it to be changed, and nothing was written to it")
         python_error = PYTHON_ERROR_RE.findall(self.log) if 'File "' in self.log else []
         if self.empty:  # after a crash the crash is why; after a clean exit, often `cat f > f`
             faults.append(f"it left {', '.join(self.empty)} empty" + ("" if self.exit_code or python_error else f" ({TRUNCATES})"))
@@ -108,12 +111,15 @@ def _indented(text: str) -> str:
 
 def _script(outputs: list[str], timeout_s: int) -> str:
     """Runs solve.sh from the image's working directory (as Harbor's oracle does), then reports on
-    each output: a directory's listing, a text file's head, a binary file's size."""
-    lines = [f"timeout {timeout_s} bash /solution/solve.sh > /tmp/solve.out 2>&1; echo \"{MARK}exit $?\"", f"tail -c {LOG_TAIL} /tmp/solve.out"]
-    for path in outputs:
+    each output: a directory's listing, a text file's head, a binary file's size, and whether a file
+    the image held before the run is byte for byte the same after it."""
+    before = [f"[ -f {shlex.quote(path)} ] && md5sum < {shlex.quote(path)} > /tmp/termigen-before-{i}" for i, path in enumerate(outputs)]
+    lines = [*before, f"timeout {timeout_s} bash /solution/solve.sh > /tmp/solve.out 2>&1; echo \"{MARK}exit $?\"", f"tail -c {LOG_TAIL} /tmp/solve.out"]
+    for i, path in enumerate(outputs):
         p = shlex.quote(path)
         lines.append(
             f'echo "{MARK}output {path}"; '
+            f'[ -f /tmp/termigen-before-{i} ] && [ -f {p} ] && [ "$(md5sum < {p})" = "$(cat /tmp/termigen-before-{i})" ] && echo "{MARK}unchanged"; '
             f"if [ -d {p} ]; then {f'echo {MARK}directory; ' if PurePosixPath(path).suffix and not path.endswith('/') else ''}ls -la {p} | head -n {LISTING_LINES}; "
             f"elif [ ! -e {p} ]; then echo '{MARK}missing'; "
             f"elif ! grep -q '[^[:space:]]' {p}; then echo '{MARK}empty'; "
@@ -133,6 +139,9 @@ def parse_run(stdout: str, outputs: list[str]) -> ReferenceRun:
     for section in sections[1:]:
         path, _, seen = section.partition("\n")
         seen = seen.rstrip("\n")
+        if seen.startswith(f"{MARK}unchanged"):
+            run.unchanged.append(path)
+            seen = seen.removeprefix(f"{MARK}unchanged").lstrip("\n")
         if seen.strip() == f"{MARK}missing":
             run.missing.append(path)
             seen = "(missing)"
