@@ -18,7 +18,7 @@ from termigen_harbor.synthesis.python_source import compiles, output_writers, st
 from termigen_harbor.synthesis import reference_run
 from termigen_harbor.synthesis.reference_run import TestCrash, TestsRun, asserted_failures, crashed_tests, failed_tests, parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
-from termigen_harbor.synthesis.shell_fixes import inline_python_dedented
+from termigen_harbor.synthesis.shell_fixes import inline_python_dedented, one_line_python_split
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.synthesis.verify import EMPTY_OUTPUTS_IDEA, STANDARD_TEST_SH, verifier_skeleton, GateResult, Problem, VerifyProgress, _Verification, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, python_only, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
@@ -414,6 +414,16 @@ async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_
     assert await write_solution(LLM(ScriptedBackend([fenced(made_folder, "bash")])), SPEC, "", STRONG) == "#!/bin/bash\nmkdir -p /tmp/work\nwc -w < /app/input.txt > /app/count.txt\n"
     quoted = 'x=$(python3 -c "\n    import json\n    print(json.dumps({\\"a\\": 1}))\n    ")\n'
     assert inline_python_dedented(quoted) == 'x=$(python3 -c "\nimport json\nprint(json.dumps({\\"a\\": 1}))\n")\n'
+    # run Q: a one-line program with `with` after a `;` (Python refuses it), its errors sent to /dev/null, in three rounds
+    one_line = "#!/bin/bash\npython3 -c \"import sys; n = len(open('/app/input.txt').read().split()); with open('/app/count.txt', 'w') as f: f.write(str(n))\" > /dev/null 2>&1\n"
+    written = await write_solution(LLM(ScriptedBackend([fenced(one_line, "bash")])), SPEC, "", STRONG)
+    assert written == one_line.replace("; with open", "\nwith open")
+    (tmp_path / "input.txt").write_text("a b c\n")
+    proc = await asyncio.create_subprocess_exec("bash", "-c", written.replace("/app", str(tmp_path)))
+    assert await proc.wait() == 0 and (tmp_path / "count.txt").read_text() == "3"
+    # a program that compiles, or that a split cannot mend, is left as written
+    for kept in ("python3 -c 'print(\"a; for b\")'\n", "python3 -c 'import x; with open('/app/a') as f: pass'\n", "python3 -c \"for r in [1]: print(r); print(2)\"\n"):
+        assert one_line_python_split(kept) == kept
     # the prompt lets a writer answer in Python, which solve.sh then runs with python3
     program = 'import json\nwith open("/app/input.txt") as f:\n    n = len(f.read().split())\nprint(json.dumps(n))\n'
     backend = ScriptedBackend([fenced(program, "python")])
@@ -490,6 +500,11 @@ def test_tests_run_in_the_real_image_untouched_and_after_the_reference(docker_en
     assert "it left /app/input.txt exactly as the image had it" in kept.problem()
     changed = reference_run.run_reference(FILES, DOCKERFILE, "#!/bin/bash\necho f >> /app/input.txt\n", ["/app/input.txt"], timeout_s=60)
     assert changed.unchanged == [] and changed.problem() is None
+    # an output not written for want of its folder is told to make it; one read before it was written is not (run Q: "mkdir -p /app")
+    no_folder = reference_run.run_reference(FILES, DOCKERFILE, "#!/bin/bash\nwc -w < /app/input.txt > /app/out/count.txt\n", ["/app/out/count.txt"], timeout_s=60)
+    assert no_folder.no_folder == ["/app/out"] and "its folder does not exist: create it first (mkdir -p /app/out)" in no_folder.problem()
+    read_first = reference_run.run_reference(FILES, DOCKERFILE, "#!/bin/bash\ncat /app/count.txt\n", ["/app/count.txt"], timeout_s=60)
+    assert read_first.missing == ["/app/count.txt"] and read_first.no_folder == [] and "folder does not exist" not in read_first.problem()
 
 
 @pytest.mark.docker

@@ -48,6 +48,7 @@ class ReferenceRun(BaseModel):
     log: str = ""  # the end of what solve.sh printed
     outputs: dict[str, str] = Field(default_factory=dict)  # each named output: what is there
     missing: list[str] = Field(default_factory=list)
+    no_folder: list[str] = Field(default_factory=list)  # the folders of missing outputs that did not exist either
     empty: list[str] = Field(default_factory=list)
     directories: list[str] = Field(default_factory=list)  # outputs named as files (`sccs.txt`) that are folders
     unchanged: list[str] = Field(default_factory=list)  # outputs the image already held (changed in place) that the run left as they were
@@ -69,7 +70,7 @@ class ReferenceRun(BaseModel):
             faults.append("solve.sh runs as root and the image has no sudo: run the commands without it")
         if self.missing:
             faults.append(f"it did not create {', '.join(self.missing)}")
-            folders = sorted({str(PurePosixPath(path).parent) for path in self.missing if f"{path}: No such file or directory" in self.log})
+            folders = sorted(set(self.no_folder))  # run Q: "mkdir -p /app" was asked for a script that read the output it never wrote
             if folders:  # the 1.5B wrote to /app/output/... in all three rounds of a real run, and never made the folder
                 faults.append(f"writing it failed because its folder does not exist: create it first (mkdir -p {' '.join(folders)})")
         if self.directories:
@@ -121,7 +122,7 @@ def _script(outputs: list[str], timeout_s: int) -> str:
             f'echo "{MARK}output {path}"; '
             f'[ -f /tmp/termigen-before-{i} ] && [ -f {p} ] && [ "$(md5sum < {p})" = "$(cat /tmp/termigen-before-{i})" ] && echo "{MARK}unchanged"; '
             f"if [ -d {p} ]; then {f'echo {MARK}directory; ' if PurePosixPath(path).suffix and not path.endswith('/') else ''}ls -la {p} | head -n {LISTING_LINES}; "
-            f"elif [ ! -e {p} ]; then echo '{MARK}missing'; "
+            f"elif [ ! -e {p} ]; then echo '{MARK}missing'; [ -d {shlex.quote(str(PurePosixPath(path.rstrip('/')).parent))} ] || echo '{MARK}no-folder'; "
             f"elif ! grep -q '[^[:space:]]' {p}; then echo '{MARK}empty'; "
             f"elif grep -qI . {p}; then head -c {OUTPUT_HEAD} {p}; echo; "
             f"else echo \"(binary, $(wc -c < {p}) bytes)\"; fi"
@@ -142,8 +143,9 @@ def parse_run(stdout: str, outputs: list[str]) -> ReferenceRun:
         if seen.startswith(f"{MARK}unchanged"):
             run.unchanged.append(path)
             seen = seen.removeprefix(f"{MARK}unchanged").lstrip("\n")
-        if seen.strip() == f"{MARK}missing":
+        if seen.strip().startswith(f"{MARK}missing"):
             run.missing.append(path)
+            run.no_folder += [str(PurePosixPath(path.rstrip("/")).parent)] if f"{MARK}no-folder" in seen else []
             seen = "(missing)"
         elif seen.strip() == f"{MARK}empty":
             run.empty.append(path)

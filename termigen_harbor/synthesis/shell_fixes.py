@@ -9,15 +9,18 @@ import textwrap
 from pathlib import PurePosixPath
 
 from termigen_harbor.synthesis.checks import python_run_by_bash
+from termigen_harbor.synthesis.python_source import compiles
 from termigen_harbor.verifier_sandbox import output_paths
 
 
 def solution_fixed(script: str, outputs: list[str]) -> str:
-    """A solution script run by python3 if it is Python, with its inline Python programs dedented,
-    no file read in a loop that writes to it, nothing run through plain sudo, no output file of the
-    task's `outputs` made a folder, and the folders of those outputs made first."""
-    script = without_sudo(read_loop_rewritten(python_run_by_bash(inline_python_dedented(script))))
+    """A solution script run by python3 if it is Python, with its inline Python programs dedented
+    and its one-line ones split where a block statement follows a `;`, no file read in a loop that
+    writes to it, nothing run through plain sudo, no output file of the task's `outputs` made a
+    folder, and the folders of those outputs made first."""
+    script = without_sudo(read_loop_rewritten(python_run_by_bash(one_line_python_split(inline_python_dedented(script)))))
     return with_output_folders(without_mkdir_of_files(script, output_paths(outputs)), outputs)
+
 
 DONE_FROM_RE = re.compile(r"^(?P<indent>\s*)done\s*<\s*(?P<target>\"?\$?\{?[\w./-]+\}?\"?)\s*$")
 WHILE_RE = re.compile(r"^\s*while\b")
@@ -102,3 +105,44 @@ def inline_python_dedented(script: str) -> str:
         out += [script[at:start], textwrap.dedent(script[start:end])]
         at = end
     return "".join(out) + script[at:]
+
+
+ONE_LINE_PYTHON_RE = re.compile(r"\bpython3?\s+-c\s+(?P<quote>['\"])(?P<program>[^\n\\]*?)(?P=quote)")
+BLOCK_AFTER = re.compile(r"\s*(?:with|for|if|while|try|def|class)\b")
+
+
+def one_line_python_split(script: str) -> str:
+    """A one-line `python3 -c "...; with open(f) as o: o.write(x)"` program, which Python refuses
+    (a block statement cannot follow a `;`), with a new line before each such statement, when that
+    compiles: the statements after it stay on its line, as its body. Only a program that cannot
+    compile, and holds no backslash, is touched. Run P: three identical sum references; run Q: a
+    config reference and a sum's independent solution, each for three rounds (one sent its errors
+    to /dev/null and exited 0)."""
+    def split(found: re.Match[str]) -> str:
+        program = found["program"]
+        if compiles(program):
+            return found[0]
+        cuts = [i for i in _top_level_semicolons(program) if BLOCK_AFTER.match(program, i + 1)]
+        pieces = [program[start + 1 if start >= 0 else 0 : end].strip() for start, end in zip([-1, *cuts], [*cuts, len(program)])]
+        lines = "\n".join(pieces)
+        return found[0].replace(program, lines) if cuts and compiles(lines) else found[0]
+
+    return ONE_LINE_PYTHON_RE.sub(split, script)
+
+
+def _top_level_semicolons(program: str) -> list[int]:
+    """Where `program` has a `;` outside its string literals and brackets."""
+    found, depth, quote = [], 0, ""
+    for i, char in enumerate(program):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == ";" and depth == 0:
+            found.append(i)
+    return found
+
