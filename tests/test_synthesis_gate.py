@@ -748,7 +748,7 @@ async def test_a_debian_tool_the_reference_runs_and_the_image_lacks_goes_into_th
 def test_a_reference_that_wrote_into_a_folder_nobody_made_is_told_to_make_it():
     # as the 1.5B wrote it three rounds running in a real run
     run = parse_run("@@termigen-reference exit 1\n/solution/solve.sh: line 10: /app/output/log.json: No such file or directory\n"
-                    "@@termigen-reference output /app/output/log.json\n@@termigen-reference missing\n"
+                    "@@termigen-reference output /app/output/log.json\n@@termigen-reference missing\n@@termigen-reference no-folder\n"
                     "@@termigen-reference output /app/count.txt\n@@termigen-reference missing\n", ["/app/output/log.json", "/app/count.txt"])  # fmt: skip
     assert run.problem().startswith("solve.sh exited with code 1; it did not create /app/output/log.json, /app/count.txt; "
                                     "writing it failed because its folder does not exist: create it first (mkdir -p /app/output).")  # fmt: skip
