@@ -815,7 +815,7 @@ class _Verification:
             return False
         self.tests = written.tests
         if written.reference_fault:  # the reference fails the approved tests and was found at fault: rewritten now, not after a gate round
-            self.say(f"tests: the reference is at fault: {first_line(written.reference_fault)}")
+            self.say(f"tests: {first_line(written.reference_fault)}")  # it says who found the reference at fault
             await self.reference_that_runs(f"- {written.reference_fault}")
         return True
 
