@@ -5,6 +5,7 @@ not a 0; tests the Judge never approves reject the task before any trial."""
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ import pytest
 from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
-from termigen_harbor.synthesis.image_packages import Installs, debian_packages, image_installs, pypi_releases, third_party_imports, with_installs
+from termigen_harbor.synthesis.image_packages import KNOWN_VERSIONS, Installs, debian_packages, frozen_versions, image_installs, pip_pinned, pypi_releases, third_party_imports, unpinned_pip, with_installs
 from termigen_harbor.synthesis.python_source import compiles, output_writers, stray_statements, unknown_fixtures
 from termigen_harbor.synthesis import reference_run
 from termigen_harbor.synthesis.reference_run import TestCrash, TestsRun, asserted_failures, crashed_tests, failed_tests, parse_run
@@ -832,6 +833,35 @@ async def test_a_pypi_package_the_tests_import_is_installed_in_the_real_image(do
     uses_tabulate = STRONG + "\n\ndef test_table():\n    import tabulate\n    assert tabulate.tabulate([[1]])\n"
     written = await generate_tests(LLM(ScriptedBackend(Model(tests=[uses_tabulate]))), SPEC, FILES, DOCKERFILE)
     assert written.approved and len(written.rounds) == 1 and written.dockerfile.endswith("RUN pip install --no-cache-dir tabulate==0.9.0\n")
+
+
+def test_each_pip_install_is_pinned_to_the_version_it_installs_and_what_it_cannot_pin_is_named():
+    # run Q: `termigen validate` (Harbor's lint) refused the first task past the gate for this line
+    run = "RUN pip install pandas && \\\n    python3 -m pip install --no-cache-dir -r req.txt 'numpy>=2' tabulate==0.9.0 pandas[parquet] wordlib\n"
+    assert unpinned_pip(run) == ["pandas", "numpy", "wordlib"]  # the requirements file is pip's to read, a pinned release is left
+    versions = {**KNOWN_VERSIONS, **frozen_versions("pandas==2.2.3\nnumpy==1.26.4\nwordlib @ file:///src/wordlib\n")}
+    assert pip_pinned(run, versions) == ("RUN pip install pandas==2.2.3 && \\\n    python3 -m pip install --no-cache-dir -r req.txt 'numpy>=2' tabulate==0.9.0 "
+                                         "'pandas[parquet]==2.2.3' wordlib\n")  # numpy 1.26.4 is not >=2; wordlib has no version
+    assert unpinned_pip(pip_pinned(run, versions)) == ["numpy", "wordlib"]
+
+
+async def test_a_task_that_termigen_validate_would_refuse_is_rejected_before_the_gate(tmp_path):
+    installs = "#!/bin/bash\npip install wordlib tabulate\nwc -w < /app/input.txt > /app/count.txt\n"  # wordlib: no release we know the version of
+    outcome = await verify_task(LLM(ScriptedBackend(Model(tests=[STRONG], solutions=[installs]))), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path / "jobs", k_lazy=0,
+                                collect=None, reference_run=None, tests_run=None)  # fmt: skip
+    assert not outcome.accepted and not outcome.errored and not outcome.rounds and not (tmp_path / "jobs").exists()
+    assert outcome.reason.startswith("the task fails the static checks of `termigen validate`: [unpinned-python-dependency] solution/solve.sh:2")
+
+
+@pytest.mark.docker
+async def test_an_unpinned_pip_install_in_the_dockerfile_is_pinned_to_the_version_the_real_image_holds(docker_engine, tmp_path):
+    said = []
+    verification = _Verification(LLM(ScriptedBackend(Model())), SPEC, FILES, DOCKERFILE + "RUN pip install --no-cache-dir tabulate\n", CONFIG, tmp_path,
+                                 0, 1, "docker", None, "", said.append, reference_run=reference_run.run_reference)  # fmt: skip
+    await verification.pin_installs()
+    pinned = re.fullmatch(re.escape(DOCKERFILE) + r"RUN pip install --no-cache-dir tabulate==(\S+)\n", verification.dockerfile)
+    assert pinned and reference_run.installed_versions(FILES, verification.dockerfile)["tabulate"] == pinned[1]  # what the image built from it holds
+    assert said == ["Dockerfile: pinned tabulate to the versions the image holds"] and f"tabulate=={pinned[1]}" in verification.environment
 
 
 @pytest.mark.docker

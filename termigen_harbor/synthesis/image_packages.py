@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 # import name -> PyPI release (each with a CPython 3.11 manylinux wheel or pure Python, as Debian
 # bookworm's python3 in our base image needs)
@@ -175,3 +179,61 @@ def third_party_imports(source: str) -> list[str]:
     imports = sorted((node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))), key=lambda node: (node.lineno, node.col_offset))
     names = [name for node in imports for name in ([a.name for a in node.names] if isinstance(node, ast.Import) else [node.module] if node.level == 0 and node.module else [])]
     return [m for m in dict.fromkeys(name.split(".")[0] for name in names) if m in PYPI_RELEASES]
+
+
+# ---------------------------------------------------------------------- exact pins
+# `pip install pandas` in a Dockerfile builds today and something else next year, and Harbor's lint
+# (which `termigen validate` runs) refuses it: run Q's first task past the gate failed validation on
+# `RUN pip install pandas && pip install pyarrow`. Each release the image installs is pinned instead.
+KNOWN_VERSIONS = {canonicalize_name(name): version for name, _, version in (release.partition("==") for release in PYPI_RELEASES.values())}
+PIP_INSTALL_RE = re.compile(r"\b(?:python3?(?:\.\d+)?\s+-m\s+)?pip3?\s+install\b(?P<args>(?:\\\n|[^&|;\n])*)")
+PIP_VALUE_FLAGS = {"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i", "--index-url", "--extra-index-url", "-t", "--target",
+                   "--prefix", "--root", "-f", "--find-links", "--trusted-host", "--platform", "--python-version", "--implementation", "--abi",
+                   "--src", "--upgrade-strategy", "--progress-bar", "--cache-dir", "--log", "--timeout", "--retries", "--proxy", "--cert",
+                   "--client-cert", "--no-binary", "--only-binary", "-C", "--config-settings", "--global-option"}  # fmt: skip
+
+
+def _pip_requirements(text: str) -> Iterator[tuple[int, int, Requirement]]:
+    """Each requirement a `pip install` in `text` names without an exact pin: its span and parse."""
+    for match in PIP_INSTALL_RE.finditer(text):
+        skip = False
+        for word in re.finditer(r"\S+", match["args"]):
+            token = word[0]
+            if skip or token == "\\":
+                skip = False
+                continue
+            if token.startswith("-"):
+                skip = token in PIP_VALUE_FLAGS
+                continue
+            try:
+                requirement = Requirement(token.strip("'\""))
+            except InvalidRequirement:
+                continue
+            if not requirement.url and not requirement.marker and not any(spec.operator in ("==", "===") for spec in requirement.specifier):
+                yield match.start("args") + word.start(), match.start("args") + word.end(), requirement
+
+
+def unpinned_pip(text: str) -> list[str]:
+    """The packages a `pip install` in `text` installs without an exact version, once each."""
+    return list(dict.fromkeys(requirement.name for _, _, requirement in _pip_requirements(text)))
+
+
+def pip_pinned(text: str, versions: dict[str, str]) -> str:
+    """`text` with each unpinned `pip install` requirement pinned to its version in `versions`
+    (keyed by canonical name), when that version meets what the requirement asks (`pandas>=2`)."""
+    out, at = [], 0
+    for start, end, requirement in _pip_requirements(text):
+        version = versions.get(canonicalize_name(requirement.name))
+        if version is None or not requirement.specifier.contains(version, prereleases=True):
+            continue
+        extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+        pinned = f"{requirement.name}{extras}=={version}"
+        out += [text[at:start], f"'{pinned}'" if extras or text[start] in "'\"" else pinned]
+        at = end
+    return "".join(out) + text[at:]
+
+
+def frozen_versions(freeze: str) -> dict[str, str]:
+    """`pip freeze`'s output as canonical name -> version."""
+    found = (re.fullmatch(r"([A-Za-z0-9][\w.-]*)==(\S+)", line.strip()) for line in freeze.splitlines())
+    return {canonicalize_name(m[1]): m[2] for m in found if m}

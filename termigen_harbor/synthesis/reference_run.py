@@ -20,7 +20,7 @@ from termigen_harbor.bundle import BundleFile
 from termigen_harbor.leftovers import owner_label
 from termigen_harbor.runner import parse_junit
 from termigen_harbor.synthesis.checks import PYTEST, ImageNotBuilt, built_image
-from termigen_harbor.synthesis.image_packages import missing_commands
+from termigen_harbor.synthesis.image_packages import frozen_versions, missing_commands
 from termigen_harbor.verifier_sandbox import output_paths
 
 OUTPUT_HEAD = 1500  # characters of each output file shown
@@ -182,6 +182,11 @@ def run_with_solution(environment: dict[str, BundleFile], dockerfile: str, solut
                                   capture_output=True, text=True, timeout=timeout_s).stdout  # fmt: skip
         except subprocess.TimeoutExpired:
             return None
+
+
+def installed_versions(environment: dict[str, BundleFile], dockerfile: str) -> dict[str, str]:
+    """The Python packages pip sees in the task's image, canonical name -> version. Raises ImageNotBuilt."""
+    return frozen_versions(run_with_solution(environment, dockerfile, "", "python3 -m pip freeze --all 2>/dev/null", 300) or "")
 
 
 RunReference = Callable[[dict[str, BundleFile], str, str, list[str]], ReferenceRun]

@@ -33,15 +33,16 @@ from termigen_harbor.llm import LLM, StructuredOutputError
 from termigen_harbor.llm.fenced import blocks, file_text
 from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
-from termigen_harbor.synthesis.checks import IMAGE_NOT_BUILT, MODULE_LEVEL_RE, bash_problem, collect_problem, python_problem, python_run_by_bash, stray_statements_problem, output_writers_problem, unknown_fixtures_problem, unnamed_files, unnamed_files_problem
-from termigen_harbor.synthesis.image_packages import Installs, image_installs, with_installs
+from termigen_harbor.synthesis.checks import IMAGE_NOT_BUILT, MODULE_LEVEL_RE, ImageNotBuilt, bash_problem, collect_problem, python_problem, python_run_by_bash, stray_statements_problem, output_writers_problem, unknown_fixtures_problem, unnamed_files, unnamed_files_problem
+from termigen_harbor.synthesis.image_packages import KNOWN_VERSIONS, Installs, image_installs, pip_pinned, unpinned_pip, with_installs
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, Example, examples_for
 from termigen_harbor.synthesis.environment import agent_outputs
 from termigen_harbor.synthesis.python_source import output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_stray_statements
 from termigen_harbor.synthesis.reference_run import (NOP_PASSES, PYTHON_INSTEAD, ReferenceRun, RunReference, TestsOnReference, TestsRun, crashes_problem, failures_evidence,
-                                                     run_reference, tests_on_reference)
+                                                     installed_versions, run_reference, tests_on_reference)
 from termigen_harbor.synthesis.shell_fixes import solution_fixed
 from termigen_harbor.synthesis.spec import TaskSpec
+from termigen_harbor.validate import static_findings
 from termigen_harbor.verifier_sandbox import describe, output_paths, sandbox_for_outputs
 
 STANDARD_TEST_SH = resources.files("termigen_harbor.bundle_data").joinpath("test.sh").read_text()
@@ -553,6 +554,12 @@ def assemble(spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, test
     )
 
 
+def static_problems(bundle: TaskBundle) -> list[str]:
+    """What the static checks of `termigen validate` (Harbor's lint among them) find wrong with `bundle`."""
+    with tempfile.TemporaryDirectory(prefix="termigen-static-") as tmp:
+        return [finding.message for finding in static_findings(bundle.write(Path(tmp))) if finding.severity == "error"]
+
+
 class VerifyOutcome(BaseModel):
     accepted: bool
     errored: bool = False  # a gate trial errored twice: the task has no verdict (a rerun tries again)
@@ -656,7 +663,7 @@ class _Verification:
         progress = progress.model_copy(deep=True)
         self.solution, self.alternative, self.tests, self.lazies, self.observed, self.outcome = (
             progress.solution, progress.alternative, progress.tests, progress.lazies, progress.observed, progress.outcome)  # fmt: skip
-        self.dockerfile, self.environment = progress.dockerfile, environment_text(self.files, progress.dockerfile)
+        self._use(progress.dockerfile)
         self.say(f"resumed after {progress.done()}")
 
     def save(self) -> None:
@@ -666,6 +673,8 @@ class _Verification:
     async def run(self) -> None:
         """Fills `outcome`: accepted, errored, or rejected with the reason; each step done is saved
         (save), and a resumed verification skips the steps its progress holds."""
+        if unpinned_pip(self.dockerfile):
+            await self.pin_installs()
         if not self.solution:
             if not await self.write_reference():
                 return
@@ -682,7 +691,12 @@ class _Verification:
             self.save()
         for number in range(len(self.outcome.rounds) + 1, self.max_rounds + 1):
             self.say(f"gate, round {number}: the reference, the no-op, {len(self.lazies)} lazy and the independent solution against the tests")
+            if unpinned_pip(self.solution):  # a reference's `pip install pandas`, which the image holds: pinned, it does the same
+                self.solution = pip_pinned(self.solution, await self.image_versions())
             bundle = assemble(self.spec, self.files, self.dockerfile, self.tests, self.solution, self.config)
+            if problems := static_problems(bundle):  # what `termigen validate` would refuse is never accepted
+                self.outcome.reason = "the task fails the static checks of `termigen validate`: " + "; ".join(problems)[:600]
+                return
             gate = await asyncio.to_thread(run_gate, bundle, self.lazies, self.alternative, self.jobs_dir, self.env)
             self.outcome.rounds.append(gate)
             self.say(f"gate, round {number}: {gate.scores()}" + ("" if gate.passed else f"; {first_line((gate.errors or [p.reason for p in gate.problems])[0])}"))
@@ -793,9 +807,34 @@ class _Verification:
     def layout(self) -> str:
         return environment_text(self.files, self.dockerfile, contents=False)
 
+    def _use(self, dockerfile: str) -> None:
+        """Every later run and writer uses `dockerfile`."""
+        self.dockerfile, self.environment = dockerfile, environment_text(self.files, dockerfile)
+
     def adopt(self, dockerfile: str) -> None:
         """A Dockerfile that installs what the task's scripts need: every later run and writer uses it."""
-        self.dockerfile, self.environment, self.outcome.dockerfile = dockerfile, environment_text(self.files, dockerfile), dockerfile
+        self._use(dockerfile)
+        self.outcome.dockerfile = dockerfile
+
+    async def image_versions(self) -> dict[str, str]:
+        """Canonical name -> version: each Python package the image holds, when it is built here
+        (docker), over our table of well-known releases."""
+        if self.reference_run is None:
+            return dict(KNOWN_VERSIONS)
+        try:
+            return KNOWN_VERSIONS | await asyncio.to_thread(installed_versions, self.files, self.dockerfile)
+        except ImageNotBuilt:  # the reference run reports it
+            return dict(KNOWN_VERSIONS)
+
+    async def pin_installs(self) -> None:
+        """Each `pip install` of the Dockerfile pinned to the exact version the image holds: Harbor's
+        lint refuses it unpinned, and run Q's first task past the gate failed `termigen validate` on
+        `RUN pip install pandas && pip install pyarrow`."""
+        pinned = pip_pinned(self.dockerfile, await self.image_versions())
+        if pinned != self.dockerfile:
+            done = [name for name in unpinned_pip(self.dockerfile) if name not in unpinned_pip(pinned)]
+            self.say(f"Dockerfile: pinned {', '.join(done)} to the versions the image holds")
+            self._use(pinned)
 
     async def write_tests(self, feedback: str | None = None) -> bool:
         """New tests (revising the last ones when there is feedback); False when they were never approved."""
