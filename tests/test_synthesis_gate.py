@@ -15,13 +15,13 @@ from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
 from termigen_harbor.synthesis.image_packages import KNOWN_VERSIONS, Installs, debian_packages, frozen_versions, image_installs, pip_pinned, pypi_releases, third_party_imports, unpinned_pip, with_installs
-from termigen_harbor.synthesis.python_source import compiles, output_writers, stray_statements, unknown_fixtures
+from termigen_harbor.synthesis.python_source import compiles, outputless_tests, output_writers, stray_statements, unknown_fixtures
 from termigen_harbor.synthesis import reference_run
 from termigen_harbor.synthesis.reference_run import TestCrash, TestsRun, asserted_failures, crashed_tests, failed_tests, parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.synthesis.shell_fixes import inline_python_dedented, one_line_python_split
 from termigen_harbor.images import BASE_IMAGE
-from termigen_harbor.synthesis.verify import EMPTY_OUTPUTS_IDEA, STANDARD_TEST_SH, verifier_skeleton, GateResult, Problem, VerifyProgress, _Verification, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, python_only, solution_run, verify_task, write_solution
+from termigen_harbor.synthesis.verify import EMPTY_OUTPUTS_IDEA, STANDARD_TEST_SH, verifier_skeleton, GateResult, Problem, VerifyProgress, _Verification, input_only_tests, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, python_only, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
 
 SPEC = TaskSpec(title="count-words", objective="Write the number of words in /app/input.txt to /app/count.txt.", inputs=["/app/input.txt"],
@@ -343,6 +343,28 @@ async def test_in_the_last_round_what_is_left_once_the_crashing_tests_are_droppe
     written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran({"test_parse", "test_report"}),
                                    reference=REFERENCE, run_alternative=ran(set()), max_rounds=1)  # fmt: skip
     assert not written.approved and "both fail `test_report`" in written.rounds[-1].problems[0] and "judge" not in model.prompts
+
+
+async def test_a_test_that_reads_only_the_input_and_fails_the_untouched_image_goes_back_with_no_judge_asked():
+    # run Q: `assert total == 55` on the input's own first column, a test no solution passes; a Judge blamed the reference
+    sums_input = STRONG + "\n\ndef test_total():\n    assert sum(map(len, Path('/app/input.txt').read_text().split())) == 55, 'total'\n"
+    total = TestCrash("test_total", "AssertionError: total", "E   AssertionError: total")
+    ran = lambda _d, tests: TestsRun([], [total] if "def test_total" in tests else [], NOP_FAILS | ({"test_total"} if "def test_total" in tests else set()))  # noqa: E731
+    model = Model(tests=[sums_input, STRONG])  # no verdict scripted: a Judge asked would fail the test
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran, reference=REFERENCE)
+    assert "gate_judge" not in model.prompts and written.approved and written.tests == STRONG
+    assert model.prompts["tests"][1].count("`test_total` read an input and none of the outputs (`/app/count.txt`), and fail in the untouched image too") == 1
+    # in the last round it is dropped, and the test that reads the input beside an output stays
+    said, model = [], Model(tests=[sums_input])
+    written = await generate_tests(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, collect=None, run_tests=ran, reference=REFERENCE, max_rounds=1, say=said.append)
+    assert written.approved and written.tests.startswith(STRONG) and "def test_total" not in written.tests
+    assert "tests, round 1: dropped test_total, which read no output and fail in the untouched image" in said
+    # a check that the input is left as shipped reads no output either, and passes the untouched image: it stands
+    assert input_only_tests(STRONG, SPEC) == {"test_input_unchanged"}
+    # an output read through a module-level value, a helper or its file name is read
+    via = ("from pathlib import Path\nOUT = Path('/app/count.txt')\n\ndef read():\n    return OUT.read_text()\n\n"
+           "def test_value():\n    assert read() == '5'\n\ndef test_joined():\n    assert (Path('/app') / 'count.txt').exists()\n")
+    assert outputless_tests(via, ["/app/count.txt"]) == [] and outputless_tests(via, ["/app/other.txt"]) == ["test_value", "test_joined"]
 
 
 async def test_a_rewrite_with_no_usable_reply_leaves_the_last_solution_standing(tmp_path):

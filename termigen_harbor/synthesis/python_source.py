@@ -384,3 +384,49 @@ def _written_target(call: ast.Call) -> ast.expr | None:
     if name in ("write_text", "write_bytes") and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Call) and call.func.value.args:
         return call.func.value.args[0]
     return None
+
+
+def outputless_tests(source: str, outputs: list[str]) -> list[str]:
+    """Test functions that read none of `outputs` (the paths the solution makes or changes): no
+    string of theirs names one (its path, a path in an output folder, or its file name), nor does
+    a module-level value, helper or fixture of the file that they use. Such a test judges no
+    solution: run Q's sum tests held `assert total == 55` on the input's own first column, which
+    read no output and failed every solution, until the task was rejected."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    if not outputs:
+        return []
+
+    def names_output(node: ast.AST) -> bool:
+        return any(isinstance(n, ast.Constant) and isinstance(n.value, str) and _names_path(n.value, outputs) for n in ast.walk(node))
+
+    def used(node: ast.AST) -> set[str]:
+        arguments = {a.arg for a in node.args.args} if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else set()
+        return arguments | {n.id if isinstance(n, ast.Name) else n.attr for n in ast.walk(node) if isinstance(n, (ast.Name, ast.Attribute))}
+
+    tests = _test_functions(tree)
+    others = [n for n in [*tree.body, *(m for c in tree.body if isinstance(c, ast.ClassDef) for m in c.body)] if n not in tests]
+    defined: dict[str, list[ast.AST]] = {}
+    for node in others:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.setdefault(node.name, []).append(node)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                for name in (n.id for n in ast.walk(target) if isinstance(n, ast.Name)):
+                    defined.setdefault(name, []).append(node)
+    reaching: set[str] = set()
+    while grown := {name for name, nodes in defined.items() if name not in reaching and any(names_output(n) or used(n) & reaching for n in nodes)}:
+        reaching |= grown
+    return [test.name for test in tests if not (names_output(test) or used(test) & reaching)]
+
+
+def _names_path(text: str, outputs: list[str]) -> bool:
+    """Whether `text` names one of `outputs`: its path, a path in an output folder, or its file name."""
+    for output in outputs:
+        path = output.rstrip("/")
+        name = path.rsplit("/", 1)[-1]
+        if path in text or (name and (text == name or text.endswith(f"/{name}"))):
+            return True
+    return False

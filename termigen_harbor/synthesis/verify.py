@@ -33,11 +33,12 @@ from termigen_harbor.llm import LLM, StructuredOutputError
 from termigen_harbor.llm.fenced import blocks, file_text
 from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
-from termigen_harbor.synthesis.checks import IMAGE_NOT_BUILT, MODULE_LEVEL_RE, ImageNotBuilt, bash_problem, collect_problem, python_problem, python_run_by_bash, stray_statements_problem, output_writers_problem, unknown_fixtures_problem, unnamed_files, unnamed_files_problem
+from termigen_harbor.synthesis.checks import (IMAGE_NOT_BUILT, MODULE_LEVEL_RE, ImageNotBuilt, bash_problem, collect_problem, output_writers_problem,
+                                              python_problem, python_run_by_bash, stray_statements_problem, unknown_fixtures_problem, unnamed_files, unnamed_files_problem)
 from termigen_harbor.synthesis.image_packages import KNOWN_VERSIONS, Installs, image_installs, pip_pinned, unpinned_pip, with_installs
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, Example, examples_for
 from termigen_harbor.synthesis.environment import agent_outputs
-from termigen_harbor.synthesis.python_source import output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_stray_statements
+from termigen_harbor.synthesis.python_source import outputless_tests, output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_stray_statements
 from termigen_harbor.synthesis.reference_run import (NOP_PASSES, PYTHON_INSTEAD, ReferenceRun, RunReference, TestsOnReference, TestsRun, crashes_problem, failures_evidence,
                                                      installed_versions, run_reference, tests_on_reference)
 from termigen_harbor.synthesis.shell_fixes import solution_fixed
@@ -273,20 +274,25 @@ async def _judged_on_reference(judge: LLM, spec: TaskSpec, tests: str, reference
     last round (`last`) the tests at fault are dropped instead, as long as one that fails the
     untouched image remains, and what is left is checked the same way (run Q: once the crashing
     test was dropped, two that the reference failed, one of them `assert False`, went to the
-    Judge, which approved them). Each check costs a gate round otherwise: 5 to 10 minutes on 2 cores."""
+    Judge, which approved them). A test that reads an input and no output, and fails in the
+    untouched image as well as after the reference, expects of the inputs what they do not hold:
+    it goes back with no one asked (run Q: `assert total == 55` on the input's first column; the
+    independent solution had not run, and the Judge blamed the reference). Each check costs a gate round otherwise: 5 to 10 minutes on 2 cores."""
     if ran.crashes:
-        at_fault = [c.test for c in ran.crashes]
-        kept = _without_at_fault(tests, at_fault, ran) if last else tests
-        if kept == tests:
-            return OnReference(tests, crashes_problem(ran.crashes))
-        rest = await _judged_on_reference(judge, spec, kept, reference, ran._replace(crashes=[], nop_failed=ran.nop_failed - set(at_fault)), last, on_alternative)
-        dropped = f"{', '.join(at_fault)}, which crashed on the reference's outputs"
-        return rest._replace(dropped=f"{dropped}; {rest.dropped}" if rest.dropped else dropped)
+        rest = await _rest_judged(judge, spec, tests, reference, ran, [c.test for c in ran.crashes], "which crashed on the reference's outputs", last, on_alternative)
+        return rest or OnReference(tests, crashes_problem(ran.crashes))
     if ran.pass_the_nop:
         return OnReference(tests, NOP_PASSES)
     if not ran.failures:
         return OnReference(tests)
     evidence, failing = failures_evidence(ran.failures), {f.test for f in ran.failures}
+    if blind := sorted(input_only_tests(tests, spec) & failing & ran.nop_failed):
+        named, outputs = ", ".join(f"`{test}`" for test in blind), ", ".join(f"`{path}`" for path in output_paths(spec.outputs))
+        found = OnReference(tests, f"{named} read an input and none of the outputs ({outputs}), and fail in the untouched image too, where every input is as "
+                                   f"the task ships it: they expect of the inputs what the inputs do not hold. A test judges a solution by the outputs it "
+                                   f"leaves: read an output and compare it with what it should hold, computed from the inputs\nEvidence: {evidence}")  # fmt: skip
+        rest = await _rest_judged(judge, spec, tests, reference, ran, blind, "which read no output and fail in the untouched image", last, on_alternative)
+        return rest or found
     other = await asyncio.to_thread(on_alternative, tests) if on_alternative else None
     other_failing = {f.test for f in [*other.failures, *other.crashes]} if other else set()
     at_fault, named = sorted(failing), ", ".join(f"`{test}`" for test in sorted(failing))
@@ -311,6 +317,27 @@ async def _judged_on_reference(judge: LLM, spec: TaskSpec, tests: str, reference
     if kept != tests:
         return OnReference(kept, by=found.by, dropped=f"{', '.join(at_fault)}, {why}", dispute=found.dispute)
     return found
+
+
+async def _rest_judged(judge: LLM, spec: TaskSpec, tests: str, reference: str, ran: TestsRun, at_fault: list[str], why: str, last: bool,
+                       on_alternative: Callable[[str], TestsRun | None] | None) -> OnReference | None:  # fmt: skip
+    """In the last round, the tests without those `at_fault` (`why` says why), judged in turn as
+    their run showed them; None when they are not dropped (not the last round, or no test that
+    fails the untouched image would be left)."""
+    kept = _without_at_fault(tests, at_fault, ran) if last else tests
+    if kept == tests:
+        return None
+    left = ran._replace(crashes=[c for c in ran.crashes if c.test not in at_fault], failures=[f for f in ran.failures if f.test not in at_fault],
+                        nop_failed=ran.nop_failed - set(at_fault))  # fmt: skip
+    rest = await _judged_on_reference(judge, spec, kept, reference, left, last, on_alternative)
+    dropped = f"{', '.join(at_fault)}, {why}"
+    return rest._replace(dropped=f"{dropped}; {rest.dropped}" if rest.dropped else dropped)
+
+
+def input_only_tests(tests: str, spec: TaskSpec) -> set[str]:
+    """The tests that read one of the task's inputs and none of its outputs (outputless_tests)."""
+    outputless = outputless_tests(tests, output_paths(spec.outputs))
+    return set(outputless) - set(outputless_tests(tests, output_paths(spec.inputs)))
 
 
 def _without_at_fault(tests: str, at_fault: list[str], ran: TestsRun) -> str:
