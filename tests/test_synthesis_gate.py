@@ -447,6 +447,13 @@ async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_
     # a program that compiles, or that a split cannot mend, is left as written
     for kept in ("python3 -c 'print(\"a; for b\")'\n", "python3 -c 'import x; with open('/app/a') as f: pass'\n", "python3 -c \"for r in [1]: print(r); print(2)\"\n"):
         assert one_line_python_split(kept) == kept
+    # run Q: a reference's Python heredoc used `Path` unimported, and stopped on the NameError; the import is added, in a program written to a file too
+    heredocs = ("#!/bin/bash\npython3 - <<'EOF'\nn = len(Path('/app/input.txt').read_text().split())\nPath('/app/count.txt').write_text(str(n))\nEOF\n"
+                "cat > /app/show.py <<EOF\nprint(json.dumps(open('/app/count.txt').read()))\nEOF\npython3 /app/show.py\n")
+    written = await write_solution(LLM(ScriptedBackend([fenced(heredocs, "bash")])), SPEC, "", STRONG)
+    assert written == heredocs.replace("<<'EOF'\n", "<<'EOF'\nfrom pathlib import Path\n").replace("<<EOF\n", "<<EOF\nimport json\n")
+    proc = await asyncio.create_subprocess_exec("bash", "-c", written.replace("/app", str(tmp_path)), stdout=asyncio.subprocess.PIPE)
+    assert (await proc.communicate())[0] == b'"3"\n' and proc.returncode == 0
     # the prompt lets a writer answer in Python, which solve.sh then runs with python3
     program = 'import json\nwith open("/app/input.txt") as f:\n    n = len(f.read().split())\nprint(json.dumps(n))\n'
     backend = ScriptedBackend([fenced(program, "python")])

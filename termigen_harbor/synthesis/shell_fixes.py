@@ -9,16 +9,17 @@ import textwrap
 from pathlib import PurePosixPath
 
 from termigen_harbor.synthesis.checks import python_run_by_bash
-from termigen_harbor.synthesis.python_source import compiles
+from termigen_harbor.synthesis.python_source import compiles, with_missing_imports
 from termigen_harbor.verifier_sandbox import output_paths
 
 
 def solution_fixed(script: str, outputs: list[str]) -> str:
     """A solution script run by python3 if it is Python, with its inline Python programs dedented
-    and its one-line ones split where a block statement follows a `;`, no file read in a loop that
+    and its one-line ones split where a block statement follows a `;`, the imports its Python
+    heredocs plainly forgot added, no file read in a loop that
     writes to it, nothing run through plain sudo, no output file of the task's `outputs` made a
     folder, and the folders of those outputs made first."""
-    script = without_sudo(read_loop_rewritten(python_run_by_bash(one_line_python_split(inline_python_dedented(script)))))
+    script = without_sudo(read_loop_rewritten(python_heredocs_imported(python_run_by_bash(one_line_python_split(inline_python_dedented(script))))))
     return with_output_folders(without_mkdir_of_files(script, output_paths(outputs)), outputs)
 
 
@@ -145,4 +146,23 @@ def _top_level_semicolons(program: str) -> list[int]:
         elif char == ";" and depth == 0:
             found.append(i)
     return found
+
+
+PYTHON_HEREDOC_RE = re.compile(r"^(?P<command>.*?(?:\bpython3?(?:\.\d+)?\b[^\n<]*|\bcat\s+>\s*\S+\.py\s*)<<(?P<dash>-?)\s*(?P<q>['\"]?)(?P<end>\w+)(?P=q).*)\n", re.M)
+
+
+def python_heredocs_imported(script: str) -> str:
+    """The script with the imports its Python heredocs (`python3 - <<'EOF'`, `cat > x.py <<EOF`)
+    plainly forgot added (with_missing_imports): run Q's sum reference stopped on `NameError: name
+    'Path' is not defined`, and was rewritten from the traceback."""
+    out, at = [], 0
+    for opened in PYTHON_HEREDOC_RE.finditer(script):
+        if opened.start() < at:
+            continue
+        closing = re.compile(rf"^{'[ \t]*' if opened['dash'] else ''}{opened['end']}[ \t]*$", re.M).search(script, opened.end())
+        if closing is None:
+            break
+        out += [script[at : opened.end()], with_missing_imports(script[opened.end() : closing.start()])]
+        at = closing.start()
+    return "".join(out) + script[at:]
 
