@@ -110,6 +110,11 @@ def _indented(text: str) -> str:
     return "\n".join(f"    {line}" for line in text.strip().splitlines())
 
 
+def folder_of(path: str) -> str:
+    """The folder an output (a file, or a folder written `/app/out/`) is made in."""
+    return str(PurePosixPath(path.rstrip("/")).parent)
+
+
 def _script(outputs: list[str], timeout_s: int) -> str:
     """Runs solve.sh from the image's working directory (as Harbor's oracle does), then reports on
     each output: a directory's listing, a text file's head, a binary file's size, and whether a file
@@ -122,7 +127,7 @@ def _script(outputs: list[str], timeout_s: int) -> str:
             f'echo "{MARK}output {path}"; '
             f'[ -f /tmp/termigen-before-{i} ] && [ -f {p} ] && [ "$(md5sum < {p})" = "$(cat /tmp/termigen-before-{i})" ] && echo "{MARK}unchanged"; '
             f"if [ -d {p} ]; then {f'echo {MARK}directory; ' if PurePosixPath(path).suffix and not path.endswith('/') else ''}ls -la {p} | head -n {LISTING_LINES}; "
-            f"elif [ ! -e {p} ]; then echo '{MARK}missing'; [ -d {shlex.quote(str(PurePosixPath(path.rstrip('/')).parent))} ] || echo '{MARK}no-folder'; "
+            f"elif [ ! -e {p} ]; then echo '{MARK}missing'; [ -d {shlex.quote(folder_of(path))} ] || echo '{MARK}no-folder'; "
             f"elif ! grep -q '[^[:space:]]' {p}; then echo '{MARK}empty'; "
             f"elif grep -qI . {p}; then head -c {OUTPUT_HEAD} {p}; echo; "
             f"else echo \"(binary, $(wc -c < {p}) bytes)\"; fi"
@@ -145,7 +150,7 @@ def parse_run(stdout: str, outputs: list[str]) -> ReferenceRun:
             seen = seen.removeprefix(f"{MARK}unchanged").lstrip("\n")
         if seen.strip().startswith(f"{MARK}missing"):
             run.missing.append(path)
-            run.no_folder += [str(PurePosixPath(path.rstrip("/")).parent)] if f"{MARK}no-folder" in seen else []
+            run.no_folder += [folder_of(path)] if f"{MARK}no-folder" in seen else []
             seen = "(missing)"
         elif seen.strip() == f"{MARK}empty":
             run.empty.append(path)

@@ -124,7 +124,7 @@ def one_line_python_split(script: str) -> str:
         if compiles(program):
             return found[0]
         cuts = [i for i in _top_level_semicolons(program) if BLOCK_AFTER.match(program, i + 1)]
-        pieces = [program[start + 1 if start >= 0 else 0 : end].strip() for start, end in zip([-1, *cuts], [*cuts, len(program)])]
+        pieces = [program[start + 1 : end].strip() for start, end in zip([-1, *cuts], [*cuts, len(program)])]
         lines = "\n".join(pieces)
         return found[0].replace(program, lines) if cuts and compiles(lines) else found[0]
 
