@@ -273,6 +273,16 @@ def test_path_strings_used_as_paths_become_paths_and_strings_used_as_strings_sta
     assert python_fixed('OUT = "/app/out.json"\n\ndef test_x():\n    assert OUT.endswith(".json")\n') == 'OUT = "/app/out.json"\n\ndef test_x():\n    assert OUT.endswith(".json")\n'
 
 
+def test_a_files_methods_called_on_a_path_become_the_paths_own():
+    # run R: tests crashed on `'PosixPath' object has no attribute 'read'` after the reference had run cleanly
+    tests = ('from pathlib import Path\n\nSUM_TXT = Path("/app/sum.txt")\nNUMBERS = "/app/numbers.csv"\n\n'
+             "def test_sum():\n    assert float(SUM_TXT.read()) == sum(float(x) for x in NUMBERS.readlines())\n")
+    fixed = python_fixed(tests)
+    assert fixed == tests.replace('"/app/numbers.csv"', 'Path("/app/numbers.csv")').replace(".read()", ".read_text()").replace(".readlines()", ".read_text().splitlines()")
+    with_file = 'from pathlib import Path\n\nOUT = Path("/app/out.txt")\n\ndef test_x():\n    with OUT.open() as f:\n        assert f.read()\n'
+    assert python_fixed(with_file) == with_file  # an opened file's read is its own
+
+
 def test_a_misspelt_name_reads_the_one_close_name_of_its_scope():
     # run O: `tmp_dir` for the test's own `temp_dir`, three replies after being told
     source = ("def test_count(tmp_path):\n    temp_dir = tmp_path / 'task'\n    output_path = tmp_dir / 'sum.txt'\n    assert output_path\n\n"

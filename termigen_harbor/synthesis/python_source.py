@@ -82,7 +82,8 @@ def with_docstring_closed(source: str) -> str:
 
 
 PATH_ONLY = frozenset({"exists", "is_file", "is_dir", "read_text", "read_bytes", "write_text", "write_bytes", "stat", "unlink", "iterdir", "glob",
-                       "rglob", "mkdir", "touch", "resolve", "parent", "name", "suffix", "stem", "with_suffix", "joinpath", "open", "chmod"})  # fmt: skip
+                       "rglob", "mkdir", "touch", "resolve", "parent", "name", "suffix", "stem", "with_suffix", "joinpath", "open", "chmod",
+                       "read", "readlines", "write"})  # fmt: skip  (the last three a file's, which no str has either: with_path_methods makes them the Path's)
 
 
 def with_paths_as_paths(source: str) -> str:
@@ -125,11 +126,39 @@ def with_paths_as_paths(source: str) -> str:
     return mended if compiles(mended) else source
 
 
+FILE_METHODS = {"read": "read_text", "write": "write_text", "readlines": "read_text().splitlines"}  # a file's method -> the Path's
+
+
+def with_path_methods(source: str) -> str:
+    """A file's methods called on a module-level Path (`SUM_TXT.read()`, after `SUM_TXT =
+    Path("/app/sum.txt")`) as the Path's own (`SUM_TXT.read_text()`): run R's tests crashed on
+    `'PosixPath' object has no attribute 'read'` after the reference had run cleanly. A name bound
+    more than once is left alone."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source
+    bound = [t.id for node in ast.walk(tree) for t in (node.targets if isinstance(node, ast.Assign) else []) if isinstance(t, ast.Name)]
+    paths = {s.targets[0].id for s in tree.body if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+             and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Name) and s.value.func.id in ("Path", "PurePosixPath")}  # fmt: skip
+    calls = [node.func for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in FILE_METHODS
+             and isinstance(node.func.value, ast.Name) and node.func.value.id in paths and bound.count(node.func.value.id) == 1]  # fmt: skip
+    if not calls:
+        return source
+    lines = source.splitlines(keepends=True)
+    for attribute in sorted(calls, key=lambda a: (a.end_lineno, a.end_col_offset), reverse=True):
+        line = lines[attribute.end_lineno - 1].encode()
+        start = attribute.end_col_offset - len(attribute.attr)
+        lines[attribute.end_lineno - 1] = (line[:start] + FILE_METHODS[attribute.attr].encode() + line[attribute.end_col_offset :]).decode()
+    mended = "".join(lines)
+    return mended if compiles(mended) else source
+
+
 def python_fixed(source: str) -> str:
     """What a Python file's text lets us set right without asking again: an unclosed module
-    docstring, path strings used as paths, then forgotten imports (`Path` among them), then a
-    misspelt name of the same scope."""
-    return with_typos_fixed(with_missing_imports(with_paths_as_paths(with_docstring_closed(source))))
+    docstring, path strings used as paths, a file's methods called on a Path, then forgotten
+    imports (`Path` among them), then a misspelt name of the same scope."""
+    return with_typos_fixed(with_missing_imports(with_path_methods(with_paths_as_paths(with_docstring_closed(source)))))
 
 
 def with_typos_fixed(source: str) -> str:
