@@ -15,7 +15,7 @@ from termigen_harbor.bundle import BundleFile
 from termigen_harbor.llm import LLM, ChatRequest, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.checks import collect_problem, python_run_by_bash, unnamed_files
 from termigen_harbor.synthesis.image_packages import KNOWN_VERSIONS, Installs, debian_packages, frozen_versions, image_installs, pip_pinned, pypi_releases, third_party_imports, unpinned_pip, with_installs
-from termigen_harbor.synthesis.python_source import compiles, outputless_tests, output_writers, stray_statements, unknown_fixtures
+from termigen_harbor.synthesis.python_source import compiles, copied_values, outputless_tests, output_writers, stray_statements, unknown_fixtures
 from termigen_harbor.synthesis import reference_run
 from termigen_harbor.synthesis.reference_run import TestCrash, TestsRun, asserted_failures, crashed_tests, failed_tests, parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
@@ -204,6 +204,22 @@ async def test_tests_that_write_the_output_they_check_go_back_and_are_dropped_af
     helper = ("def save(rows, path):\n    with open(path, 'w') as f:\n        f.write(rows)\n\n"
               "def test_a():\n    save('1', '/app/count.txt')\n\ndef test_b():\n    save(path='/app/count.txt', rows='1')\n\ndef test_c():\n    save('1', '/tmp/x')\n")  # fmt: skip
     assert output_writers(helper, ["/app/count.txt"]) == {"test_a": ["/app/count.txt"], "test_b": ["/app/count.txt"]}
+
+
+async def test_tests_that_compare_with_a_number_copied_from_the_references_run_go_back_and_are_dropped_after_the_last_reply():
+    # run R: the sum tests held `expected_value = 550`, the reference's output, which a script writing 550 passes without reading the input
+    copied = STRONG + "\n\ndef test_total():\n    expected_value = 12\n    assert int(open('/app/count.txt').read()) == expected_value\n"
+    observed = "solve.sh exited with code 0. The end of what it printed:\n    (nothing)\n--- /app/count.txt\n12"
+    backend = ScriptedBackend(Model(tests=[copied] * 3))
+    tests, _rounds, approved, *_ = await generate_tests(LLM(backend), SPEC, FILES, DOCKERFILE, collect=None, observed=observed)
+    told = backend.requests[1].messages[-1].content
+    assert "compare with a value copied from the reference solution's run" in told and "- `test_total` holds 12" in told
+    assert approved and "def test_total" not in tests and tests.startswith(STRONG)
+    # a number the task or its files hold, or a small count, is the task's own
+    own = {**FILES, "input.txt": BundleFile.text("12 apples\n")}
+    assert copied_values(copied, observed, "\n".join(f.content.decode() for f in own.values())) == {}
+    assert copied_values(copied.replace("12", "3"), observed.replace("12", "3"), "") == {}
+    assert copied_values(copied, observed, "") == {"test_total": ["12"]}
 
 
 EXISTS_ONLY = "from pathlib import Path\n\ndef test_count_exists():\n    assert Path('/app/count.txt').exists()\n"  # fails the no-op, not a lazy solution

@@ -20,7 +20,7 @@ from termigen_harbor.bash_syntax import bash_complaint
 from termigen_harbor.bundle import BundleFile, TaskBundle
 from termigen_harbor.leftovers import owner_label
 from termigen_harbor.synthesis.image_packages import missing_modules, third_party_imports
-from termigen_harbor.synthesis.python_source import compiles, first_uses, python_fixed, stray_statements, undefined_names, unknown_fixtures, output_writers
+from termigen_harbor.synthesis.python_source import compiles, copied_values, first_uses, output_writers, python_fixed, stray_statements, undefined_names, unknown_fixtures
 
 __all__ = ["bash_problem", "built_image", "collect_problem", "ImageNotBuilt", "context_problem", "dockerfile_problem", "file_problem", "instructions", "Instruction", "copied_sources", "copy_operands", "holds", "python_problem", "python_run_by_bash", "stray_statements_problem", "unnamed_files", "unnamed_files_problem"]
 
@@ -362,3 +362,13 @@ def output_writers_problem(tests: str, outputs: list[str], name: str = "test_out
     lines = "\n".join(f"- `{test}` writes {', '.join(f'`{p}`' for p in paths)}" for test, paths in writers.items())
     return (f"{name} has tests that write an output the agent's solution must make, so they check their own writing: a test "
             f"reads each output as the solution left it and compares it with what it should hold, and never writes it:\n{lines}")  # fmt: skip
+
+
+def copied_values_problem(tests: str, shown: str, known: str, name: str = "test_outputs.py") -> str | None:
+    copied = copied_values(tests, shown, known)
+    if not copied:
+        return None
+    lines = "\n".join(f"- `{test}` holds {', '.join(values)}" for test, values in copied.items())
+    return (f"{name} has tests that compare with a value copied from the reference solution's run, which neither the task nor its files hold: "
+            f"a script that writes that value without reading any input passes them. Compute each expected value in the test from the inputs "
+            f"(read the input files as the solution must), and compare the output with what you computed:\n{lines}")  # fmt: skip

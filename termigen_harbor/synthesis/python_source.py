@@ -459,3 +459,32 @@ def _names_path(text: str, outputs: list[str]) -> bool:
         if path in text or (name and (text == name or text.endswith(f"/{name}"))):
             return True
     return False
+
+
+NUMBER_RE = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]\d)")
+
+
+def copied_values(source: str, shown: str, known: str) -> dict[str, list[str]]:
+    """Test functions that compare with (or assign) a number that the reference's run showed
+    (`shown`: what it printed and left) and that neither the task nor its files hold (`known`):
+    {test: [numbers]}. A number from 10 up, or with a fraction: a small count is as likely the
+    task's own. Such a test is passed by a script that writes the number without reading any
+    input, as the adversary does from the tests (run R: the sum tests held `expected_value = 550`,
+    the reference's output, beside a test that computed it from the input)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    shown_numbers, known_numbers = _numbers(shown), _numbers(known)
+    found: dict[str, list[str]] = {}
+    for function in _test_functions(tree):
+        holders = [n for n in ast.walk(function) if isinstance(n, ast.Compare)] + [n.value for n in ast.walk(function) if isinstance(n, (ast.Assign, ast.AnnAssign)) and n.value]
+        values = [c.value for holder in holders for c in ast.walk(holder) if isinstance(c, ast.Constant) and type(c.value) in (int, float)]
+        copied = [v for v in values if (abs(v) >= 10 or v != int(v)) and float(v) in shown_numbers and float(v) not in known_numbers]
+        if copied:
+            found[function.name] = [str(v) for v in dict.fromkeys(copied)]
+    return found
+
+
+def _numbers(text: str) -> set[float]:
+    return {float(n) for n in NUMBER_RE.findall(text)}

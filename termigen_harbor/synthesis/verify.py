@@ -33,12 +33,12 @@ from termigen_harbor.llm import LLM, StructuredOutputError
 from termigen_harbor.llm.fenced import blocks, file_text
 from termigen_harbor.prompts import render
 from termigen_harbor.runner import RunSpec, TrialOutcome, run_job
-from termigen_harbor.synthesis.checks import (IMAGE_NOT_BUILT, MODULE_LEVEL_RE, ImageNotBuilt, bash_problem, collect_problem, output_writers_problem,
+from termigen_harbor.synthesis.checks import (IMAGE_NOT_BUILT, MODULE_LEVEL_RE, ImageNotBuilt, bash_problem, collect_problem, copied_values_problem, output_writers_problem,
                                               python_problem, python_run_by_bash, stray_statements_problem, unknown_fixtures_problem, unnamed_files, unnamed_files_problem)
 from termigen_harbor.synthesis.image_packages import KNOWN_VERSIONS, Installs, image_installs, pip_pinned, unpinned_pip, with_installs
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, Example, examples_for
 from termigen_harbor.synthesis.environment import agent_outputs
-from termigen_harbor.synthesis.python_source import outputless_tests, output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_stray_statements
+from termigen_harbor.synthesis.python_source import copied_values, outputless_tests, output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_stray_statements
 from termigen_harbor.synthesis.reference_run import (NOP_PASSES, PYTHON_INSTEAD, ReferenceRun, RunReference, TestsOnReference, TestsRun, crashes_problem, failures_evidence,
                                                      installed_versions, run_reference, tests_on_reference)
 from termigen_harbor.synthesis.shell_fixes import solution_fixed
@@ -198,13 +198,15 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
     made = output_paths(spec.outputs)  # a file changed in place too (run Q: a config test rewrote /app/config.txt, which the solution repairs)
     skeleton = verifier_skeleton(spec)
 
+    known = "\n".join([named, *(f.content.decode(errors="replace") for f in files.values())])  # the task's own numbers: not copied from a run
+
     def check(text: str) -> str | None:
         return (stray_statements_problem(text) or python_problem(text, "test_outputs.py") or unnamed_files_problem(text, named)
-                or unknown_fixtures_problem(text) or output_writers_problem(text, made))  # fmt: skip
+                or unknown_fixtures_problem(text) or output_writers_problem(text, made) or copied_values_problem(text, observed or "", known))  # fmt: skip
 
     def last_resort(text: str) -> str:
         text = without_stray_statements(text)
-        unnamed, dropped = unnamed_files(text, named), [*unknown_fixtures(text), *output_writers(text, made)]
+        unnamed, dropped = unnamed_files(text, named), [*unknown_fixtures(text), *output_writers(text, made), *copied_values(text, observed or "", known)]
         return without_broken_tests(text, also=lambda function: any(path in function for path in unnamed) or any(f"def {test}(" in function for test in dropped))
 
     for _ in range(max_rounds):
