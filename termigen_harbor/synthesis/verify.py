@@ -197,7 +197,6 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
     example = verifier_example(category, named)
     made = output_paths(spec.outputs)  # a file changed in place too (run Q: a config test rewrote /app/config.txt, which the solution repairs)
     skeleton = verifier_skeleton(spec)
-
     known = "\n".join([named, *(f.content.decode(errors="replace") for f in files.values())])  # the task's own numbers: not copied from a run
 
     def check(text: str) -> str | None:
@@ -279,7 +278,8 @@ async def _judged_on_reference(judge: LLM, spec: TaskSpec, tests: str, reference
     Judge, which approved them). A test that reads an input and no output, and fails in the
     untouched image as well as after the reference, expects of the inputs what they do not hold:
     it goes back with no one asked (run Q: `assert total == 55` on the input's first column; the
-    independent solution had not run, and the Judge blamed the reference). Each check costs a gate round otherwise: 5 to 10 minutes on 2 cores."""
+    independent solution had not run, and the Judge blamed the reference). Each check costs a
+    gate round otherwise: 5 to 10 minutes on 2 cores."""
     if ran.crashes:
         rest = await _rest_judged(judge, spec, tests, reference, ran, [c.test for c in ran.crashes], "which crashed on the reference's outputs", last, on_alternative)
         return rest or OnReference(tests, crashes_problem(ran.crashes))
