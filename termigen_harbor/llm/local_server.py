@@ -37,15 +37,25 @@ def models_listed(base_url: str, timeout_s: float = 2.0) -> list[str]:
         return [m["id"] for m in json.load(response).get("data", [])]
 
 
+# The model's state after each reply, kept in RAM by prompt (llama-cpp-python's LlamaRAMCache, the
+# oldest dropped first): a request that starts as an earlier one did (a repair of the same file, a
+# new round whose prompt differs only at its end) skips evaluating that start again. Tasks
+# synthesized at once interleave their requests, so the one state llama.cpp keeps is rarely the
+# right one; on 2 cores a 2,000-token prompt takes about a minute to read (38 tokens/s in run R),
+# and one read again from the cache about a quarter of that (benchmarks/README.md).
+PROMPT_CACHE_BYTES = 4 << 30
+
+
 class LocalModelServer:
     def __init__(self, key: str = DEFAULT_MODEL, port: int | None = None, n_ctx: int = 8192, n_threads: int | None = None, say: Callable[[str], None] = lambda _m: None,
-                 instance: str = ""):
+                 instance: str = "", prompt_cache: bool = True):
         self.spec = model_spec(key)
         self.alias = key
         self.port = port
         self.n_ctx = n_ctx
         self.n_threads = n_threads or os.cpu_count() or 2
         self.say = say
+        self.prompt_cache = prompt_cache
         self.process: subprocess.Popen | None = None
         self.log_path = cache_dir() / "logs" / f"llama-server-{key}{'-' + instance if instance else ''}.log"  # one log per server: a death is told from its own
 
@@ -58,6 +68,7 @@ class LocalModelServer:
             sys.executable, "-m", "termigen_harbor.llm.server_child", str(os.getpid()),
             "--model", str(model_path), "--model_alias", self.alias,
             "--n_threads", str(self.n_threads), "--n_ctx", str(self.n_ctx),
+            *(["--cache", "true", "--cache_size", str(PROMPT_CACHE_BYTES)] if self.prompt_cache else []),
             "--host", "127.0.0.1", "--port", str(self.port),
         ]  # fmt: skip
 
