@@ -14,7 +14,7 @@ from harbor.models.trajectories import Agent
 
 from termigen_harbor.agents.trajectory import TrajectoryRecorder
 from termigen_harbor.bundle import BundleFile, TaskBundle
-from termigen_harbor.llm import ChatRequest, RetryableError, Usage
+from termigen_harbor.llm import ChatRequest, ModelGone, RetryableError, Usage
 from termigen_harbor.runner import TestOutcome, TrialOutcome
 from termigen_harbor.synthesis.verify import STANDARD_TEST_SH
 
@@ -84,9 +84,10 @@ class SynthesisRoles:
     `down_at` makes the model unreachable from that role on (the error the clients raise when a
     server is gone)."""
 
-    def __init__(self, crash_at: str | None = None, down_at: str | None = None):
+    def __init__(self, crash_at: str | None = None, down_at: str | None = None, gone_at: str | None = None):
         self.crash_at = crash_at
         self.down_at = down_at
+        self.gone_at = gone_at
         self.calls: list[str] = []
         self.scripts: dict[int, _TaskScript] = {}  # copy n of the task, in the order the seeds were asked for
 
@@ -110,6 +111,8 @@ class SynthesisRoles:
             raise Crash(role)
         if role == self.down_at:
             raise RetryableError(f"scripted: connection refused at the {role}")
+        if role == self.gone_at:
+            raise ModelGone(f"scripted: the local model server died while answering the {role} (signal SIGKILL)")
         task = self._task(prompt, role)
         env, data, verify, feedback = task.evaluations[0] if role == "evaluator" else (0, 0, 0, "")
         replies = {

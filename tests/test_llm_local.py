@@ -112,7 +112,7 @@ async def test_a_server_that_dies_while_answering_is_reported_with_why_and_not_r
     # as a llama.cpp build with AMX did on a machine of this kind: the client saw "Connection error" five times
     from termigen_harbor.llm import local_server
     from termigen_harbor.llm.local_backend import LocalBackend
-    from termigen_harbor.llm.types import FatalError
+    from termigen_harbor.llm.types import ModelGone
 
     monkeypatch.setenv("TERMIGEN_CACHE", str(tmp_path))
     monkeypatch.setattr(local_server, "ensure_weights", lambda key, say: tmp_path / "weights.gguf")
@@ -120,9 +120,26 @@ async def test_a_server_that_dies_while_answering_is_reported_with_why_and_not_r
     stop_shared()
     llm = LLM(LocalBackend("qwen2.5-coder-0.5b", instance="critic"))  # the Critic's server, next to the agent's: its own log
     try:
-        with pytest.raises(FatalError, match=r"died while answering \(signal SIGSEGV\): its llama.cpp build may not run on this CPU") as raised:
+        with pytest.raises(ModelGone, match=r"died while answering \(signal SIGSEGV\): its llama.cpp build may not run on this CPU") as raised:
             await llm.chat("hello")
     finally:
         stop_shared()
     assert "ggml_backend_amx_mul_mat: about to fault" in str(raised.value) and len(llm.records) == 1  # why, from its log; asked once
     assert [p.name for p in (tmp_path / "logs").iterdir()] == ["llama-server-qwen2.5-coder-0.5b-critic.log"]
+
+
+def test_the_prompt_cache_counts_whole_states_against_its_capacity(monkeypatch):
+    # run R: llama-cpp-python counted only the llama.cpp part (a tenth) of each state; a 4 GiB cache grew until the kernel killed the server
+    import numpy as np
+    from llama_cpp.llama import LlamaState
+    from llama_cpp.llama_cache import LlamaRAMCache
+
+    from termigen_harbor.llm.server_child import count_whole_states
+
+    monkeypatch.setattr(LlamaRAMCache, "cache_size", LlamaRAMCache.cache_size)  # put back after the test
+    count_whole_states()
+    cache = LlamaRAMCache(capacity_bytes=3_000_000)
+    for n in range(5):  # each 10 kB of llama.cpp state beside 1 MB of logits
+        cache[[n, 1, 2]] = LlamaState(np.array([n, 1, 2], dtype=np.intc), np.zeros((250, 1000), dtype=np.single), 3, bytes(10_000), 10_000, 0)
+    assert [key[0] for key in cache.cache_state] == [3, 4] and cache.cache_size <= 3_000_000  # the oldest went first
+    assert cache[[4, 1, 2, 7]].input_ids[0] == 4  # a prompt that starts as a kept one finds it

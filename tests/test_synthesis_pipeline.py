@@ -97,6 +97,12 @@ async def test_a_model_that_stops_answering_leaves_the_task_errored_not_rejected
     manifest = await Pipeline(LLM(ScriptedBackend(second), retry=fast), load_taxonomy("termigen"), config).run()
     assert "planner" in second.calls and not {"seeds", "proposer", "evaluator"} & set(second.calls)  # resumed where it stopped
     assert manifest.items[0].stage == "specified" and manifest.stopped.startswith(MODEL_DOWN)
+    # run R: the local server was killed (no retry brings it back), and the nine tasks left were rejected one after another
+    gone = SynthesisRoles(gone_at="planner")
+    two = config.model_copy(update={"categories": ["data_etl", "algorithms"]})
+    manifest = await Pipeline(LLM(ScriptedBackend(gone), retry=fast), load_taxonomy("termigen"), two).run()
+    assert manifest.stopped.startswith(f"{MODEL_DOWN}: scripted: the local model server died while answering the planner")
+    assert [(item.stage, item.reason) for item in manifest.items] == [("specified", None), ("seeded", None)] and gone.calls.count("planner") == 1
 
 
 async def test_a_category_whose_seeds_never_parse_is_reported_and_the_others_go_on(tmp_path):

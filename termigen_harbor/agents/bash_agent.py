@@ -24,7 +24,7 @@ from termigen_harbor.agents.injection import trial_seed
 from termigen_harbor.agents.rollout import Rollout, RolloutOptions
 from termigen_harbor.agents.shell import PersistentShell
 from termigen_harbor.agents.trajectory import TrajectoryRecorder
-from termigen_harbor.llm import LLM, RetryableError, make_llm
+from termigen_harbor.llm import LLM, ModelGone, RetryableError, make_llm
 from termigen_harbor.llm.local_server import ServerError
 from termigen_harbor.llm.registry import parse_model
 
@@ -113,7 +113,7 @@ class BashAgent(BaseAgent):
             raise
         except Exception as exc:  # never let an agent-side failure skip the verifier
             rollout.stop_reason = "agent_error"
-            unreachable = isinstance(exc, (RetryableError, ServerError))  # not the model's doing: the next run tries again
+            unreachable = isinstance(exc, (RetryableError, ModelGone, ServerError))  # not the model's doing: the next run tries again
             context.metadata = {**(context.metadata or {}), "agent_error": f"{type(exc).__name__}: {exc}", "model_unreachable": unreachable}
             self.logger.error("BashAgent stopped on an error: %s", exc, exc_info=True)  # the console shows one line, job.log the traceback
         finally:

@@ -17,6 +17,7 @@ from termigen_harbor.llm.types import (
     FatalError,
     LLMError,
     Message,
+    ModelGone,
     RetryableError,
     StructuredOutputError,
     TranscriptCall,
@@ -25,6 +26,6 @@ from termigen_harbor.llm.types import (
 
 __all__ = [
     "LLM", "Backend", "Budget", "BudgetExceeded", "CallRecord", "ChatRequest", "Completion", "DEFAULT_SYNTHESIS_MODEL",
-    "FatalError", "LLMError", "Message", "RetryPolicy", "RetryableError", "ScriptedBackend", "StructuredOutputError",
+    "FatalError", "LLMError", "Message", "ModelGone", "RetryPolicy", "RetryableError", "ScriptedBackend", "StructuredOutputError",
     "TranscriptCall", "Usage", "default_model", "make_backend", "make_llm",
 ]  # fmt: skip

@@ -7,7 +7,7 @@ from typing import Any
 
 import anthropic
 
-from termigen_harbor.llm.types import ChatRequest, Completion, FatalError, Message, RetryableError, Usage, retry_after
+from termigen_harbor.llm.types import ChatRequest, Completion, FatalError, Message, ModelGone, RetryableError, Usage, retry_after
 
 # USD per million tokens: input, output, cache write (5 min), cache read. Matched by prefix.
 PRICES: dict[str, tuple[float, float, float, float]] = {
@@ -69,7 +69,7 @@ class AnthropicBackend:
             message = f"Anthropic {exc.status_code}: {exc.message}"
             if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
                 raise RetryableError(message, retry_after=retry_after(exc.response.headers)) from exc
-            raise FatalError(message) from exc
+            raise (ModelGone if exc.status_code in (401, 403, 404) else FatalError)(message) from exc
         except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
             raise RetryableError(f"Anthropic: {exc}") from exc
         u = response.usage

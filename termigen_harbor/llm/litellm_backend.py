@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from termigen_harbor.llm.types import ChatRequest, Completion, FatalError, RetryableError, Usage, retry_after
+from termigen_harbor.llm.types import ChatRequest, Completion, FatalError, ModelGone, RetryableError, Usage, retry_after
 
 
 class LiteLLMBackend:
@@ -38,11 +38,13 @@ class LiteLLMBackend:
             kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
         try:
             response = await litellm.acompletion(**kwargs)
-        except (litellm.AuthenticationError, litellm.PermissionDeniedError, litellm.NotFoundError, litellm.BadRequestError, litellm.UnprocessableEntityError) as exc:
+        except (litellm.AuthenticationError, litellm.PermissionDeniedError, litellm.NotFoundError) as exc:
+            raise ModelGone(f"{self.model}: {exc}") from exc
+        except (litellm.BadRequestError, litellm.UnprocessableEntityError) as exc:
             raise FatalError(f"{self.model}: {exc}") from exc
         except litellm.InternalServerError as exc:
             if "credentials" in str(exc).lower():  # raised locally, before any request: no key configured
-                raise FatalError(f"{self.model}: no API key: set the provider's key variable (e.g. OPENAI_API_KEY)") from exc
+                raise ModelGone(f"{self.model}: no API key: set the provider's key variable (e.g. OPENAI_API_KEY)") from exc
             raise RetryableError(f"{self.model}: {exc}", retry_after=retry_after(getattr(getattr(exc, "response", None), "headers", None))) from exc
         except (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError, litellm.InternalServerError, litellm.ServiceUnavailableError, litellm.BadGatewayError) as exc:
             raise RetryableError(f"{self.model}: {exc}", retry_after=retry_after(getattr(getattr(exc, "response", None), "headers", None))) from exc

@@ -8,7 +8,7 @@ import time
 from termigen_harbor.llm.litellm_backend import LiteLLMBackend
 from termigen_harbor.llm.local_model import DEFAULT_MODEL, model_spec
 from termigen_harbor.llm.local_server import shared_server, shared_server_death
-from termigen_harbor.llm.types import ChatRequest, Completion, FatalError, RetryableError
+from termigen_harbor.llm.types import ChatRequest, Completion, ModelGone, RetryableError
 
 
 class LocalBackend:
@@ -32,7 +32,7 @@ class LocalBackend:
             completion = await self._inner.complete(request)
         except RetryableError as exc:  # a dead server does not come back: say why it died, once
             if death := shared_server_death(self.key, self.instance):
-                raise FatalError(death) from exc
+                raise ModelGone(death) from exc
             raise
         completion.latency_s = time.perf_counter() - started
         completion.model = self.model

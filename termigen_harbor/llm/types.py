@@ -95,6 +95,12 @@ class FatalError(LLMError):
     """Authentication, permission or a bad request: trying again cannot help."""
 
 
+class ModelGone(FatalError):
+    """No request can be answered any more, whatever it asks: the key is refused, the model does not
+    exist, its local server died. Not the fault of the work that asked: a run stops with no verdict
+    on it (run R: the local server was killed, and the synthesis run rejected the nine tasks left)."""
+
+
 class BudgetExceeded(LLMError):
     """The run's token or USD budget is spent; no further call is made."""
 

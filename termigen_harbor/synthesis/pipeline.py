@@ -29,7 +29,7 @@ from termigen_harbor.files import exclusive, write_atomic
 from termigen_harbor.leftovers import remove_orphans, remove_own
 from termigen_harbor.runner import clear_leftovers_under
 from termigen_harbor.images import BASE_IMAGE
-from termigen_harbor.llm import LLM, BudgetExceeded, LLMError, RetryableError, TranscriptCall
+from termigen_harbor.llm import LLM, BudgetExceeded, LLMError, ModelGone, RetryableError, TranscriptCall
 from termigen_harbor.synthesis.build import BuildOutcome, build_until_ok
 from termigen_harbor.synthesis.manifest import Manifest, ManifestItem, StageUsage, funnel, usage_by_stage
 from termigen_harbor.synthesis.provenance import SynthesisProvenance
@@ -191,7 +191,7 @@ class Pipeline:
         for category in self._categories():
             try:
                 seeds = await self._seeds(category)
-            except (BudgetExceeded, RetryableError):
+            except (BudgetExceeded, RetryableError, ModelGone):
                 raise
             except LLMError as exc:  # the model never wrote usable seeds for this category: the others go on
                 self.seed_failures[category.id] = str(exc).split("\n--- last reply ---")[0][:600]
@@ -266,7 +266,7 @@ class Pipeline:
         except BudgetExceeded as exc:
             self.stopped = f"budget: {exc}"
             self.save(state)
-        except RetryableError as exc:  # the endpoint is down or hung: no verdict on the task, which resumes at this stage
+        except (RetryableError, ModelGone) as exc:  # the endpoint is down, hung or gone: no verdict on the task, which resumes at this stage
             self.stopped = f"{MODEL_DOWN}: {exc}"
             state.error = f"{MODEL_DOWN} during the stage after '{state.stage}'"
             self.save(state)
@@ -304,7 +304,7 @@ class Pipeline:
             self.states = await self.load_or_seed()
         except BudgetExceeded as exc:
             self.stopped = f"budget: {exc}"
-        except RetryableError as exc:
+        except (RetryableError, ModelGone) as exc:
             self.stopped = f"{MODEL_DOWN}: {exc}"
         self.progress.update(self.states)
         semaphore = asyncio.Semaphore(self.config.concurrency)
