@@ -6,7 +6,7 @@ from termigen_harbor.llm import LLM, ScriptedBackend, StructuredOutputError
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.synthesis.checks import context_problem, dockerfile_problem
 from termigen_harbor.synthesis.python_source import python_fixed, undefined_names, with_missing_imports, with_typos_fixed, without_broken_tests
-from termigen_harbor.synthesis.environment import PlannedFile, as_instructions, construct_files, plan_files, write_dockerfile
+from termigen_harbor.synthesis.environment import fit_to_context, PlannedFile, as_instructions, construct_files, plan_files, write_dockerfile
 
 SPEC = TaskSpec(title="fix-cron-env", objective="Make the backup cron job run.", inputs=["/etc/cron.d/backup"], outputs=["/var/backups/db.tar.gz"],
                 success_criteria=["cron line valid", "script executable", "backup exists"], difficulty="easy")  # fmt: skip
@@ -234,6 +234,15 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     broken = '```dockerfile\nFROM termigen/base:bookworm\nCOPY [maze.txt", "/app/"]\nCOPY --chown=root [etc/cron.d/job, "/etc/cron.d/job"]\n```'
     assert await write_dockerfile(LLM(ScriptedBackend([broken])), SPEC, maze) == (
         'FROM termigen/base:bookworm\nCOPY ["maze.txt", "/app/"]\nCOPY --chown=root ["etc/cron.d/job", "/etc/cron.d/job"]\n')
+
+
+def test_a_copy_of_a_planned_file_goes_to_the_place_the_planner_named():
+    # run R: `COPY graphs/edges.csv .` before any WORKDIR put the input at /edges.csv, and the image lacked /app/graphs/edges.csv
+    graph = [PlannedFile(path="graphs/edges.csv", purpose="the graph (in the image at /app/graphs/edges.csv)"), PlannedFile(path="notes.txt", purpose="notes")]
+    written = ("FROM termigen/base:bookworm\nCOPY graphs/edges.csv .\nWORKDIR /app\nCOPY --chown=root ./graphs/edges.csv /app/graphs/\n"
+               "COPY graphs/edges.csv /app/graphs/edges.csv\nCOPY notes.txt .\n")
+    assert fit_to_context(written, graph) == ('FROM termigen/base:bookworm\nCOPY ["graphs/edges.csv", "/app/graphs/edges.csv"]\nWORKDIR /app\n'
+                                              "COPY --chown=root ./graphs/edges.csv /app/graphs/\nCOPY graphs/edges.csv /app/graphs/edges.csv\nCOPY notes.txt .\n")
 
 
 async def test_a_reply_stuck_repeating_a_line_is_told_so():

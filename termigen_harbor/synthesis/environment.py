@@ -330,6 +330,21 @@ def fitted_copy(found: Instruction, context: list[str]) -> str | None:
     return " ".join([words[0], *flags, json.dumps([*fitted, destination])])
 
 
+def placed_copy(text: str, places: dict[str, str]) -> str | None:
+    """A COPY/ADD of one planned file whose place in the image the File Planner named (`places`:
+    context path -> place), to that place (run R: `COPY graphs/edges.csv .` before any WORKDIR put
+    the SCC task's input at /edges.csv, not at /app/graphs/edges.csv, and the image that lacked it
+    went back to the Environment agent); None when it goes there already, or is no such COPY."""
+    keyword = text.split()[0]
+    if keyword.upper() not in ("COPY", "ADD") or "--from" in text:
+        return None
+    *sources, destination = copy_operands(text)
+    place = places.get(sources[0].removeprefix("./")) if len(sources) == 1 else None
+    if place is None or destination == place or (destination.endswith("/") and destination + PurePosixPath(place).name == place):
+        return None
+    return " ".join([keyword, *copy_flags_and_operands(text)[0], json.dumps([sources[0].removeprefix("./"), place])])
+
+
 def own_stage_copy(found: Instruction, stages: list[str]) -> str | None:
     """A COPY/ADD `--from` the stage it is in (by number or name; `stages`: the names of the stages
     up to its own, with_stages), which Docker refuses as a circular dependency, as the RUN that
@@ -360,8 +375,10 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
     replaces: all it can do is mislead the writers (run O: `CMD python3 -m termigen.check.sum_numbers_in_file`, a module nothing
     provides, which three reference solutions tried to run and then to `pip install`). A RUN that repeats an earlier one
     word for word goes (run O: one apt-get line nine times, a model's generation loop). A COPY from its own stage becomes
-    a `RUN cp` (own_stage_copy). An `rm` of one of the task's `inputs` goes (without_removals)."""
+    a `RUN cp` (own_stage_copy). An `rm` of one of the task's `inputs` goes (without_removals). A
+    COPY of a planned file whose place the File Planner named goes to that place (placed_copy)."""
     context = [f.path for f in blueprint]
+    places = {f.path: place["place"] for f in blueprint if (place := IMAGE_PLACE_RE.search(f.purpose))}
     names = {PurePosixPath(f).name for f in context} | {f"{PurePosixPath(f).parts[0]}.py" for f in context if "/" in f}  # a folder is a package `python3 -m` runs
     lines = dockerfile.splitlines()
     replaced: dict[int, tuple[int, str]] = {}  # first line of an instruction -> its last line, what it becomes ("" drops it)
@@ -387,6 +404,8 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
             mended = json_form_mended(found)
             becomes = fitted_copy(mended or found, context)
             becomes = mended.text if becomes is None and mended else becomes
+            if becomes != "" and (placed := placed_copy(found.text if becomes is None else becomes, places)):
+                becomes = placed
         if becomes is not None:
             replaced[found.line] = (found.end, becomes)
         if becomes != "" and keyword in ("COPY", "ADD"):
