@@ -421,11 +421,11 @@ def outputless_tests(source: str, outputs: list[str]) -> list[str]:
     a module-level value, helper or fixture of the file that they use. Such a test judges no
     solution: run Q's sum tests held `assert total == 55` on the input's own first column, which
     read no output and failed every solution, until the task was rejected."""
+    if not outputs:
+        return []
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return []
-    if not outputs:
         return []
 
     def names_output(node: ast.AST) -> bool:

@@ -148,7 +148,7 @@ def _top_level_semicolons(program: str) -> list[int]:
     return found
 
 
-PYTHON_HEREDOC_RE = re.compile(r"^(?P<command>.*?(?:\bpython3?(?:\.\d+)?\b[^\n<]*|\bcat\s+>\s*\S+\.py\s*)<<(?P<dash>-?)\s*(?P<q>['\"]?)(?P<end>\w+)(?P=q).*)\n", re.M)
+PYTHON_HEREDOC_RE = re.compile(r"^(?:.*?(?:\bpython3?(?:\.\d+)?\b[^\n<]*|\bcat\s+>\s*\S+\.py\s*)<<(?P<dash>-?)\s*(?P<q>['\"]?)(?P<end>\w+)(?P=q).*)\n", re.M)
 
 
 def python_heredocs_imported(script: str) -> str:
@@ -165,4 +165,3 @@ def python_heredocs_imported(script: str) -> str:
         out += [script[at : opened.end()], with_missing_imports(script[opened.end() : closing.start()])]
         at = closing.start()
     return "".join(out) + script[at:]
-
