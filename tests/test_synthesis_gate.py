@@ -898,6 +898,27 @@ async def test_a_task_that_termigen_validate_would_refuse_is_rejected_before_the
     assert outcome.reason.startswith("the task fails the static checks of `termigen validate`: [unpinned-python-dependency] solution/solve.sh:2")
 
 
+async def test_a_solution_that_pip_installs_what_the_image_lacks_goes_back_to_its_writer_before_the_gate(tmp_path, monkeypatch):
+    from termigen_harbor.synthesis import verify
+
+    built, ran = [], []
+    monkeypatch.setattr(verify, "installed_versions", lambda files, dockerfile: built.append(dockerfile) or {"tabulate": "0.9.0"})  # the real one: the docker test below
+
+    def run(files, dockerfile, solution, outputs):
+        ran.append(solution)
+        return parse_run("@@termigen-reference exit 0\n@@termigen-reference output /app/count.txt\n5\n", outputs)
+
+    installs = "#!/bin/bash\npip install wordlib tabulate\nwc -w < /app/input.txt > /app/count.txt\n"  # wordlib: neither the image nor our table knows it
+    model = Model(solutions=[installs, REFERENCE])
+    verification = _Verification(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path, 0, 3, "docker", None, "", lambda _m: None, reference_run=run)
+    assert await verification.write_reference() and verification.solution == REFERENCE
+    assert ran[0] == installs.replace("tabulate", "tabulate==0.9.0")  # what the image holds is pinned; the run itself was clean
+    assert [r.pip_installs for r in verification.outcome.reference_runs] == [["wordlib"], []]
+    assert "it installs wordlib with pip at run time, which the image does not hold" in model.prompts["solution"][1]
+    await verification.image_versions()
+    assert built == [DOCKERFILE]  # the image is built and asked once per Dockerfile
+
+
 @pytest.mark.docker
 async def test_an_unpinned_pip_install_in_the_dockerfile_is_pinned_to_the_version_the_real_image_holds(docker_engine, tmp_path):
     said = []

@@ -52,6 +52,7 @@ class ReferenceRun(BaseModel):
     empty: list[str] = Field(default_factory=list)
     directories: list[str] = Field(default_factory=list)  # outputs named as files (`sccs.txt`) that are folders
     unchanged: list[str] = Field(default_factory=list)  # outputs the image already held (changed in place) that the run left as they were
+    pip_installs: list[str] = Field(default_factory=list)  # packages solve.sh pip-installs that neither the image nor our table pins
     image_problem: str | None = None  # the image did not build: nothing ran
 
     def problem(self) -> str | None:
@@ -77,6 +78,9 @@ class ReferenceRun(BaseModel):
             faults.append(f"it made {', '.join(self.directories)} a directory, where the task names a file: `mkdir -p` only the folder a file goes in, then write the file")
         if self.unchanged:  # run Q: a config repair whose `python3 -c` failed on its syntax, and the script went on to exit 0
             faults.append(f"it left {', '.join(self.unchanged)} exactly as the image had it: the task asks for it to be changed, and nothing was written to it")
+        if self.pip_installs:  # an unpinned install fails `termigen validate` (Harbor's lint): the task would die at the gate's static check
+            faults.append(f"it installs {', '.join(self.pip_installs)} with pip at run time, which the image does not hold: a solution uses only "
+                          "Python's standard library and what the Dockerfile installs, and installs nothing itself")  # fmt: skip
         python_error = PYTHON_ERROR_RE.findall(self.log) if 'File "' in self.log else []
         if self.empty:  # after a crash the crash is why; after a clean exit, often `cat f > f`
             faults.append(f"it left {', '.join(self.empty)} empty" + ("" if self.exit_code or python_error else f" ({TRUNCATES})"))

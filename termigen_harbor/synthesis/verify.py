@@ -683,6 +683,7 @@ class _Verification:
     alternative: str = ""
     lazies: list[LazySolution] | None = None  # None until the tests are attacked
     environment: str = field(init=False)  # the Dockerfile and files, as the writers are shown them
+    versions: dict[str, dict[str, str]] = field(default_factory=dict)  # Dockerfile -> what image_versions found in its image
 
     def __post_init__(self) -> None:
         self.environment = environment_text(self.files, self.dockerfile)
@@ -811,14 +812,17 @@ class _Verification:
                 break
             if self.reference_run is None:
                 return script, None
+            if unpinned_pip(script):  # `pip install pandas`, which the image holds: pinned, it does the same
+                script = pip_pinned(script, await self.image_versions())
             run = await asyncio.to_thread(self.run_in_image, script, self.dockerfile)
             problem = run.problem()
             if problem and (installed := await with_what_it_lacks(self.dockerfile, run.log, partial(self.run_in_image, script), lambda again: not again.image_problem)):
                 runs.append(run)
                 dockerfile, installs, run = installed
                 self.adopt(dockerfile)
-                problem = run.problem()
                 self.say(f"{name}, round {number}: the image lacks what it uses; the Dockerfile now installs {installs}")
+            run.pip_installs = unpinned_pip(script)
+            problem = run.problem()
             runs.append(run)
             self.say(f"{name}, round {number}: " + ("it ran and wrote every output the task names" if problem is None else first_line(problem)))
             if problem is None or run.image_problem:
@@ -850,10 +854,12 @@ class _Verification:
         (docker), over our table of well-known releases."""
         if self.reference_run is None:
             return dict(KNOWN_VERSIONS)
-        try:
-            return KNOWN_VERSIONS | await asyncio.to_thread(installed_versions, self.files, self.dockerfile)
-        except ImageNotBuilt:  # the reference run reports it
-            return dict(KNOWN_VERSIONS)
+        if self.dockerfile not in self.versions:  # built and asked once per Dockerfile: pinning, each run of a solution, each gate round
+            try:
+                self.versions[self.dockerfile] = await asyncio.to_thread(installed_versions, self.files, self.dockerfile)
+            except ImageNotBuilt:  # the reference run reports it
+                return dict(KNOWN_VERSIONS)
+        return KNOWN_VERSIONS | self.versions[self.dockerfile]
 
     async def pin_installs(self) -> None:
         """Each `pip install` of the Dockerfile pinned to the exact version the image holds: Harbor's
