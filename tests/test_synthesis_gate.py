@@ -690,12 +690,12 @@ async def test_solutions_rewritten_after_a_gate_round_run_in_the_image_before_th
 
 async def test_a_solution_makes_the_folders_of_the_outputs_first():
     # two real runs: the 1.5B wrote into /app/output/ three rounds running without making it, told each time
-    spec = SPEC.model_copy(update={"outputs": ["/app/output/top.json: the top users", "/app/report/", "/app/count.txt", "/var/log/app/run.log: a log"]})
+    spec = SPEC.model_copy(update={"outputs": ["/app/output/top.json: the top users", "/app/report/", "/app/count.txt", "/srv/app/run.log: a log"]})
     script = await write_solution(LLM(ScriptedBackend(["```bash\n#!/bin/bash\necho '{}' > /app/output/top.json\n```"])), spec, "", None)
-    assert script == "#!/bin/bash\nmkdir -p /app/output /app/report /var/log/app\necho '{}' > /app/output/top.json\n"
+    assert script == "#!/bin/bash\nmkdir -p /app/output /app/report /srv/app\necho '{}' > /app/output/top.json\n"
     python = "```python\nimport json\nwith open('/app/output/top.json', 'w') as f:\n    json.dump({}, f)\n```"
     wrapped = await alternative_solution(LLM(ScriptedBackend([python])), spec, "")
-    assert wrapped.startswith("#!/bin/bash\nmkdir -p /app/output /app/report /var/log/app\nset -e\npython3 - <<'PYTHON'\nimport json\n")
+    assert wrapped.startswith("#!/bin/bash\nmkdir -p /app/output /app/report /srv/app\nset -e\npython3 - <<'PYTHON'\nimport json\n")
     assert await write_solution(LLM(ScriptedBackend(["```bash\nwc -w < /app/input.txt > /app/count.txt\n```"])), SPEC, "", None) == "wc -w < /app/input.txt > /app/count.txt\n"
     # solve.sh runs as root and the image has no sudo (run N: exit 127 two rounds running, told each time): a plain sudo goes
     sudo = "```bash\nsudo apt-get install -y jq && sudo  wc -w < /app/input.txt > /app/count.txt\nif true; then sudo cp a b; fi\nsudo -u nobody id\necho 'no sudo here'\n```"

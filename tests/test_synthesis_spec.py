@@ -150,7 +150,7 @@ def test_a_bare_relative_input_or_output_is_named_as_the_file_in_the_working_dir
     spec = TaskSpec(title="repair-json", objective="o", inputs=given, outputs=given[:6], success_criteria=["a", "b", "c"], difficulty="easy")
     named = ["/app/corrected.json", "/app/data/orders.csv", "/app/output/", "/var/log/app.log", "/app/output/fixed.conf", "/app/output/log.json: the translated log",
              "stdout", "../etc/passwd", "a JSON report", ".env", "tmux: running in a container"]  # fmt: skip
-    assert spec.inputs == named and spec.outputs == named[:6]
+    assert spec.inputs == named and spec.outputs == named[:3] + named[4:6]  # a log under /var/log can be read, never written, by a solution
 
 
 def test_a_task_that_changes_files_and_names_no_input_ships_the_files_it_changes():
@@ -180,7 +180,7 @@ async def test_an_output_that_names_no_file_goes_back_to_the_proposer_before_any
     # as the 1.5B Proposer wrote them, and its Evaluator passed them (a real run): the tests then invented paths
     with pytest.raises(ValidationError, match=r"name no file: \['Database query profiling report'\]"):
         spec(["/app/app/views.py: the optimized view", "Database query profiling report"])
-    for named in ["/app/report.json: a JSON object", "report.txt", "The file /var/log/app.log holds one line per request",
+    for named in ["/app/report.json: a JSON object", "report.txt", "The file /app/log/app.log holds one line per request",
                   "nginx serving /app/site on port 8080", "an HTTP service on localhost:5000"]:  # fmt: skip
         assert spec([named]).outputs
     for vague in ["stdout", "a JSON report", "https://example.com/x", "the fixed w/o errors app", "../etc/passwd"]:
@@ -190,6 +190,12 @@ async def test_an_output_that_names_no_file_goes_back_to_the_proposer_before_any
     with pytest.raises(ValidationError, match="services with no port number"):  # as in a real run
         spec(["/app/output/log.json: JSON", "/app/port/monitoring: TCP port where the monitoring service listens for log requests"])
     assert spec(["/app/ports.json: the port that each service listens on, as JSON", "a service listening on port 8080"]).outputs
+
+    # run R: nginx's own error log as an output, which every solution then "left unchanged"; alone, it goes back
+    assert spec(["/app/index.html: the fixed page", "/var/log/nginx/error.log: no errors"]).outputs == ["/app/index.html: the fixed page"]
+    with pytest.raises(ValidationError, match=r"files the system or a service writes, not a solution: \['The log /proc/1/status'\]"):
+        spec(["The log /proc/1/status"])
+    assert spec(["/app/var/log/x.log", "/devices.txt"]).outputs == ["/app/var/log/x.log", "/devices.txt"]
 
     vague_spec = SPEC | {"outputs": ["Database query profiling report"]}
     backend = ScriptedBackend([json.dumps(vague_spec), json.dumps(SPEC), evaluation(5, 5, 5)])

@@ -48,6 +48,9 @@ PORT_RE = re.compile(r"\bport \d{2,5}\b|(?:localhost|127\.0\.0\.1|0\.0\.0\.0):\d
 # an output that is an existing file changed (`/app/nginx/default.conf: the modified configuration`); a task that saves back
 CHANGED_RE = re.compile(r"\b(?:modif|fix|correct|repair|updat|chang|edit|patch)\w*", re.I)
 SAVED_BACK_RE = re.compile(r"\bin[ -]place\b|\bsaved? back\b|\bback to the (?:same |original )?file\b", re.I)
+# where the system or a service writes (`/var/log/nginx/error.log`): never a solution's output
+SYSTEM_PLACES = ("/var/log/", "/var/run/", "/run/", "/proc/", "/sys/", "/dev/")
+WHOLE_PATH_RE = re.compile(ABSOLUTE_PATH_RE.pattern + r"(?:/[\w.*-]+)*")  # `/var/log/nginx/error.log`, every folder
 SERVICE_RE = re.compile(r":\s*(?:an? |the )?(?:tcp|udp|http) port\b", re.I)  # `/app/port/x: TCP port where ...`: a port given as an output's path
 
 
@@ -104,6 +107,12 @@ class TaskSpec(BaseModel):
         restated = [o for o in vague if RESTATED_CONSTRAINT_RE.search(o)]
         if restated and len(restated) < len(outputs):  # the prompt's constraints copied in as an output (three replies of a real run): no file to write
             outputs, vague = [o for o in outputs if o not in restated], [o for o in vague if o not in restated]
+        system = [o for o in outputs if (path := WHOLE_PATH_RE.search(o)) and (path[0] + "/").startswith(SYSTEM_PLACES)]
+        if system and len(system) < len(outputs):  # run R: nginx's error log named as an output; every solution then "left it unchanged"
+            outputs, vague = [o for o in outputs if o not in system], [o for o in vague if o not in system]
+        elif system:
+            raise ValueError(f"these outputs are files the system or a service writes, not a solution: {system[:3]}. Name the file the solution "
+                             "itself writes, for example `/app/output/report.json: ...`")  # fmt: skip
         if vague:
             raise ValueError(f"these outputs name no file: {vague[:3]}. Give every output as its absolute path and format, "
                              "for example `/app/output/report.json: a JSON object with keys ...` (a service: the port it listens on)")  # fmt: skip
