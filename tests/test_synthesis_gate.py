@@ -986,3 +986,17 @@ async def test_a_stopped_verification_resumes_after_the_last_step_it_saved(tmp_p
                           reference_run=None, tests_run=None, progress=progress, say=said.append)  # fmt: skip
     assert list(again.prompts) == ["lazy"] and STRONG.strip() in again.prompts["lazy"][0]
     assert said[0] == "resumed after the reference, the independent solution, the tests"
+
+
+def test_tests_that_check_nothing_are_dropped_while_one_that_checks_something_is_left():
+    from termigen_harbor.synthesis.python_source import empty_tests, without_empty_tests
+    from termigen_harbor.synthesis.verify import tests_fixed
+
+    # run R: the 1.5B Judge approved these beside the real checks of the first task a local run accepted
+    nothing = ('def test_no_additional_files_or_services():\n    """No other files."""\n    pass\n\n\n'
+               "@pytest.mark.skip\ndef test_later():\n    ...\n\nclass TestMore:\n    def test_true(self):\n        assert True\n\n    def test_real(self):\n        assert 1 == 2\n\n")
+    tests = "import pytest\n\n" + nothing + STRONG
+    assert empty_tests(tests) == ["test_no_additional_files_or_services", "test_later", "test_true"]
+    kept = tests_fixed(tests)
+    assert empty_tests(kept) == [] and "def test_real" in kept and kept.endswith(STRONG) and compiles(kept)
+    assert without_empty_tests("def test_x():\n    pass\n") == "def test_x():\n    pass\n"  # nothing else left: the Judge sends it back

@@ -363,6 +363,39 @@ def _test_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctio
     return [f for f in candidates if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and f.name.startswith("test")]
 
 
+def _checks_nothing(statement: ast.stmt) -> bool:
+    """`pass`, `...`, a docstring or `assert True`."""
+    if isinstance(statement, ast.Assert):
+        return isinstance(statement.test, ast.Constant) and bool(statement.test.value)
+    return isinstance(statement, ast.Pass) or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+
+
+def empty_tests(source: str) -> list[str]:
+    """The tests whose body checks nothing (`pass`, a docstring, `assert True`)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [f.name for f in _test_functions(tree) if all(_checks_nothing(s) for s in f.body)]
+
+
+def without_empty_tests(source: str) -> str:
+    """The source without its tests that check nothing, while a test that checks something is
+    left (and it compiles); else unchanged. Run R: the 1.5B Judge approved two `pass` tests of the
+    first task a local run accepted (`test_no_additional_files_or_services`)."""
+    tree = ast.parse(source) if (names := set(empty_tests(source))) else None
+    if tree is None or len(names) == len(_test_functions(tree)):
+        return source
+    lines = source.splitlines(keepends=True)
+    for node in sorted((f for f in _test_functions(tree) if f.name in names), key=lambda n: n.lineno, reverse=True):
+        first, end = min([node.lineno] + [d.lineno for d in node.decorator_list]), node.end_lineno or node.lineno
+        while end < len(lines) and not lines[end].strip():  # and the blank lines after it
+            end += 1
+        del lines[first - 1 : end]
+    kept = "".join(lines)
+    return kept if compiles(kept) else source
+
+
 def output_writers(source: str, outputs: list[str]) -> dict[str, list[str]]:
     """Test functions (top level, or in a `Test...` class) that write one of `outputs`, the files
     the agent's solution must make: `open('/app/sum.txt', 'w')` or `Path('/app/sum.txt').write_text(...)`,

@@ -38,7 +38,7 @@ from termigen_harbor.synthesis.checks import (IMAGE_NOT_BUILT, MODULE_LEVEL_RE, 
 from termigen_harbor.synthesis.image_packages import KNOWN_VERSIONS, Installs, image_installs, pip_pinned, unpinned_pip, with_installs
 from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, Example, examples_for
 from termigen_harbor.synthesis.environment import agent_outputs
-from termigen_harbor.synthesis.python_source import copied_values, outputless_tests, output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_stray_statements
+from termigen_harbor.synthesis.python_source import copied_values, outputless_tests, output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_empty_tests, without_stray_statements
 from termigen_harbor.synthesis.reference_run import (NOP_PASSES, PYTHON_INSTEAD, ReferenceRun, RunReference, TestsOnReference, TestsRun, crashes_problem, failures_evidence,
                                                      installed_versions, run_reference, tests_on_reference)
 from termigen_harbor.synthesis.shell_fixes import solution_fixed
@@ -176,6 +176,11 @@ def environment_text(files: dict[str, BundleFile], dockerfile: str, contents: bo
     return "\n".join(parts)
 
 
+def tests_fixed(text: str) -> str:
+    """A test file as python_fixed sets it right, without the tests that check nothing."""
+    return without_empty_tests(python_fixed(text))
+
+
 async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile], dockerfile: str, collect: Collect | None = collect_problem,
                          judge: LLM | None = None, max_rounds: int = 3, feedback: str | None = None, previous: str | None = None,
                          category: str = "", say: Callable[[str], None] = lambda _m: None, observed: str | None = None,
@@ -212,9 +217,9 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
         prompt = render("test_generator", spec=spec.as_text(), environment=environment, sandbox=sandbox, example=example, feedback=feedback, previous=previous, observed=observed,
                         skeleton=skeleton)  # fmt: skip
         try:
-            tests = await llm.file(prompt, purpose="test_generator", check=check, fix=python_fixed, last_resort=last_resort)
+            tests = await llm.file(prompt, purpose="test_generator", check=check, fix=tests_fixed, last_resort=last_resort)
             if previous is not None and feedback and tests.split() == previous.split():  # run O: one test file, sent back unchanged three times
-                tests = await llm.file(f"{prompt}\n\n{UNCHANGED_TESTS}", purpose="test_generator", check=check, fix=python_fixed, last_resort=last_resort)
+                tests = await llm.file(f"{prompt}\n\n{UNCHANGED_TESTS}", purpose="test_generator", check=check, fix=tests_fixed, last_resort=last_resort)
         except StructuredOutputError as exc:  # no reply got through the checks: a round lost, not the task (run O: a typo, `tmp_dir`, three replies)
             if len(rounds) + 1 == max_rounds:
                 raise
