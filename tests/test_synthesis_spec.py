@@ -214,3 +214,19 @@ def test_the_checks_that_send_tests_back_accept_every_hand_written_template():
         named = "\n".join([(template / "instruction.md").read_text(), (env / "Dockerfile").read_text(),
                            *(f"/app/{p.relative_to(env)}" for p in env.rglob("*") if p.is_file())])  # fmt: skip
         assert (python_problem(tests), stray_statements_problem(tests), unnamed_files(tests, named)) == (None, None, []), template.name
+
+
+async def test_a_proposal_whose_only_inputs_are_its_outputs_goes_back_unless_it_changes_them_in_place():
+    from termigen_harbor.synthesis.spec import TaskSpec
+
+    # run R: the counts file was the only input, and it already held counts; every test round then crashed
+    counts = SPEC | {"objective": "Analyze log files for error messages and count them by severity level in /app/log_counts.txt",
+                     "inputs": ["/app/log_counts.txt"], "outputs": ["/app/log_counts.txt: a JSON object with the count of each level"]}  # fmt: skip
+    backend = ScriptedBackend([json.dumps(counts), json.dumps(SPEC), evaluation(5, 5, 5)])
+    outcome = await refine_spec(LLM(backend), "count log messages by severity", CATEGORY)
+    assert outcome.accepted and outcome.spec == TaskSpec.model_validate(SPEC) and type(outcome.spec) is TaskSpec
+    assert "every input is also an output (/app/log_counts.txt)" in backend.requests[1].messages[-1].content
+    assert TaskSpec.model_validate(counts).inputs == ["/app/log_counts.txt"]  # a spec saved before the check still loads
+    in_place = counts | {"objective": "Fix the malformed lines of /app/log_counts.txt in place"}
+    backend = ScriptedBackend([json.dumps(in_place), evaluation(5, 5, 5)])
+    assert (await refine_spec(LLM(backend), "repair the counts file", CATEGORY)).accepted and len(backend.requests) == 2

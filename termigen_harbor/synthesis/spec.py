@@ -142,6 +142,26 @@ class TaskSpec(BaseModel):
         return self.model_dump_json(indent=2)
 
 
+class ProposedSpec(TaskSpec):
+    # A spec as the Proposer writes it: checked for what only a new proposal is sent back for (a
+    # saved spec loads as a TaskSpec whatever these checks become). The schema the model is shown is
+    # TaskSpec's (a comment, not a docstring: a docstring would go to the model as its description).
+    model_config = ConfigDict(title="TaskSpec")
+
+    @model_validator(mode="after")
+    def _reads_more_than_it_writes(self) -> ProposedSpec:
+        """A task whose every input is one of its outputs and whose objective changes nothing in
+        place has nothing to read. Run R: "count the log messages by severity in
+        /app/log_counts.txt", whose only input was that file, holding the counts; three rounds of
+        tests then crashed reading log lines that were never there."""
+        written = {o.partition(": ")[0].strip() for o in self.outputs}
+        read = [i.partition(": ")[0].strip() for i in self.inputs]
+        if read and set(read) <= written and not (CHANGED_RE.search(self.objective) or SAVED_BACK_RE.search(self.objective)):
+            raise ValueError(f"every input is also an output ({', '.join(read)}) and the objective changes nothing in place: the task has nothing "
+                             "to read. Name the files the work starts from as inputs (for example `/app/logs/app.log: ...`), apart from the files it writes")  # fmt: skip
+        return self
+
+
 SPEC_THRESHOLD = 4  # every Evaluator score must reach it (SynthesisConfig.threshold)
 
 
@@ -263,7 +283,7 @@ async def refine_spec(llm: LLM, seed: str, category: Category, threshold: int = 
     example = next(iter(examples_for(category.id, 1)), None)
     for _ in range(max_rounds):
         prompt = render("proposer", category=category, seed=seed, example=example, feedback=feedback, previous=previous)
-        spec = await llm.structured(prompt, TaskSpec, purpose="proposer")
+        spec = TaskSpec.model_validate((await llm.structured(prompt, ProposedSpec, purpose="proposer")).model_dump())
         evaluation, samples = await evaluate(evaluator or llm, category, spec, threshold)
         outcome.rounds.append(Round(spec=spec, evaluation=evaluation, samples=samples))
         if evaluation.passes(threshold):
