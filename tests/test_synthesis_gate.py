@@ -1000,3 +1000,23 @@ def test_tests_that_check_nothing_are_dropped_while_one_that_checks_something_is
     kept = tests_fixed(tests)
     assert empty_tests(kept) == [] and "def test_real" in kept and kept.endswith(STRONG) and compiles(kept)
     assert without_empty_tests("def test_x():\n    pass\n") == "def test_x():\n    pass\n"  # nothing else left: the Judge sends it back
+
+
+def test_the_modules_a_traceback_asked_for_a_name_they_lack_are_found():
+    log = ("ImportError: cannot import name 'write_table' from 'fastparquet' (/usr/local/lib/python3.11/dist-packages/fastparquet/__init__.py)\n"
+           "ModuleNotFoundError: No module named 'sklearn.graph'\nModuleNotFoundError: No module named 'pandas'\n"
+           "AttributeError: module 'networkx.algorithms' has no attribute 'kosaraju'\nAttributeError: 'list' object has no attribute 'x'\n")  # fmt: skip
+    # a missing top-level package is the image's to install (with_what_it_lacks), not a name to look up
+    assert reference_run.lacking_modules(log) == ["fastparquet", "networkx.algorithms", "sklearn"]
+
+
+@pytest.mark.docker
+async def test_a_solution_that_imports_a_name_its_module_lacks_is_shown_what_the_module_offers_in_the_real_image(docker_engine, tmp_path):
+    # run R: `from fastparquet import write_table` and `sklearn.graph`, rewritten blind in every round of two tasks
+    wrong = "#!/bin/bash\npython3 -c 'from csv import DictWriterr' && wc -w < /app/input.txt > /app/count.txt\n"
+    model = Model(solutions=[wrong, REFERENCE])
+    verification = _Verification(LLM(ScriptedBackend(model)), SPEC, FILES, DOCKERFILE, CONFIG, tmp_path, 0, 3, "docker", None, "", lambda _m: None,
+                                 reference_run=reference_run.run_reference)  # fmt: skip
+    assert await verification.write_reference() and verification.solution == REFERENCE
+    told = model.prompts["solution"][1]
+    assert "cannot import name 'DictWriterr' from 'csv'" in told and "- `csv` offers: Dialect, DictReader, DictWriter, " in told

@@ -198,6 +198,42 @@ def installed_versions(environment: dict[str, BundleFile], dockerfile: str) -> d
     return frozen_versions(run_with_solution(environment, dockerfile, "", "python3 -m pip freeze --all 2>/dev/null", 300) or "")
 
 
+# a program that used a name its module does not have (run R: `from fastparquet import write_table`,
+# `sklearn.graph`, in every round of two tasks): what the module really offers goes back with the run
+LACKING_NAME_RES = (
+    re.compile(r"ImportError: cannot import name '\w+' from '(?P<module>[\w.]+)'"),
+    re.compile(r"AttributeError: module '(?P<module>[\w.]+)' has no attribute"),
+    re.compile(r"ModuleNotFoundError: No module named '(?P<module>\w+(?:\.\w+)*)\.\w+'"),  # the package exists, its submodule does not
+)
+OFFERED_CHARS = 1200  # characters of one module's names shown
+_OFFERS = """import importlib, pkgutil, sys
+for name in sys.argv[1:]:
+    try:
+        module = importlib.import_module(name)
+    except Exception as exc:
+        print(f"- `{name}` cannot be imported either ({type(exc).__name__})")
+        continue
+    public = ", ".join(n for n in sorted(dir(module)) if not n.startswith("_"))
+    subs = ", ".join(sorted(m.name for m in pkgutil.iter_modules(getattr(module, "__path__", []))))
+    print(f"- `{name}` offers: {public[:%d] or '(nothing public)'}" + (f"; its submodules: {subs[:%d]}" if subs else ""))
+""" % (OFFERED_CHARS, OFFERED_CHARS // 2)
+
+
+def lacking_modules(log: str) -> list[str]:
+    """The modules a Python traceback in `log` asked for a name they do not have, once each."""
+    return list(dict.fromkeys(m["module"] for pattern in LACKING_NAME_RES for m in pattern.finditer(log)))
+
+
+def what_modules_offer(environment: dict[str, BundleFile], dockerfile: str, modules: list[str]) -> str:
+    """What each of `modules` offers in the task's image (its public names and submodules), as the
+    writer is shown it; "" when there is nothing to show. Raises ImageNotBuilt."""
+    if not modules:
+        return ""
+    script = f"python3 - {' '.join(shlex.quote(m) for m in modules)} <<'OFFERS'\n{_OFFERS}OFFERS\n"
+    shown = (run_with_solution(environment, dockerfile, "", script, 120) or "").strip()
+    return f"What these modules really offer in the image; use only these names, or the standard library:\n{shown}" if shown else ""
+
+
 RunReference = Callable[[dict[str, BundleFile], str, str, list[str]], ReferenceRun]
 
 

@@ -40,7 +40,7 @@ from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, Example, exampl
 from termigen_harbor.synthesis.environment import agent_outputs
 from termigen_harbor.synthesis.python_source import copied_values, outputless_tests, output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_empty_tests, without_stray_statements
 from termigen_harbor.synthesis.reference_run import (NOP_PASSES, PYTHON_INSTEAD, ReferenceRun, RunReference, TestsOnReference, TestsRun, crashes_problem, failures_evidence,
-                                                     installed_versions, run_reference, tests_on_reference)
+                                                     installed_versions, lacking_modules, run_reference, tests_on_reference, what_modules_offer)
 from termigen_harbor.synthesis.shell_fixes import solution_fixed
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.validate import static_findings
@@ -828,6 +828,8 @@ class _Verification:
                 self.say(f"{name}, round {number}: the image lacks what it uses; the Dockerfile now installs {installs}")
             run.pip_installs = unpinned_pip(script)
             problem = run.problem()
+            if problem and (offered := await self.modules_offered(lacking_modules(run.log))):
+                problem += f"\n{offered}"
             runs.append(run)
             self.say(f"{name}, round {number}: " + ("it ran and wrote every output the task names" if problem is None else first_line(problem)))
             if problem is None or run.image_problem:
@@ -837,6 +839,13 @@ class _Verification:
     def run_in_image(self, script: str, dockerfile: str) -> ReferenceRun:
         assert self.reference_run is not None
         return self.reference_run(self.files, dockerfile, script, self.spec.outputs)
+
+    async def modules_offered(self, modules: list[str]) -> str:
+        """What `modules` offer in the image, for a writer whose program asked them for a name they lack."""
+        try:
+            return await asyncio.to_thread(what_modules_offer, self.files, self.dockerfile, modules) if modules else ""
+        except ImageNotBuilt:  # the run reports it
+            return ""
 
     def tests_in_image(self, solution: str, dockerfile: str, tests: str) -> TestsRun | None:
         assert self.tests_run is not None
