@@ -917,6 +917,10 @@ async def test_a_solution_that_pip_installs_what_the_image_lacks_goes_back_to_it
     assert "it installs wordlib with pip at run time, which the image does not hold" in model.prompts["solution"][1]
     await verification.image_versions()
     assert built == [DOCKERFILE]  # the image is built and asked once per Dockerfile
+    verification._use(DOCKERFILE + "RUN pip install tabulate\n")
+    await verification.pin_installs()
+    await verification.image_versions()
+    assert built == [DOCKERFILE, DOCKERFILE + "RUN pip install tabulate\n"] and verification.dockerfile.endswith("tabulate==0.9.0\n")  # and not again once pinned
 
 
 @pytest.mark.docker
@@ -1000,6 +1004,9 @@ def test_tests_that_check_nothing_are_dropped_while_one_that_checks_something_is
     kept = tests_fixed(tests)
     assert empty_tests(kept) == [] and "def test_real" in kept and kept.endswith(STRONG) and compiles(kept)
     assert without_empty_tests("def test_x():\n    pass\n") == "def test_x():\n    pass\n"  # nothing else left: the Judge sends it back
+    # a class of empty tests goes whole; of two tests of one name, the one that checks something stays
+    same_name = 'class TestNothing:\n    """Empty."""\n\n    def test_a(self):\n        pass\n\n\ndef test_x():\n    pass\n\n\ndef test_x():\n    assert 1 == 2\n'
+    assert without_empty_tests(same_name) == "def test_x():\n    assert 1 == 2\n"
 
 
 def test_the_modules_a_traceback_asked_for_a_name_they_lack_are_found():

@@ -150,7 +150,7 @@ def test_a_bare_relative_input_or_output_is_named_as_the_file_in_the_working_dir
     spec = TaskSpec(title="repair-json", objective="o", inputs=given, outputs=given[:6], success_criteria=["a", "b", "c"], difficulty="easy")
     named = ["/app/corrected.json", "/app/data/orders.csv", "/app/output/", "/var/log/app.log", "/app/output/fixed.conf", "/app/output/log.json: the translated log",
              "stdout", "../etc/passwd", "a JSON report", ".env", "tmux: running in a container"]  # fmt: skip
-    assert spec.inputs == named and spec.outputs == named[:3] + named[4:6]  # a log under /var/log can be read, never written, by a solution
+    assert spec.inputs == named and spec.outputs == named[:6]
 
 
 def test_a_task_that_changes_files_and_names_no_input_ships_the_files_it_changes():
@@ -180,7 +180,7 @@ async def test_an_output_that_names_no_file_goes_back_to_the_proposer_before_any
     # as the 1.5B Proposer wrote them, and its Evaluator passed them (a real run): the tests then invented paths
     with pytest.raises(ValidationError, match=r"name no file: \['Database query profiling report'\]"):
         spec(["/app/app/views.py: the optimized view", "Database query profiling report"])
-    for named in ["/app/report.json: a JSON object", "report.txt", "The file /app/log/app.log holds one line per request",
+    for named in ["/app/report.json: a JSON object", "report.txt", "The file /var/log/app.log holds one line per request",
                   "nginx serving /app/site on port 8080", "an HTTP service on localhost:5000"]:  # fmt: skip
         assert spec([named]).outputs
     for vague in ["stdout", "a JSON report", "https://example.com/x", "the fixed w/o errors app", "../etc/passwd"]:
@@ -190,12 +190,6 @@ async def test_an_output_that_names_no_file_goes_back_to_the_proposer_before_any
     with pytest.raises(ValidationError, match="services with no port number"):  # as in a real run
         spec(["/app/output/log.json: JSON", "/app/port/monitoring: TCP port where the monitoring service listens for log requests"])
     assert spec(["/app/ports.json: the port that each service listens on, as JSON", "a service listening on port 8080"]).outputs
-
-    # run R: nginx's own error log as an output, which every solution then "left unchanged"; alone, it goes back
-    assert spec(["/app/index.html: the fixed page", "/var/log/nginx/error.log: no errors"]).outputs == ["/app/index.html: the fixed page"]
-    with pytest.raises(ValidationError, match=r"files the system or a service writes, not a solution: \['The log /proc/1/status'\]"):
-        spec(["The log /proc/1/status"])
-    assert spec(["/app/var/log/x.log", "/devices.txt"]).outputs == ["/app/var/log/x.log", "/devices.txt"]
 
     vague_spec = SPEC | {"outputs": ["Database query profiling report"]}
     backend = ScriptedBackend([json.dumps(vague_spec), json.dumps(SPEC), evaluation(5, 5, 5)])
@@ -216,8 +210,27 @@ def test_the_checks_that_send_tests_back_accept_every_hand_written_template():
         assert (python_problem(tests), stray_statements_problem(tests), unnamed_files(tests, named)) == (None, None, []), template.name
 
 
+def test_a_proposed_output_where_the_system_writes_is_dropped_beside_others_and_alone_goes_back():
+    from pydantic import ValidationError
+
+    from termigen_harbor.synthesis.spec import ProposedSpec, TaskSpec
+
+    def proposed(outputs: list[str]) -> list[str]:
+        return ProposedSpec(title="fix-nginx-title", objective="o", inputs=[], outputs=outputs, success_criteria=["a", "b", "c"], difficulty="easy").outputs
+
+    # run R: nginx's own error log as an output, which every solution then "left unchanged"
+    assert proposed(["/app/index.html: the fixed page", "/var/log/nginx/error.log: no errors"]) == ["/app/index.html: the fixed page"]
+    with pytest.raises(ValidationError, match=r"files the system or a service writes, not a solution: \['The log /proc/1/status'\]"):
+        proposed(["The log /proc/1/status"])
+    kept = ["/app/var/log/x.log", "/devices.txt", "/run.sh", "/var/logs/x", "A summary of /var/log/syslog written to /app/summary.txt",
+            "/app/summary.txt: what /var/log/syslog holds"]  # fmt: skip
+    assert proposed(kept) == kept
+    # a spec saved before the check loads as it was
+    assert TaskSpec(title="t-x", objective="o", inputs=[], outputs=["/var/log/x.log"], success_criteria=["a", "b", "c"], difficulty="easy").outputs == ["/var/log/x.log"]
+
+
 async def test_a_proposal_whose_only_inputs_are_its_outputs_goes_back_unless_it_changes_them_in_place():
-    from termigen_harbor.synthesis.spec import TaskSpec
+    from termigen_harbor.synthesis.spec import ProposedSpec, TaskSpec
 
     # run R: the counts file was the only input, and it already held counts; every test round then crashed
     counts = SPEC | {"objective": "Analyze log files for error messages and count them by severity level in /app/log_counts.txt",
@@ -226,6 +239,12 @@ async def test_a_proposal_whose_only_inputs_are_its_outputs_goes_back_unless_it_
     outcome = await refine_spec(LLM(backend), "count log messages by severity", CATEGORY)
     assert outcome.accepted and outcome.spec == TaskSpec.model_validate(SPEC) and type(outcome.spec) is TaskSpec
     assert "every input is also an output (/app/log_counts.txt)" in backend.requests[1].messages[-1].content
+    # changed in place, as the objective or the output says: the input it rewrites is what it reads
+    repairs = [("Configure nginx so it serves /app/site on port 8080", [], "/etc/nginx/conf.d/default.conf: the modified configuration"),
+               ("Sort the rows by date", ["data.csv"], "data.csv: the rows, by date"),
+               ("Make the script work", ["/app/run.sh"], "/app/run.sh: the corrected script")]  # fmt: skip
+    for objective, inputs, output in repairs:
+        assert ProposedSpec.model_validate(counts | {"objective": objective, "inputs": inputs, "outputs": [output]}).inputs
     assert TaskSpec.model_validate(counts).inputs == ["/app/log_counts.txt"]  # a spec saved before the check still loads
     in_place = counts | {"objective": "Fix the malformed lines of /app/log_counts.txt in place"}
     backend = ScriptedBackend([json.dumps(in_place), evaluation(5, 5, 5)])

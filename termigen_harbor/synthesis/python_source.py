@@ -370,25 +370,37 @@ def _checks_nothing(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.Pass) or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
 
 
+def _empty_tests(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [f for f in _test_functions(tree) if all(_checks_nothing(s) for s in f.body)]
+
+
 def empty_tests(source: str) -> list[str]:
     """The tests whose body checks nothing (`pass`, a docstring, `assert True`)."""
     try:
-        tree = ast.parse(source)
+        return [f.name for f in _empty_tests(ast.parse(source))]
     except SyntaxError:
         return []
-    return [f.name for f in _test_functions(tree) if all(_checks_nothing(s) for s in f.body)]
 
 
 def without_empty_tests(source: str) -> str:
-    """The source without its tests that check nothing, while a test that checks something is
-    left (and it compiles); else unchanged. Run R: the 1.5B Judge approved two `pass` tests of the
-    first task a local run accepted (`test_no_additional_files_or_services`)."""
-    tree = ast.parse(source) if (names := set(empty_tests(source))) else None
-    if tree is None or len(names) == len(_test_functions(tree)):
+    """The source without its tests that check nothing (a class, when they are all it holds), while
+    a test that checks something is left (and it compiles); else unchanged. Run R: the 1.5B Judge
+    approved two `pass` tests of the first task a local run accepted (`test_no_additional_files_or_services`)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
         return source
+    empty = _empty_tests(tree)
+    if not empty or len(empty) == len(_test_functions(tree)):
+        return source
+    gone: list[ast.stmt] = [f for f in empty if f in tree.body]
+    for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
+        members = [m for m in cls.body if m in empty]
+        rest = [m for m in cls.body if m not in empty and not _checks_nothing(m)]
+        gone += members if rest else [cls] if members else []
     lines = source.splitlines(keepends=True)
-    for node in sorted((f for f in _test_functions(tree) if f.name in names), key=lambda n: n.lineno, reverse=True):
-        first, end = min([node.lineno] + [d.lineno for d in node.decorator_list]), node.end_lineno or node.lineno
+    for node in sorted(gone, key=lambda n: n.lineno, reverse=True):
+        first, end = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]), node.end_lineno or node.lineno
         while end < len(lines) and not lines[end].strip():  # and the blank lines after it
             end += 1
         del lines[first - 1 : end]

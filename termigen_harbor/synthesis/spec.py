@@ -47,6 +47,9 @@ ABSOLUTE_PATH_RE = re.compile(r"(?<![\w.:/])/[\w.*-]+")  # `/app/out.json`, `/va
 PORT_RE = re.compile(r"\bport \d{2,5}\b|(?:localhost|127\.0\.0\.1|0\.0\.0\.0):\d{2,5}\b", re.I)  # a service's output: where it listens
 # an output that is an existing file changed (`/app/nginx/default.conf: the modified configuration`); a task that saves back
 CHANGED_RE = re.compile(r"\b(?:modif|fix|correct|repair|updat|chang|edit|patch)\w*", re.I)
+# a task that rewrites its input: changed, or sorted, cleaned, converted ... in place
+IN_PLACE_RE = re.compile(r"\b(?:modif|fix|correct|repair|updat|chang|edit|patch|sort|clean|normali[sz]|dedup|format|rewrit|replac|remov|renam|reorder"
+                         r"|convert|transform|sanitiz|strip|trim|merg|append|insert|delet|add|encrypt|decrypt|compress|migrat|upgrad|refactor)\w*", re.I)
 SAVED_BACK_RE = re.compile(r"\bin[ -]place\b|\bsaved? back\b|\bback to the (?:same |original )?file\b", re.I)
 # where the system or a service writes (`/var/log/nginx/error.log`): never a solution's output
 SYSTEM_PLACES = ("/var/log/", "/var/run/", "/run/", "/proc/", "/sys/", "/dev/")
@@ -107,12 +110,6 @@ class TaskSpec(BaseModel):
         restated = [o for o in vague if RESTATED_CONSTRAINT_RE.search(o)]
         if restated and len(restated) < len(outputs):  # the prompt's constraints copied in as an output (three replies of a real run): no file to write
             outputs, vague = [o for o in outputs if o not in restated], [o for o in vague if o not in restated]
-        system = [o for o in outputs if (path := WHOLE_PATH_RE.search(o)) and (path[0] + "/").startswith(SYSTEM_PLACES)]
-        if system and len(system) < len(outputs):  # run R: nginx's error log named as an output; every solution then "left it unchanged"
-            outputs, vague = [o for o in outputs if o not in system], [o for o in vague if o not in system]
-        elif system:
-            raise ValueError(f"these outputs are files the system or a service writes, not a solution: {system[:3]}. Name the file the solution "
-                             "itself writes, for example `/app/output/report.json: ...`")  # fmt: skip
         if vague:
             raise ValueError(f"these outputs name no file: {vague[:3]}. Give every output as its absolute path and format, "
                              "for example `/app/output/report.json: a JSON object with keys ...` (a service: the port it listens on)")  # fmt: skip
@@ -142,23 +139,44 @@ class TaskSpec(BaseModel):
         return self.model_dump_json(indent=2)
 
 
+def _system_written(output: str) -> bool:
+    """Whether every absolute path `output` leads with (before its description) is where the system or a service writes."""
+    paths = WHOLE_PATH_RE.findall(output.partition(": ")[0])
+    return bool(paths) and all((path + "/").startswith(SYSTEM_PLACES) for path in paths)
+
+
 class ProposedSpec(TaskSpec):
     # A spec as the Proposer writes it: checked for what only a new proposal is sent back for (a
     # saved spec loads as a TaskSpec whatever these checks become). The schema the model is shown is
     # TaskSpec's (a comment, not a docstring: a docstring would go to the model as its description).
     model_config = ConfigDict(title="TaskSpec")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _reads_more_than_it_writes(cls, data: object) -> object:
+        """A task whose every input, as the Proposer named them, is one of its outputs, and that
+        changes nothing in place, has nothing to read. Run R: "count the log messages by severity
+        in /app/log_counts.txt", whose only input was that file, holding the counts; three rounds
+        of tests then crashed reading log lines that were never there."""
+        if not isinstance(data, dict) or not isinstance(data.get("inputs"), list) or not isinstance(data.get("outputs"), list):
+            return data  # the fields' own validation says what is wrong
+        outputs = [_in_app(str(o)) for o in data["outputs"]]
+        read = [_in_app(str(i)).partition(": ")[0].strip() for i in data["inputs"]]
+        texts = [str(data.get("objective", "")), *(o.partition(": ")[2] for o in outputs)]
+        if read and set(read) <= {o.partition(": ")[0].strip() for o in outputs} and not any(IN_PLACE_RE.search(t) or SAVED_BACK_RE.search(t) for t in texts):
+            raise ValueError(f"every input is also an output ({', '.join(read)}) and the task changes nothing in place: it has nothing to read. "
+                             "Name the files the work starts from as inputs (for example `/app/logs/app.log: ...`), apart from the files it writes")  # fmt: skip
+        return data
+
     @model_validator(mode="after")
-    def _reads_more_than_it_writes(self) -> ProposedSpec:
-        """A task whose every input is one of its outputs and whose objective changes nothing in
-        place has nothing to read. Run R: "count the log messages by severity in
-        /app/log_counts.txt", whose only input was that file, holding the counts; three rounds of
-        tests then crashed reading log lines that were never there."""
-        written = {o.partition(": ")[0].strip() for o in self.outputs}
-        read = [i.partition(": ")[0].strip() for i in self.inputs]
-        if read and set(read) <= written and not (CHANGED_RE.search(self.objective) or SAVED_BACK_RE.search(self.objective)):
-            raise ValueError(f"every input is also an output ({', '.join(read)}) and the objective changes nothing in place: the task has nothing "
-                             "to read. Name the files the work starts from as inputs (for example `/app/logs/app.log: ...`), apart from the files it writes")  # fmt: skip
+    def _written_by_the_solution(self) -> ProposedSpec:
+        """An output where the system or a service writes goes while others are left; alone, it goes
+        back. Run R: nginx's error log named as an output, which every solution then "left unchanged"."""
+        system = [o for o in self.outputs if _system_written(o)]
+        if system and len(system) == len(self.outputs):
+            raise ValueError(f"these outputs are files the system or a service writes, not a solution: {system[:3]}. Name the file the solution "
+                             "itself writes, for example `/app/output/report.json: ...`")  # fmt: skip
+        self.outputs = [o for o in self.outputs if o not in system]
         return self
 
 

@@ -825,6 +825,8 @@ class _Verification:
                 runs.append(run)
                 dockerfile, installs, run = installed
                 self.adopt(dockerfile)
+                if unpinned_pip(script):  # what the new image now holds
+                    script = pip_pinned(script, await self.image_versions())
                 self.say(f"{name}, round {number}: the image lacks what it uses; the Dockerfile now installs {installs}")
             run.pip_installs = unpinned_pip(script)
             problem = run.problem()
@@ -883,6 +885,8 @@ class _Verification:
         if pinned != self.dockerfile:
             done = [name for name in unpinned_pip(self.dockerfile) if name not in unpinned_pip(pinned)]
             self.say(f"Dockerfile: pinned {', '.join(done)} to the versions the image holds")
+            if self.dockerfile in self.versions:  # the same packages, pinned: not built and asked again
+                self.versions[pinned] = self.versions[self.dockerfile]
             self._use(pinned)
 
     async def write_tests(self, feedback: str | None = None) -> bool:
