@@ -73,6 +73,22 @@ async def test_a_file_comes_back_as_raw_text_and_a_broken_one_goes_back_with_the
     assert "py_compile gen.py" in repair and "line 1" in repair and "def main(:" in repair
 
 
+async def test_a_json_file_the_task_says_is_broken_goes_back_when_it_parses_and_is_broken_at_last():
+    # run R: "correct a malformed character in /app/data.json", and the 1.5B Constructor wrote it valid
+    spec = SPEC.model_copy(update={"objective": "Fix a JSON file's parsing issue by correcting a malformed character in /app/data.json"})
+    valid, broken = '{\n  "name": "Ann",\n  "age": 30\n}\n', '{\n  "name": "Ann"\n  "age": 30\n}\n'
+    backend = ScriptedBackend([f"```json\n{valid}```", f"```json\n{broken}```"])
+    files = await construct_files(LLM(backend), spec, [PlannedFile(path="data.json", purpose="the JSON file to repair")])
+    assert files["data.json"].content.decode() == broken
+    assert "the task says data.json is broken, but it parses as valid JSON" in backend.requests[1].messages[-1].content
+    files = await construct_files(LLM(ScriptedBackend([f"```json\n{valid}```"] * 3)), spec, [PlannedFile(path="data.json", purpose="the JSON file to repair")])
+    assert files["data.json"].content.decode() == '{\n  "name": "Ann",\n  "age": 30,\n}\n'  # a trailing comma, the last resort
+    # a JSON file the task does not call broken (or another file) is left as written
+    other = [PlannedFile(path="config.json", purpose="settings"), PlannedFile(path="data.json", purpose="the data")]
+    files = await construct_files(LLM(ScriptedBackend([f"```json\n{valid}```"] * 2)), SPEC, other)
+    assert [f.content.decode() for f in files.values()] == [valid, valid]
+
+
 async def test_python_gets_the_standard_imports_it_forgot_and_goes_back_for_any_other_name_it_never_imports():
     # the 1.5B model's tests called mysql.connector, subprocess and pytest without importing them (runs of 2026-12-03)
     uses = '"""Checks."""\nimport json\n\ndef test_db(tmp_path):\n    conn = mysql.connector.connect(host="localhost")\n    assert subprocess.run(["true"]).returncode == 0\n'

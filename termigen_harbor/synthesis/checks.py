@@ -124,6 +124,39 @@ def file_problem(path: str, content: str) -> str | None:
     return None
 
 
+# how a task says a file it ships is broken (run R: "correct a malformed character in /app/data.json")
+BROKEN_RE = re.compile(r"\b(?:malformed|invalid|corrupt\w*|broken|unparse?able|pars(?:e|ing) (?:issue|error|problem|fail\w*)|syntax error|does not parse)\b", re.I)
+
+
+def unbroken_problem(path: str, content: str, described: str) -> str | None:
+    """A JSON file that the task (`described`: its objective and the file's purpose, naming it)
+    says is broken, and that parses: the solution would have nothing to repair. Run R: the 1.5B
+    Constructor wrote a valid data.json for "correct a malformed character in /app/data.json"."""
+    name = PurePosixPath(path).name
+    if PurePosixPath(path).suffix != ".json" or name not in described or not BROKEN_RE.search(described):
+        return None
+    try:
+        json.loads(content)
+    except ValueError:
+        return None
+    return (f"the task says {name} is broken, but it parses as valid JSON: the solution would have nothing to repair. Write it with "
+            "exactly the fault the task names (for example one missing comma, a trailing comma or an unquoted key), and nothing else wrong")
+
+
+def with_fault(path: str, content: str, described: str) -> str:
+    """The last resort for a JSON file unbroken_problem finds whole: a trailing comma before its last
+    closing bracket, the commonest hand-made JSON fault (a model told three times wrote it valid)."""
+    if unbroken_problem(path, content, described) is None:
+        return content
+    body = content.rstrip()
+    if not body.endswith(("}", "]")):
+        return content
+    before = body[:-1].rstrip()
+    if before.endswith(("{", "[", ",")):
+        return content
+    return before + ",\n" + body[-1] + content[len(body):]
+
+
 ADD_URL_RE = re.compile(r"^\s*ADD\s+(?:--\S+\s+)*(?:https?|ftp|git)://", re.I | re.M)
 PRIVILEGED_RE = re.compile(r"--privileged\b|--security=insecure|--cap-add\b", re.I)
 

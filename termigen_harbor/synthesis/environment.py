@@ -18,7 +18,7 @@ from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.llm import LLM
 from termigen_harbor.prompts import render
 from termigen_harbor.synthesis.checks import (
-    EMPTY_INSTALL_RE, FROM_STAGE_RE, HEREDOC_RE, and_segments, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, copy_flags_and_operands, copy_operands, dockerfile_problem, file_fixed, file_problem, holds, instructions, with_stages,
+    EMPTY_INSTALL_RE, FROM_STAGE_RE, HEREDOC_RE, and_segments, INSTRUCTIONS, REQUIREMENTS_RE, Instruction, context_problem, copied_sources, copy_flags_and_operands, copy_operands, dockerfile_problem, file_fixed, file_problem, holds, instructions, unbroken_problem, with_fault, with_stages,
 )
 from termigen_harbor.synthesis.image_packages import PYPI_RELEASES
 from termigen_harbor.synthesis.spec import TaskSpec
@@ -110,8 +110,10 @@ async def construct_files(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile]
     files = {}
     for planned in blueprint:
         prompt = render("constructor", spec=spec.as_text(), blueprint=blueprint, path=planned.path, purpose=planned.purpose)
-        content = await llm.file(prompt, purpose="constructor", check=lambda text, path=planned.path: file_problem(path, text),
-                                 fix=lambda text, path=planned.path: file_fixed(path, text))  # fmt: skip
+        described = f"{spec.objective}\n{planned.purpose}"  # a file the task says is broken must be (unbroken_problem)
+        content = await llm.file(prompt, purpose="constructor", check=lambda text, path=planned.path, said=described: file_problem(path, text) or unbroken_problem(path, text, said),
+                                 fix=lambda text, path=planned.path: file_fixed(path, text),
+                                 last_resort=lambda text, path=planned.path, said=described: with_fault(path, text, said))  # fmt: skip
         files[planned.path] = BundleFile.text(content, executable=planned.path.endswith((".sh", ".py")))
     return files
 
