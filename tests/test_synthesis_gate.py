@@ -1027,3 +1027,17 @@ async def test_a_solution_that_imports_a_name_its_module_lacks_is_shown_what_the
     assert await verification.write_reference() and verification.solution == REFERENCE
     told = model.prompts["solution"][1]
     assert "cannot import name 'DictWriterr' from 'csv'" in told and "- `csv` offers: Dialect, DictReader, DictWriter, " in told
+
+
+def test_a_failed_run_that_opened_a_missing_file_by_a_relative_path_is_told_to_use_absolute_paths():
+    # run R: `open('data.json')` in three references, the image's WORKDIR being /app/output
+    crashed = "Traceback (most recent call last):\n  File \"<stdin>\", line 2, in <module>\nFileNotFoundError: [Errno 2] No such file or directory: 'data.json'\n"
+    run = parse_run(f"@@termigen-reference exit 1\n{crashed}", ["/app/count.txt"])
+    assert "it opened `data.json` by a relative path, which is looked up in the folder solve.sh runs in" in run.problem()
+    shell = parse_run("@@termigen-reference exit 1\ncat: input.txt: No such file or directory\n", ["/app/count.txt"])
+    assert "it opened `input.txt` by a relative path" in shell.problem()
+    clean = parse_run("@@termigen-reference exit 0\nrm: cannot remove 'tmp': No such file or directory\ncat: scratch.txt: No such file or directory\n"
+                      "@@termigen-reference output /app/count.txt\n5\n", ["/app/count.txt"])  # fmt: skip
+    assert clean.problem() is None  # a clean run is clean whatever it printed
+    absolute = parse_run("@@termigen-reference exit 1\ncat: /app/input.txt: No such file or directory\n", ["/app/count.txt"])
+    assert "relative path" not in absolute.problem()

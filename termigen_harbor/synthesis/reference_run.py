@@ -39,6 +39,9 @@ TRUNCATES = ("`> FILE` empties FILE before the command runs: `cat FILE > FILE` o
              "temporary file and `mv` it over FILE")  # fmt: skip
 PYTHON_ERROR_RE = re.compile(r"^(?:\w+\.)*(?:\w+Error|Exception|\w+Exception)(?::.*)?$", re.MULTILINE)  # a traceback's last line
 NO_PROGRAM_RE = re.compile(r"python3?(?:\.\d+)?: (?:can't open file '(?P<file>[^']+)'|No module named (?P<module>[\w.]+)\s*$)", re.MULTILINE)
+# a file opened by a relative path that is not there (run R: `open('data.json')` three rounds, with WORKDIR /app/output)
+RELATIVE_MISSING_RE = re.compile(r"No such file or directory: '(?P<py>[^/'][^']*)'|^(?:[^:\n]+: )?(?:line \d+: )?(?P<sh>[^/\s:'][^\s:']*): No such file or directory",
+                                 re.MULTILINE)  # fmt: skip
 PYTHON_INSTEAD = ("Text such as JSON quoted inside bash, and arithmetic on decimals, are easy to get wrong in bash: you may instead reply "
                   "with the whole program in Python, in one ```python block, which solve.sh runs with python3.")  # fmt: skip
 
@@ -94,6 +97,9 @@ class ReferenceRun(BaseModel):
         if absent:  # run O: `python3 sccs.py` and `python3 -m sccs`, three references, no such program
             faults.append(f"it runs `{absent['file'] or absent['module']}`, which is nowhere in the image: solve.sh must hold the whole solution, its "
                           f"program written out inside it (a heredoc), not call a program no one wrote. {PYTHON_INSTEAD}")  # fmt: skip
+        if faults and (relative := RELATIVE_MISSING_RE.search(self.log)):  # why it failed; after a clean run, a missing scratch file is no fault
+            faults.append(f"it opened `{relative['py'] or relative['sh']}` by a relative path, which is looked up in the folder solve.sh runs in "
+                          "(the image's last WORKDIR), not where the task's files are: name every input and output by its absolute path, as the task does")  # fmt: skip
         if refused := BASH_RUNTIME_ERROR_RE.search(self.log):
             faults.append(f"bash refused lines of it at run time (`{refused[0].strip()[:200]}`). {PYTHON_INSTEAD}")
         return "; ".join(faults) + ".\n" + self.details()
