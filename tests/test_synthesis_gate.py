@@ -551,6 +551,11 @@ def test_tests_run_in_the_real_image_untouched_and_after_the_reference(docker_en
     assert no_folder.no_folder == ["/app/out"] and "its folder does not exist: create it first (mkdir -p /app/out)" in no_folder.problem()
     read_first = reference_run.run_reference(FILES, DOCKERFILE, "#!/bin/bash\ncat /app/count.txt\n", ["/app/count.txt"], timeout_s=60)
     assert read_first.missing == ["/app/count.txt"] and read_first.no_folder == [] and "folder does not exist" not in read_first.problem()
+    # a JSON output that does not parse, from a clean run (run R: the "corrected" data.json still lacked its comma)
+    broken = reference_run.run_reference(FILES, DOCKERFILE, "#!/bin/bash\nprintf '[1 2]' > /app/c.json\necho '[1, 2]' > /app/d.json\n",
+                                         ["/app/c.json", "/app/d.json: the counts"], timeout_s=60)  # fmt: skip
+    assert broken.exit_code == 0 and broken.outputs == {"/app/c.json": "[1 2]", "/app/d.json": "[1, 2]"} and list(broken.invalid_json) == ["/app/c.json"]
+    assert "it left /app/c.json as JSON that does not parse (json.decoder.JSONDecodeError: Expecting ',' delimiter: line 1 column 4" in broken.problem()
 
 
 @pytest.mark.docker

@@ -55,6 +55,7 @@ class ReferenceRun(BaseModel):
     empty: list[str] = Field(default_factory=list)
     directories: list[str] = Field(default_factory=list)  # outputs named as files (`sccs.txt`) that are folders
     unchanged: list[str] = Field(default_factory=list)  # outputs the image already held (changed in place) that the run left as they were
+    invalid_json: dict[str, str] = Field(default_factory=dict)  # a `.json` output that does not parse: why
     pip_installs: list[str] = Field(default_factory=list)  # packages solve.sh pip-installs that neither the image nor our table pins
     image_problem: str | None = None  # the image did not build: nothing ran
 
@@ -81,6 +82,8 @@ class ReferenceRun(BaseModel):
             faults.append(f"it made {', '.join(self.directories)} a directory, where the task names a file: `mkdir -p` only the folder a file goes in, then write the file")
         if self.unchanged:  # run Q: a config repair whose `python3 -c` failed on its syntax, and the script went on to exit 0
             faults.append(f"it left {', '.join(self.unchanged)} exactly as the image had it: the task asks for it to be changed, and nothing was written to it")
+        for path, why in self.invalid_json.items():  # run R: a "corrected" JSON file still missing its comma, from a clean run
+            faults.append(f"it left {path} as JSON that does not parse ({why}): check that what it writes parses, for example with `python3 -m json.tool FILE`")
         if self.pip_installs:  # an unpinned install fails `termigen validate` (Harbor's lint): the task would die at the gate's static check
             faults.append(f"it installs {', '.join(self.pip_installs)} with pip at run time, which the image does not hold: a solution uses only "
                           "Python's standard library and what the Dockerfile installs, and installs nothing itself")  # fmt: skip
@@ -125,6 +128,9 @@ def folder_of(path: str) -> str:
     return str(PurePosixPath(path.rstrip("/")).parent)
 
 
+JSON_CHECK = "import json, sys; json.load(open(sys.argv[1]))"
+
+
 def _script(outputs: list[str], timeout_s: int) -> str:
     """Runs solve.sh from the image's working directory (as Harbor's oracle does), then reports on
     each output: a directory's listing, a text file's head, a binary file's size, and whether a file
@@ -136,7 +142,9 @@ def _script(outputs: list[str], timeout_s: int) -> str:
         lines.append(
             f'echo "{MARK}output {path}"; '
             f'[ -f /tmp/termigen-before-{i} ] && [ -f {p} ] && [ "$(md5sum < {p})" = "$(cat /tmp/termigen-before-{i})" ] && echo "{MARK}unchanged"; '
-            f"if [ -d {p} ]; then {f'echo {MARK}directory; ' if PurePosixPath(path).suffix and not path.endswith('/') else ''}ls -la {p} | head -n {LISTING_LINES}; "
+            + (f"[ -f {p} ] && grep -q '[^[:space:]]' {p} && command -v python3 >/dev/null && ! python3 -c {shlex.quote(JSON_CHECK)} {p} 2>/tmp/termigen-json "
+               f'&& echo "{MARK}invalid-json $(tail -n 1 /tmp/termigen-json)"; ' if path.endswith(".json") else "")
+            +             f"if [ -d {p} ]; then {f'echo {MARK}directory; ' if PurePosixPath(path).suffix and not path.endswith('/') else ''}ls -la {p} | head -n {LISTING_LINES}; "
             f"elif [ ! -e {p} ]; then echo '{MARK}missing'; [ -d {shlex.quote(folder_of(path))} ] || echo '{MARK}no-folder'; "
             f"elif ! grep -q '[^[:space:]]' {p}; then echo '{MARK}empty'; "
             f"elif grep -qI . {p}; then head -c {OUTPUT_HEAD} {p}; echo; "
@@ -158,6 +166,9 @@ def parse_run(stdout: str, outputs: list[str]) -> ReferenceRun:
         if seen.startswith(f"{MARK}unchanged"):
             run.unchanged.append(path)
             seen = seen.removeprefix(f"{MARK}unchanged").lstrip("\n")
+        if seen.startswith(f"{MARK}invalid-json"):
+            why, _, seen = seen.removeprefix(f"{MARK}invalid-json").partition("\n")
+            run.invalid_json[path] = why.strip()[:200] or "it does not parse"
         if seen.strip().startswith(f"{MARK}missing"):
             run.missing.append(path)
             run.no_folder += [folder_of(path)] if f"{MARK}no-folder" in seen else []
