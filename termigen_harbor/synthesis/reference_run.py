@@ -133,18 +133,19 @@ JSON_CHECK = "import json, sys; json.load(open(sys.argv[1]))"
 
 def _script(outputs: list[str], timeout_s: int) -> str:
     """Runs solve.sh from the image's working directory (as Harbor's oracle does), then reports on
-    each output: a directory's listing, a text file's head, a binary file's size, and whether a file
-    the image held before the run is byte for byte the same after it."""
+    each output: a directory's listing, a text file's head, a binary file's size, whether a file
+    the image held before the run is byte for byte the same after it, and whether a `.json` parses."""
     before = [f"[ -f {shlex.quote(path)} ] && md5sum < {shlex.quote(path)} > /tmp/termigen-before-{i}" for i, path in enumerate(outputs)]
     lines = [*before, f"timeout {timeout_s} bash /solution/solve.sh > /tmp/solve.out 2>&1; echo \"{MARK}exit $?\"", f"tail -c {LOG_TAIL} /tmp/solve.out"]
     for i, path in enumerate(outputs):
         p = shlex.quote(path)
+        parses = (f"[ -f {p} ] && grep -q '[^[:space:]]' {p} && command -v python3 >/dev/null && ! python3 -c {shlex.quote(JSON_CHECK)} {p} 2>/tmp/termigen-json "
+                  f'&& echo "{MARK}invalid-json $(tail -n 1 /tmp/termigen-json)"; ') if path.endswith(".json") else ""  # fmt: skip
         lines.append(
             f'echo "{MARK}output {path}"; '
             f'[ -f /tmp/termigen-before-{i} ] && [ -f {p} ] && [ "$(md5sum < {p})" = "$(cat /tmp/termigen-before-{i})" ] && echo "{MARK}unchanged"; '
-            + (f"[ -f {p} ] && grep -q '[^[:space:]]' {p} && command -v python3 >/dev/null && ! python3 -c {shlex.quote(JSON_CHECK)} {p} 2>/tmp/termigen-json "
-               f'&& echo "{MARK}invalid-json $(tail -n 1 /tmp/termigen-json)"; ' if path.endswith(".json") else "")
-            +             f"if [ -d {p} ]; then {f'echo {MARK}directory; ' if PurePosixPath(path).suffix and not path.endswith('/') else ''}ls -la {p} | head -n {LISTING_LINES}; "
+            f"{parses}"
+            f"if [ -d {p} ]; then {f'echo {MARK}directory; ' if PurePosixPath(path).suffix and not path.endswith('/') else ''}ls -la {p} | head -n {LISTING_LINES}; "
             f"elif [ ! -e {p} ]; then echo '{MARK}missing'; [ -d {shlex.quote(folder_of(path))} ] || echo '{MARK}no-folder'; "
             f"elif ! grep -q '[^[:space:]]' {p}; then echo '{MARK}empty'; "
             f"elif grep -qI . {p}; then head -c {OUTPUT_HEAD} {p}; echo; "

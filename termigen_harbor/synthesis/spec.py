@@ -46,10 +46,11 @@ RELATIVE_PATH_RE = re.compile(r"(?:\./)?[\w.-]+(?:/[\w.-]+)*/?")  # `out.json`, 
 ABSOLUTE_PATH_RE = re.compile(r"(?<![\w.:/])/[\w.*-]+")  # `/app/out.json`, `/var/log/x.log: ...`; not `w/o`, not a URL's `//host`
 PORT_RE = re.compile(r"\bport \d{2,5}\b|(?:localhost|127\.0\.0\.1|0\.0\.0\.0):\d{2,5}\b", re.I)  # a service's output: where it listens
 # an output that is an existing file changed (`/app/nginx/default.conf: the modified configuration`); a task that saves back
-CHANGED_RE = re.compile(r"\b(?:modif|fix|correct|repair|updat|chang|edit|patch)\w*", re.I)
+CHANGE_WORDS = r"modif|fix|correct|repair|updat|chang|edit|patch"
+CHANGED_RE = re.compile(rf"\b(?:{CHANGE_WORDS})\w*", re.I)
 # a task that rewrites its input: changed, or sorted, cleaned, converted ... in place
-IN_PLACE_RE = re.compile(r"\b(?:modif|fix|correct|repair|updat|chang|edit|patch|sort|clean|normali[sz]|dedup|format|rewrit|replac|remov|renam|reorder"
-                         r"|convert|transform|sanitiz|strip|trim|merg|append|insert|delet|add|encrypt|decrypt|compress|migrat|upgrad|refactor)\w*", re.I)
+IN_PLACE_RE = re.compile(rf"\b(?:{CHANGE_WORDS}|sort|clean|normali[sz]|dedup|format|rewrit|replac|remov|renam|reorder|convert|transform|sanitiz"
+                         r"|strip|trim|merg|append|insert|delet|add|encrypt|decrypt|compress|migrat|upgrad|refactor)\w*", re.I)
 SAVED_BACK_RE = re.compile(r"\bin[ -]place\b|\bsaved? back\b|\bback to the (?:same |original )?file\b", re.I)
 # where the system or a service writes (`/var/log/nginx/error.log`): never a solution's output
 SYSTEM_PLACES = ("/var/log/", "/var/run/", "/run/", "/proc/", "/sys/", "/dev/")
