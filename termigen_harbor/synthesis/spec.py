@@ -13,6 +13,8 @@ from termigen_harbor.prompts import render
 from termigen_harbor.synthesis.examples import examples_for
 from termigen_harbor.taxonomy import Category
 from termigen_harbor.text import words
+from termigen_harbor.verifier_sandbox import ABSOLUTE_PATH_RE as WHOLE_PATH_RE  # a whole path: `/var/log/nginx/error.log`
+from termigen_harbor.verifier_sandbox import output_paths
 
 DUPLICATE_JACCARD = 0.6  # word-set overlap from which two seeds count as the same task
 
@@ -54,7 +56,6 @@ IN_PLACE_RE = re.compile(rf"\b(?:{CHANGE_WORDS}|sort|clean|normali[sz]|dedup|for
 SAVED_BACK_RE = re.compile(r"\bin[ -]place\b|\bsaved? back\b|\bback to the (?:same |original )?file\b", re.I)
 # where the system or a service writes (`/var/log/nginx/error.log`): never a solution's output
 SYSTEM_PLACES = ("/var/log/", "/var/run/", "/run/", "/proc/", "/sys/", "/dev/")
-WHOLE_PATH_RE = re.compile(ABSOLUTE_PATH_RE.pattern + r"(?:/[\w.*-]+)*")  # `/var/log/nginx/error.log`, every folder
 SERVICE_RE = re.compile(r":\s*(?:an? |the )?(?:tcp|udp|http) port\b", re.I)  # `/app/port/x: TCP port where ...`: a port given as an output's path
 
 
@@ -162,9 +163,9 @@ class ProposedSpec(TaskSpec):
         if not isinstance(data, dict) or not isinstance(data.get("inputs"), list) or not isinstance(data.get("outputs"), list):
             return data  # the fields' own validation says what is wrong
         outputs = [_in_app(str(o)) for o in data["outputs"]]
-        read = [_in_app(str(i)).partition(": ")[0].strip() for i in data["inputs"]]
+        read = [paths[0] if (paths := output_paths([_in_app(str(i))])) else None for i in data["inputs"]]
         texts = [str(data.get("objective", "")), *(o.partition(": ")[2] for o in outputs)]
-        if read and set(read) <= {o.partition(": ")[0].strip() for o in outputs} and not any(IN_PLACE_RE.search(t) or SAVED_BACK_RE.search(t) for t in texts):
+        if read and None not in read and set(read) <= set(output_paths(outputs)) and not any(IN_PLACE_RE.search(t) or SAVED_BACK_RE.search(t) for t in texts):
             raise ValueError(f"every input is also an output ({', '.join(read)}) and the task changes nothing in place: it has nothing to read. "
                              "Name the files the work starts from as inputs (for example `/app/logs/app.log: ...`), apart from the files it writes")  # fmt: skip
         return data

@@ -726,8 +726,7 @@ class _Verification:
             self.save()
         for number in range(len(self.outcome.rounds) + 1, self.max_rounds + 1):
             self.say(f"gate, round {number}: the reference, the no-op, {len(self.lazies)} lazy and the independent solution against the tests")
-            if unpinned_pip(self.solution):  # a reference's `pip install pandas`, which the image holds: pinned, it does the same
-                self.solution = pip_pinned(self.solution, await self.image_versions())
+            self.solution = await self.pinned(self.solution)
             bundle = assemble(self.spec, self.files, self.dockerfile, self.tests, self.solution, self.config)
             if problems := static_problems(bundle):  # what `termigen validate` would refuse is never accepted
                 self.outcome.reason = "the task fails the static checks of `termigen validate`: " + "; ".join(problems)[:600]
@@ -817,16 +816,14 @@ class _Verification:
                 break
             if self.reference_run is None:
                 return script, None
-            if unpinned_pip(script):  # `pip install pandas`, which the image holds: pinned, it does the same
-                script = pip_pinned(script, await self.image_versions())
+            script = await self.pinned(script)
             run = await asyncio.to_thread(self.run_in_image, script, self.dockerfile)
             problem = run.problem()
             if problem and (installed := await with_what_it_lacks(self.dockerfile, run.log, partial(self.run_in_image, script), lambda again: not again.image_problem)):
                 runs.append(run)
                 dockerfile, installs, run = installed
                 self.adopt(dockerfile)
-                if unpinned_pip(script):  # what the new image now holds
-                    script = pip_pinned(script, await self.image_versions())
+                script = await self.pinned(script)  # to what the new image now holds
                 self.say(f"{name}, round {number}: the image lacks what it uses; the Dockerfile now installs {installs}")
             run.pip_installs = unpinned_pip(script)
             problem = run.problem()
@@ -876,6 +873,11 @@ class _Verification:
             except ImageNotBuilt:  # the reference run reports it
                 return dict(KNOWN_VERSIONS)
         return KNOWN_VERSIONS | self.versions[self.dockerfile]
+
+    async def pinned(self, script: str) -> str:
+        """`script` with each `pip install` pinned to the version the image holds (a solution's `pip
+        install pandas`, which the image has, then does the same); as it is when it installs nothing."""
+        return pip_pinned(script, await self.image_versions()) if unpinned_pip(script) else script
 
     async def pin_installs(self) -> None:
         """Each `pip install` of the Dockerfile pinned to the exact version the image holds: Harbor's
