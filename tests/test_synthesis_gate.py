@@ -19,7 +19,7 @@ from termigen_harbor.synthesis.python_source import compiles, copied_values, out
 from termigen_harbor.synthesis import reference_run
 from termigen_harbor.synthesis.reference_run import TestCrash, TestsRun, asserted_failures, crashed_tests, failed_tests, parse_run
 from termigen_harbor.synthesis.spec import TaskSpec
-from termigen_harbor.synthesis.shell_fixes import inline_python_dedented, one_line_python_split
+from termigen_harbor.synthesis.shell_fixes import inline_python_dedented, inline_python_imported, one_line_python_split
 from termigen_harbor.images import BASE_IMAGE
 from termigen_harbor.synthesis.verify import EMPTY_OUTPUTS_IDEA, STANDARD_TEST_SH, verifier_skeleton, GateResult, Problem, VerifyProgress, _Verification, input_only_tests, alternative_solution, empty_outputs_attack, generate_tests, lazy_solutions, python_only, solution_run, verify_task, write_solution
 from termigen_harbor.testing import ALTERNATIVE, LINES_NOT_WORDS, REFERENCE, STRONG, WEAK, fenced
@@ -470,6 +470,16 @@ async def test_a_python_solution_in_a_bash_block_is_run_by_python3_and_a_broken_
     assert written == heredocs.replace("<<'EOF'\n", "<<'EOF'\nfrom pathlib import Path\n").replace("<<EOF\n", "<<EOF\nimport json\n")
     proc = await asyncio.create_subprocess_exec("bash", "-c", written.replace("/app", str(tmp_path)), stdout=asyncio.subprocess.PIPE)
     assert (await proc.communicate())[0] == b'"3"\n' and proc.returncode == 0
+    # run R: a CSV-to-JSON reference's one-line `python3 -c` program stopped on `NameError: name 'json' is not defined`
+    inline = ("#!/bin/bash\npython3 -c \"import csv; rows = list(csv.DictReader(open('/app/input.csv'))); open('/app/count.txt', 'w').write(json.dumps(rows))\"\n"
+              "python3 -c 'print(json.load(open(\"/app/count.txt\"))[0][\"a\"])' > /app/first.txt\n")
+    written = await write_solution(LLM(ScriptedBackend([fenced(inline, "bash")])), SPEC, "", STRONG)
+    assert written == inline.replace('-c "import csv', '-c "import json\nimport csv').replace("-c 'print", "-c 'import json\nprint")
+    (tmp_path / "input.csv").write_text("a,b\n1,2\n")
+    proc = await asyncio.create_subprocess_exec("bash", "-c", written.replace("/app", str(tmp_path)))
+    assert await proc.wait() == 0 and (tmp_path / "first.txt").read_text() == "1\n"
+    expanded = 'python3 -c "print(json.dumps(\\"$X\\"))"\n'  # bash rewrites `$X` and `\\"` first: left as written
+    assert inline_python_imported(expanded) == expanded
     # the prompt lets a writer answer in Python, which solve.sh then runs with python3
     program = 'import json\nwith open("/app/input.txt") as f:\n    n = len(f.read().split())\nprint(json.dumps(n))\n'
     backend = ScriptedBackend([fenced(program, "python")])

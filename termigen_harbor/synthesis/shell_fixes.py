@@ -16,10 +16,11 @@ from termigen_harbor.verifier_sandbox import output_paths
 def solution_fixed(script: str, outputs: list[str]) -> str:
     """A solution script run by python3 if it is Python, with its inline Python programs dedented
     and its one-line ones split where a block statement follows a `;`, the imports its Python
-    heredocs plainly forgot added, no file read in a loop that
+    heredocs and `-c` programs plainly forgot added, no file read in a loop that
     writes to it, nothing run through plain sudo, no output file of the task's `outputs` made a
     folder, and the folders of those outputs made first."""
-    script = without_sudo(read_loop_rewritten(python_heredocs_imported(python_run_by_bash(one_line_python_split(inline_python_dedented(script))))))
+    script = python_run_by_bash(one_line_python_split(inline_python_dedented(script)))
+    script = without_sudo(read_loop_rewritten(inline_python_imported(python_heredocs_imported(script))))
     return with_output_folders(without_mkdir_of_files(script, output_paths(outputs)), outputs)
 
 
@@ -165,3 +166,23 @@ def python_heredocs_imported(script: str) -> str:
         out += [script[at : opened.end()], with_missing_imports(script[opened.end() : closing.start()])]
         at = closing.start()
     return "".join(out) + script[at:]
+
+
+# `python3 -c '...'` (bash holds no single quote inside) or `python3 -c "..."` (up to an unescaped double quote)
+INLINE_PROGRAM_RE = re.compile(r"""\bpython3?(?:\.\d+)?\s+-c\s+(?:'(?P<single>[^']*)'|"(?P<double>(?:[^"\\]|\\.)*)")""")
+
+
+def inline_python_imported(script: str) -> str:
+    """The script with the imports its `python3 -c` programs plainly forgot added (with_missing_imports),
+    each on its own line at the program's start; a double-quoted program holding `$`, `\\` or a
+    backquote, which bash rewrites before Python sees it, is left as written. Run R: a CSV-to-JSON
+    reference's one-line program stopped on `NameError: name 'json' is not defined`."""
+    def imported(found: re.Match[str]) -> str:
+        group = "single" if found["single"] is not None else "double"
+        program = found[group]
+        if group == "double" and re.search(r"[$\\`]", program):
+            return found[0]
+        start, end = found.span(group)
+        return found[0][: start - found.start()] + with_missing_imports(program) + found[0][end - found.start() :]
+
+    return INLINE_PROGRAM_RE.sub(imported, script)
