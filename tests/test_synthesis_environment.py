@@ -36,6 +36,10 @@ async def test_the_blueprint_refuses_paths_outside_and_drops_what_must_not_be_in
     in_place = SPEC.model_copy(update={"inputs": ["/app/config.txt"], "outputs": ["/app/config.txt: the corrected configuration"]})
     planned = {"files": [{"path": "config.txt", "purpose": "a config with misspelled keys"}]}
     assert [f.path for f in await plan_files(LLM(ScriptedBackend([json.dumps(planned)])), in_place)] == ["config.txt"]
+    # an input named as an output elsewhere is the input (run S: /app/config.txt dropped for /app/output/config.txt, never built in 5 attempts)
+    renamed = SPEC.model_copy(update={"inputs": ["/app/config.txt"], "outputs": ["/app/output/config.txt: the corrected configuration"]})
+    planned = {"files": [{"path": "config.txt", "purpose": "a config with misspelled keys"}, {"path": "output/config.txt", "purpose": "the fixed one"}]}
+    assert [f.path for f in await plan_files(LLM(ScriptedBackend([json.dumps(planned)])), renamed)] == ["config.txt"]
     # a file planned by its name alone, for an input the spec places in a folder (run N: copied to /app/edges.csv, the reference found nothing)
     graph = SPEC.model_copy(update={"inputs": ["/app/graphs/edges.csv", "/app/a/cfg.json", "/app/b/cfg.json"], "outputs": ["/app/sccs.txt"]})
     planned = {"files": [{"path": "edges.csv", "purpose": "the graph"}, {"path": "cfg.json", "purpose": "a config"}, {"path": "a/cfg.json", "purpose": "a"}]}

@@ -67,8 +67,10 @@ def checked_blueprint(blueprint: Blueprint, outputs: list[str] = (), inputs: lis
     """Refuses paths that would leave the bundle; drops files the environment must never hold:
     ours (Dockerfile, tests, solution) and the task's outputs, which the agent must make (a small
     model lists them as files of the environment, then has to write the answer). An output that is
-    also an input is repaired in place (`/app/config.txt` in and out): the environment holds it."""
-    made_by_the_agent = {PurePosixPath(path).name for path in agent_outputs(outputs, inputs)}  # `/app/out/summary.parquet: a Parquet file ...`
+    also an input is repaired in place (`/app/config.txt` in and out): the environment holds it; so
+    does an input that shares an output's name (`/app/config.txt` in, `/app/output/config.txt` out)."""
+    made = agent_outputs(outputs, inputs)
+    made_by_the_agent = {PurePosixPath(path).name for path in made}  # `/app/out/summary.parquet: a Parquet file ...`
     named = [path for path in output_paths(inputs) if not path.endswith("/")]
     names = [PurePosixPath(path).name for path in named]
     places = {name: path for name, path in zip(names, named) if names.count(name) == 1}  # an input's name, where only it has that name
@@ -80,7 +82,9 @@ def checked_blueprint(blueprint: Blueprint, outputs: list[str] = (), inputs: lis
             raise StageError(f"file planner: {exc}") from None
         if rel.name in ("Dockerfile", "solve.sh", "test_outputs.py", "test.sh") or rel.parts[0] in ("tests", "solution"):
             continue
-        if rel.name in made_by_the_agent:
+        # an input that shares an output's name is kept unless planned at the output's own place (run S:
+        # the input /app/config.txt went, for the output /app/output/config.txt, and no build could hold it)
+        if rel.name in made_by_the_agent and (rel.name not in places or f"/app/{rel.as_posix()}" in made):
             continue
         files.append(_at_its_input(PlannedFile(path=rel.as_posix(), purpose=planned.purpose), places))
     return files
