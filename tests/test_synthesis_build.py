@@ -72,6 +72,19 @@ async def test_a_failed_dockerfile_sent_back_unchanged_loses_the_package_no_inst
     assert "The instruction `RUN echo kept > /app/kept.txt && pip install --no-index no-such-pkg-xyz` failed with exit code 1" in repair_prompt
 
 
+async def test_a_run_that_failed_in_two_builds_running_is_taken_out_though_other_lines_changed(docker_engine, tmp_path):
+    # run S: `cmake . && make` of the program the task asks to build, with no CMakeLists.txt, kept through four builds while other lines changed
+    def dockerfile(env: str) -> str:
+        return f"```dockerfile\nFROM termigen/base:bookworm\nENV STEP={env}\nCOPY data.txt /app/data.txt\nRUN cd /app && make\n```"
+
+    backend = ScriptedBackend([dockerfile("one"), dockerfile("two"), dockerfile("three")])
+    files = {"data.txt": BundleFile.text("a\n")}
+    outcome = await build_until_ok(LLM(backend), SPEC, [PlannedFile(path="data.txt", purpose="input")], files, tmp_path / "jobs")
+    assert outcome.ok and [a.ok for a in outcome.attempts] == [False, False, True] and len(backend.requests) == 3
+    assert outcome.dockerfile == "FROM termigen/base:bookworm\nENV STEP=three\nCOPY data.txt /app/data.txt\n"
+    assert outcome.attempts[1].repair is None and "took out `RUN cd /app && make`, which failed" in outcome.attempts[2].repair
+
+
 async def test_an_environment_agent_that_never_writes_a_usable_repair_stops_the_build_with_its_attempts_kept(docker_engine, tmp_path):
     downloads = "```dockerfile\nFROM termigen/base:bookworm\nADD http://example.com/x.tgz /\n```"  # refused unbuilt, every time
     backend = ScriptedBackend(["```dockerfile\nFROM termigen/base:bookworm\nRUN exit 7\n```"] + [downloads] * 3)

@@ -86,9 +86,10 @@ async def build_until_ok(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile],
     max_iterations. When its new Dockerfile keeps the instruction that failed as it was (a small
     model sends the whole file back unchanged, or changes only other lines, again and again), the
     one mechanical repair is made: the package no installer could find taken out, or, from a file
-    sent back unchanged, the failed RUN; the gate then judges the task built without it."""
+    sent back unchanged or a RUN that failed in two builds running, the failed RUN; the gate then
+    judges the task built without it."""
     attempts: list[BuildAttempt] = []
-    dockerfile, repair = await write_dockerfile(llm, spec, blueprint, base_image), None
+    dockerfile, repair, failure = await write_dockerfile(llm, spec, blueprint, base_image), None, None
     for iteration in range(max_iterations):
         attempt = await asyncio.to_thread(build_once, spec, files, dockerfile, jobs_dir, env)
         attempt.repair = repair
@@ -96,7 +97,7 @@ async def build_until_ok(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile],
         if attempt.ok:
             say(f"build {iteration + 1}: built")
             return BuildOutcome(ok=True, dockerfile=dockerfile, attempts=attempts)
-        failure = read_failure(attempt.error or "")
+        failure, earlier = read_failure(attempt.error or ""), failure
         summary = failure.summary() if failure else ""
         say(f"build {iteration + 1}: failed: " + (summary or (attempt.error or "no output").splitlines()[0]))
         if iteration + 1 == max_iterations:
@@ -107,13 +108,15 @@ async def build_until_ok(llm: LLM, spec: TaskSpec, blueprint: list[PlannedFile],
         except StructuredOutputError as exc:
             return BuildOutcome(ok=False, dockerfile=None, attempts=attempts, reason=f"the Environment agent wrote no usable Dockerfile: {str(exc).splitlines()[0]}")
         # a missing package goes from every RUN that still installs it, whatever else changed; the failed
-        # RUN only from an unchanged file (a fix elsewhere, such as a COPY added before it, may be the repair)
+        # RUN from an unchanged file, or once it has failed in two builds running (a fix elsewhere, such as a
+        # COPY added before it, may be the repair; run S: `cmake . && make` of the C program the task asks to
+        # build, with no CMakeLists.txt, kept through four builds while other lines changed)
         unchanged = written.strip() == dockerfile.strip()
         rid = without_package(written, failure.missing_package) if failure and failure.missing_package else None
         if rid:
             mechanical = rid, f"took `{failure.missing_package}`, which the installer could not find, out of the lines that still install it"
         else:
-            mechanical = without_failure(written, failure) if failure and unchanged else None
+            mechanical = without_failure(written, failure) if failure and (unchanged or failure.repeats(earlier)) else None
         if mechanical:
             dockerfile, repair = mechanical[0], f"the Environment agent kept the instruction that failed as it was, so this Dockerfile {mechanical[1]}"
         else:

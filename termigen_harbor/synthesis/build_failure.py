@@ -29,6 +29,10 @@ class BuildFailure(BaseModel):
     exit_code: int | None = None
     missing_package: str | None = None
 
+    def repeats(self, earlier: BuildFailure | None) -> bool:
+        """Whether this is the instruction that failed in the `earlier` build, as it was."""
+        return bool(earlier and earlier.instruction and self.instruction and _same(earlier.instruction, self.instruction))
+
     def summary(self) -> str:
         """One paragraph that points at what to change, put before the build's output."""
         if self.instruction is None:
