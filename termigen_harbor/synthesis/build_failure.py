@@ -14,6 +14,7 @@ FAILED_STEP_RE = re.compile(r"^ > \[[^\]\n]*\] (?P<instruction>.+?):\n(?P<output
 PARSE_ERROR_RE = re.compile(r"dockerfile parse error on line (?P<line>\d+): (?P<what>[^\n]+)")
 EXIT_CODE_RE = re.compile(r"did not complete successfully: exit code: (?P<code>\d+)")
 TIMESTAMP_RE = re.compile(r"^\d+\.\d+ ", re.M)
+SHELL_PREFIX_RE = re.compile(r"^/bin/(?:ba)?sh: (?:line )?\d+: ", re.M)  # `/bin/sh: 1: make: not found`, which a build prints without it at times
 MISSING_PACKAGE_RES = (
     re.compile(r"No matching distribution found for (?P<name>[A-Za-z0-9][\w.-]*)"),  # pip
     re.compile(r"Invalid requirement: '(?P<name>[^'\s]+)'"),  # pip, given no package (run P: `pip install termigen/base:bookworm`, three builds)
@@ -30,8 +31,13 @@ class BuildFailure(BaseModel):
     missing_package: str | None = None
 
     def repeats(self, earlier: BuildFailure | None) -> bool:
-        """Whether this is the instruction that failed in the `earlier` build, as it was."""
-        return bool(earlier and earlier.instruction and self.instruction and _same(earlier.instruction, self.instruction))
+        """Whether the `earlier` build failed the same way: at this instruction as it was, or with this
+        same error from a RUN reworded (run S: `cd /app && cmake . && make`, then `cmake . && make`,
+        each "does not appear to contain CMakeLists.txt")."""
+        if not (earlier and earlier.instruction and self.instruction):
+            return False
+        said, before = (SHELL_PREFIX_RE.sub("", output) for output in (self.output, earlier.output))
+        return _same(earlier.instruction, self.instruction) or (bool(said.strip()) and _same(before, said))
 
     def summary(self) -> str:
         """One paragraph that points at what to change, put before the build's output."""
