@@ -84,9 +84,10 @@ def checked_blueprint(blueprint: Blueprint, outputs: list[str] = (), inputs: lis
             continue
         # an input that shares an output's name is kept unless planned at the output's own place (run S:
         # the input /app/config.txt went, for the output /app/output/config.txt, and no build could hold it)
-        if rel.name in made_by_the_agent and (rel.name not in places or f"/app/{rel.as_posix()}" in made):
+        kept = PlannedFile(path=rel.as_posix(), purpose=planned.purpose)
+        if rel.name in made_by_the_agent and (rel.name not in places or image_place(kept) in made):
             continue
-        files.append(_at_its_input(PlannedFile(path=rel.as_posix(), purpose=planned.purpose), places))
+        files.append(_at_its_input(kept, places))
     return files
 
 
@@ -95,7 +96,7 @@ def _at_its_input(planned: PlannedFile, places: dict[str, str]) -> PlannedFile:
     goes to that input's place: `edges.csv` for the input `/app/graphs/edges.csv` (run N: it was
     copied to /app/edges.csv, and the reference found no input in four rounds)."""
     place = places.get(PurePosixPath(planned.path).name)
-    if place is None or IMAGE_PLACE_RE.search(planned.purpose) or f"/app/{planned.path}" in places.values():
+    if place is None or IMAGE_PLACE_RE.search(planned.purpose) or image_place(planned) in places.values():
         return planned
     return PlannedFile(path=place, purpose=planned.purpose)  # the validator makes it a context path that keeps the place
 
@@ -147,6 +148,12 @@ def normalized(dockerfile: str, base_image: str, blueprint: list[PlannedFile] = 
 
 
 IMAGE_PLACE_RE = re.compile(r"\(in the image at (?P<place>/[^)\s]+)\)$")
+
+
+def image_place(planned: PlannedFile) -> str:
+    """Where a planned file goes in the image: the place its purpose names, else under /app."""
+    place = IMAGE_PLACE_RE.search(planned.purpose)
+    return place["place"] if place else f"/app/{planned.path}"
 REDIRECTS = r"(?:\s*(?:\d?>>?|&>)\s*\S+|\s*2>&1)*"  # `> /tmp/out.log 2>&1`
 ONLY_SCRIPT_RE = re.compile(r"RUN\s+(?:cd\s+\S+\s*&&\s*)?(?:(?:python3?|bash|sh)\s+)?(?:(?P<script>[\w./-]+\.(?:py|sh))|python3?\s+-m\s+(?P<module>[\w.]+))(?:\s+[^&|;<>]*)?" + REDIRECTS)
 # modules `python3 -m` runs that no one has to write: the standard library's, pip, and the well-known packages
@@ -420,8 +427,7 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
     copies = []
     for planned in blueprint:
         if planned.path not in covered:
-            place = IMAGE_PLACE_RE.search(planned.purpose)
-            copies.append("COPY " + json.dumps([planned.path, place["place"] if place else f"/app/{planned.path}"]))
+            copies.append("COPY " + json.dumps([planned.path, image_place(planned)]))
     kept: list[str] = []
     skip_to = 0
     for number, line in enumerate(lines, 1):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shlex
 import textwrap
+from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from termigen_harbor.synthesis.checks import python_run_by_bash
@@ -87,29 +88,33 @@ def without_sudo(script: str) -> str:
     return SUDO_RE.sub(r"\1\2", script)
 
 
-INLINE_PYTHON_RE = re.compile(r"\bpython3?\s+-c\s+(?P<quote>['\"])[ \t]*\n")
+# `python3 -c '...'` (bash holds no single quote inside) or `python3 -c "..."` (up to an unescaped double quote)
+INLINE_PROGRAM_RE = re.compile(r"""\bpython3?(?:\.\d+)?\s+-c\s+(?:'(?P<single>[^']*)'|"(?P<double>(?:[^"\\]|\\.)*)")""")
+
+
+def _inline_programs_rewritten(script: str, rewrite: Callable[[str, str], str]) -> str:
+    """The script with each `python3 -c` program replaced by `rewrite(program, quote)`, its quotes
+    and the command around it kept."""
+    def rewritten(found: re.Match[str]) -> str:
+        group = "single" if found["single"] is not None else "double"
+        start, end = found.span(group)
+        program = rewrite(found[group], "'" if group == "single" else '"')
+        return found[0][: start - found.start()] + program + found[0][end - found.start() :]
+
+    return INLINE_PROGRAM_RE.sub(rewritten, script)
 
 
 def inline_python_dedented(script: str) -> str:
     """A bash script's `python3 -c '` whose program starts on the next line, indented as the script
     around it is, with that program dedented: Python reads the indent as an IndentationError (run P:
-    the 1.5B's sum reference, three rounds, each sent back with the traceback). The program ends at
-    the next single quote (bash allows none inside), or at the next unescaped double quote."""
-    out, at = [], 0
-    for opened in INLINE_PYTHON_RE.finditer(script):
-        if opened.start() < at:
-            continue
-        start = opened.end()
-        close = re.compile("'" if opened["quote"] == "'" else r'(?<!\\)"').search(script, start)
-        if close is None:
-            break
-        end = close.start()
-        out += [script[at:start], textwrap.dedent(script[start:end])]
-        at = end
-    return "".join(out) + script[at:]
+    the 1.5B's sum reference, three rounds, each sent back with the traceback)."""
+    def dedented(program: str, _quote: str) -> str:
+        opening = re.match(r"[ \t]*\n", program)
+        return program[: opening.end()] + textwrap.dedent(program[opening.end() :]) if opening else program
+
+    return _inline_programs_rewritten(script, dedented)
 
 
-ONE_LINE_PYTHON_RE = re.compile(r"\bpython3?\s+-c\s+(?P<quote>['\"])(?P<program>[^\n\\]*?)(?P=quote)")
 BLOCK_AFTER = re.compile(r"\s*(?:with|for|if|while|try|def|class)\b")
 
 
@@ -120,16 +125,15 @@ def one_line_python_split(script: str) -> str:
     compile, and holds no backslash, is touched. Run P: three identical sum references; run Q: a
     config reference and a sum's independent solution, each for three rounds (one sent its errors
     to /dev/null and exited 0)."""
-    def split(found: re.Match[str]) -> str:
-        program = found["program"]
-        if compiles(program):
-            return found[0]
+    def split(program: str, _quote: str) -> str:
+        if "\n" in program or "\\" in program or compiles(program):
+            return program
         cuts = [i for i in _top_level_semicolons(program) if BLOCK_AFTER.match(program, i + 1)]
         pieces = [program[start + 1 : end].strip() for start, end in zip([-1, *cuts], [*cuts, len(program)])]
         lines = "\n".join(pieces)
-        return found[0].replace(program, lines) if cuts and compiles(lines) else found[0]
+        return lines if cuts and compiles(lines) else program
 
-    return ONE_LINE_PYTHON_RE.sub(split, script)
+    return _inline_programs_rewritten(script, split)
 
 
 def _top_level_semicolons(program: str) -> list[int]:
@@ -168,21 +172,12 @@ def python_heredocs_imported(script: str) -> str:
     return "".join(out) + script[at:]
 
 
-# `python3 -c '...'` (bash holds no single quote inside) or `python3 -c "..."` (up to an unescaped double quote)
-INLINE_PROGRAM_RE = re.compile(r"""\bpython3?(?:\.\d+)?\s+-c\s+(?:'(?P<single>[^']*)'|"(?P<double>(?:[^"\\]|\\.)*)")""")
-
-
 def inline_python_imported(script: str) -> str:
     """The script with the imports its `python3 -c` programs plainly forgot added (with_missing_imports),
     each on its own line at the program's start; a double-quoted program holding `$`, `\\` or a
     backquote, which bash rewrites before Python sees it, is left as written. Run R: a CSV-to-JSON
     reference's one-line program stopped on `NameError: name 'json' is not defined`."""
-    def imported(found: re.Match[str]) -> str:
-        group = "single" if found["single"] is not None else "double"
-        program = found[group]
-        if group == "double" and re.search(r"[$\\`]", program):
-            return found[0]
-        start, end = found.span(group)
-        return found[0][: start - found.start()] + with_missing_imports(program) + found[0][end - found.start() :]
+    def imported(program: str, quote: str) -> str:
+        return program if quote == '"' and re.search(r"[$\\`]", program) else with_missing_imports(program)
 
-    return INLINE_PROGRAM_RE.sub(imported, script)
+    return _inline_programs_rewritten(script, imported)

@@ -13,8 +13,7 @@ from termigen_harbor.prompts import render
 from termigen_harbor.synthesis.examples import examples_for
 from termigen_harbor.taxonomy import Category
 from termigen_harbor.text import words
-from termigen_harbor.verifier_sandbox import ABSOLUTE_PATH_RE as WHOLE_PATH_RE  # a whole path: `/var/log/nginx/error.log`
-from termigen_harbor.verifier_sandbox import output_paths
+from termigen_harbor.verifier_sandbox import ABSOLUTE_PATH_RE as WHOLE_PATH_RE, output_paths  # WHOLE_PATH_RE: a whole path, `/var/log/nginx/error.log`
 
 DUPLICATE_JACCARD = 0.6  # word-set overlap from which two seeds count as the same task
 
