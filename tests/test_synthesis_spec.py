@@ -144,13 +144,14 @@ def test_a_bare_relative_input_or_output_is_named_as_the_file_in_the_working_dir
     from termigen_harbor.synthesis.spec import TaskSpec
 
     # as the 1.5B Proposer wrote them (a real run): outputs ['corrected.json'], inputs ['corrupted.json']
-    # and `app/output/fixed_config_file`, the working directory written without its slash, and a relative path before its description (run M)
+    # and `app/output/fixed_config_file`, the working directory written without its slash, and a relative path before its description (run M);
+    # `Makefile` in and out, a file known by its name (run T: three identical proposals sent back for naming no file)
     given = ["corrected.json", "./data/orders.csv", "output/", "/var/log/app.log", "app/output/fixed.conf", "output/log.json: the translated log",
-             "stdout", "../etc/passwd", "a JSON report", ".env", "tmux: running in a container"]  # fmt: skip
-    spec = TaskSpec(title="repair-json", objective="o", inputs=given, outputs=given[:6], success_criteria=["a", "b", "c"], difficulty="easy")
+             "Makefile", "stdout", "../etc/passwd", "a JSON report", ".env", "tmux: running in a container", "make"]  # fmt: skip
+    spec = TaskSpec(title="repair-json", objective="o", inputs=given, outputs=given[:7], success_criteria=["a", "b", "c"], difficulty="easy")
     named = ["/app/corrected.json", "/app/data/orders.csv", "/app/output/", "/var/log/app.log", "/app/output/fixed.conf", "/app/output/log.json: the translated log",
-             "stdout", "../etc/passwd", "a JSON report", ".env", "tmux: running in a container"]  # fmt: skip
-    assert spec.inputs == named and spec.outputs == named[:6]
+             "/app/Makefile", "stdout", "../etc/passwd", "a JSON report", ".env", "tmux: running in a container", "make"]  # fmt: skip
+    assert spec.inputs == named and spec.outputs == named[:7]
 
 
 def test_a_task_that_changes_files_and_names_no_input_ships_the_files_it_changes():

@@ -58,11 +58,17 @@ SYSTEM_PLACES = ("/var/log/", "/var/run/", "/run/", "/proc/", "/sys/", "/dev/")
 SERVICE_RE = re.compile(r":\s*(?:an? |the )?(?:tcp|udp|http) port\b", re.I)  # `/app/port/x: TCP port where ...`: a port given as an output's path
 
 
+# files known by a name without an extension: `Makefile` alone is a file, `stdout` is not
+NAMED_FILES = frozenset({"Makefile", "makefile", "GNUmakefile", "Dockerfile", "Containerfile", "Rakefile", "Gemfile", "Procfile",
+                         "Jenkinsfile", "Vagrantfile", "Pipfile", "README", "LICENSE", "CHANGELOG"})  # fmt: skip
+
+
 def _relative_path(text: str) -> bool:
-    """`out.json`, `./data/orders.csv`, `output/`: a path relative to the working directory (a
-    file with an extension or a path with a folder), not a word such as `stdout`, nor `..`."""
+    """`out.json`, `./data/orders.csv`, `output/`, `Makefile`: a path relative to the working
+    directory (a file with an extension or a known name, or a path with a folder), not a word such
+    as `stdout`, nor `..`."""
     path = text.removeprefix("./")
-    return bool(RELATIVE_PATH_RE.fullmatch(text)) and ".." not in path.split("/") and ("/" in path or "." in path.lstrip("."))
+    return bool(RELATIVE_PATH_RE.fullmatch(text)) and ".." not in path.split("/") and ("/" in path or "." in path.lstrip(".") or path in NAMED_FILES)
 
 
 def _in_app(text: str) -> str:
