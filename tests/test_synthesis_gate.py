@@ -1044,6 +1044,29 @@ async def test_a_solution_that_imports_a_name_its_module_lacks_is_shown_what_the
     assert "cannot import name 'DictWriterr' from 'csv'" in told and "- `csv` offers: Dialect, DictReader, DictWriter, " in told
 
 
+async def test_a_solution_that_reads_a_column_its_input_lacks_is_told_the_inputs_real_columns(tmp_path, monkeypatch):
+    from termigen_harbor.synthesis import verify
+
+    # run T: `KeyError: 'stock'` from a CSV whose header is `product_id,stock_level`, three references running
+    monkeypatch.setattr(verify, "installed_versions", lambda files, dockerfile: {})
+    logs = iter(["Traceback (most recent call last):\n  File \"<stdin>\", line 4, in <module>\nKeyError: 'stock'\n", ""])
+
+    def run(files, dockerfile, solution, outputs):
+        log = next(logs)
+        return parse_run(f"@@termigen-reference exit {1 if log else 0}\n{log}@@termigen-reference output /app/count.txt\n" + ("" if log else "5\n"), outputs)
+
+    files = {**FILES, "data/stock.csv": BundleFile.text("product_id,stock_level\n1,50\n"), "data/levels.json": BundleFile.text('[{"product_id": 1, "reorder_level": 40}]')}
+    model = Model(solutions=[REFERENCE, REFERENCE])
+    verification = _Verification(LLM(ScriptedBackend(model)), SPEC, files, DOCKERFILE, CONFIG, tmp_path, 0, 3, "docker", None, "", lambda _m: None, reference_run=run)
+    assert await verification.write_reference()
+    told = model.prompts["solution"][1]
+    assert ("`stock` is no column or key of any input. What the inputs really have (use these names): "
+            "`data/levels.json`: product_id, reorder_level; `data/stock.csv`: product_id, stock_level") in told
+    # a key the inputs do have is the program's own affair (a dict it built): nothing is added
+    assert reference_run.unknown_keys_hint("KeyError: 'stock_level'\n", files) == ""
+    assert reference_run.unknown_keys_hint("KeyError: 'stock'\n", FILES) == ""  # no CSV or JSON input to show
+
+
 def test_a_failed_run_that_opened_a_missing_file_by_a_relative_path_is_told_to_use_absolute_paths():
     # run R: `open('data.json')` in three references, the image's WORKDIR being /app/output
     crashed = "Traceback (most recent call last):\n  File \"<stdin>\", line 2, in <module>\nFileNotFoundError: [Errno 2] No such file or directory: 'data.json'\n"

@@ -7,6 +7,8 @@ paths and formats)."""
 
 from __future__ import annotations
 
+import csv
+import json
 import re
 import shlex
 import subprocess
@@ -250,6 +252,42 @@ def what_modules_offer(environment: dict[str, BundleFile], dockerfile: str, modu
     script = f"python3 - {' '.join(shlex.quote(m) for m in modules)} <<'OFFERS'\n{_OFFERS}OFFERS\n"
     shown = (run_with_solution(environment, dockerfile, "", script, 120) or "").strip()
     return f"What these modules really offer in the image; use only these names, or the standard library:\n{shown}" if shown else ""
+
+
+# a program that read a column or key its input does not have (run T: `KeyError: 'stock'` from a CSV whose
+# header is `product_id,stock_level`, three references running): the inputs' real columns go back with the run
+KEY_ERROR_RE = re.compile(r"^KeyError: (?P<key>'[^'\n]*'|\"[^\"\n]*\")\s*$", re.MULTILINE)
+KEYS_SHOWN = 30  # columns or keys of one input shown
+
+
+def input_keys(files: dict[str, BundleFile]) -> dict[str, list[str]]:
+    """Each CSV input's columns (its header) and each JSON input's keys (of the object, or of a
+    list's first object), by the file's path."""
+    found: dict[str, list[str]] = {}
+    for path, file in sorted(files.items()):
+        text = file.content.decode(errors="replace")
+        if path.endswith((".csv", ".tsv")) and text.strip():
+            header = text.lstrip().splitlines()[0]
+            found[path] = [c.strip() for c in next(csv.reader([header], delimiter="\t" if path.endswith(".tsv") else ","))]
+        elif path.endswith(".json"):
+            try:
+                data = json.loads(text)
+            except ValueError:
+                continue
+            data = data[0] if isinstance(data, list) and data else data
+            if isinstance(data, dict):
+                found[path] = [str(k) for k in data]
+    return found
+
+
+def unknown_keys_hint(log: str, files: dict[str, BundleFile]) -> str:
+    """For a `KeyError` whose key no CSV or JSON input has: what the inputs really have; "" otherwise."""
+    keys = input_keys(files)
+    missing = [k for m in KEY_ERROR_RE.finditer(log) if (k := m["key"][1:-1]) and not any(k in names for names in keys.values())]
+    if not missing or not keys:
+        return ""
+    shown = "; ".join(f"`{path}`: {', '.join(names[:KEYS_SHOWN])}" for path, names in keys.items())
+    return f"`{missing[-1]}` is no column or key of any input. What the inputs really have (use these names): {shown}"
 
 
 RunReference = Callable[[dict[str, BundleFile], str, str, list[str]], ReferenceRun]

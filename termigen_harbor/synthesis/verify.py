@@ -40,7 +40,7 @@ from termigen_harbor.synthesis.examples import MAX_TEST_EXAMPLE, Example, exampl
 from termigen_harbor.synthesis.environment import agent_outputs
 from termigen_harbor.synthesis.python_source import copied_values, outputless_tests, output_writers, python_fixed, unknown_fixtures, without_broken_tests, without_empty_tests, without_stray_statements
 from termigen_harbor.synthesis.reference_run import (NOP_PASSES, PYTHON_INSTEAD, ReferenceRun, RunReference, TestsOnReference, TestsRun, crashes_problem, failures_evidence,
-                                                     installed_versions, lacking_modules, run_reference, tests_on_reference, what_modules_offer)
+                                                     installed_versions, lacking_modules, run_reference, tests_on_reference, unknown_keys_hint, what_modules_offer)
 from termigen_harbor.synthesis.shell_fixes import solution_fixed
 from termigen_harbor.synthesis.spec import TaskSpec
 from termigen_harbor.validate import static_findings
@@ -829,6 +829,8 @@ class _Verification:
             problem = run.problem()
             if problem and (offered := await self.modules_offered(lacking_modules(run.log))):
                 problem += f"\n{offered}"
+            if problem and (keys := unknown_keys_hint(run.log, self.files)):
+                problem += f"\n{keys}"
             runs.append(run)
             self.say(f"{name}, round {number}: " + ("it ran and wrote every output the task names" if problem is None else first_line(problem)))
             if problem is None or run.image_problem:
