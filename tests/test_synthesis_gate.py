@@ -272,6 +272,17 @@ async def test_tests_that_crash_after_the_reference_go_back_with_the_traceback_a
     assert "def test_total" not in model.prompts["judge"][0] and "def test_count" in model.prompts["judge"][0]
 
 
+async def test_tests_that_crash_on_a_column_the_input_lacks_are_told_the_inputs_real_columns():
+    def crashes(dockerfile, tests):
+        return TestsRun([TestCrash("test_total", "KeyError: 'stock'", "E   KeyError: 'stock'")] if "def test_total" in tests else [], [], {"test_count"})
+
+    files = {**FILES, "stock.csv": BundleFile.text("product_id,stock_level\n1,50\n")}
+    backend = ScriptedBackend(Model(tests=[CRASHES, STRONG]))
+    written = await generate_tests(LLM(backend), SPEC, files, DOCKERFILE, collect=None, run_tests=crashes)
+    assert written.approved and "`stock` is no column or key of any input. What the inputs really have (use these names): `stock.csv`: product_id, stock_level" \
+        in backend.requests[1].messages[-1].content
+
+
 NOP_FAILS = {"test_count"}  # what STRONG fails in the untouched image: count.txt is not there yet
 
 

@@ -241,6 +241,8 @@ async def generate_tests(llm: LLM, spec: TaskSpec, files: dict[str, BundleFile],
             checked = await _judged_on_reference(judge or llm, spec, tests, reference or "", ran, last=len(rounds) + 1 == max_rounds,
                                                  on_alternative=partial(run_alternative, dockerfile) if run_alternative else None)  # fmt: skip
             tests, problem, by, reference_fault = checked.tests, checked.problem, checked.by, checked.reference_fault
+            if problem and ran.crashes and (keys := unknown_keys_hint("\n".join(c.error for c in ran.crashes), files)):
+                problem += f"\n{keys}"  # tests that read a column the input lacks, as solutions do
             disputes += [checked.dispute] if checked.dispute else []
             if checked.dropped:
                 say(f"tests, round {len(rounds) + 1}: dropped {checked.dropped}")
