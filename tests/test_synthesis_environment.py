@@ -235,6 +235,10 @@ async def test_a_dockerfile_is_fitted_to_its_build_context_and_what_cannot_be_fi
     assert context_problem("FROM termigen/base:bookworm\nCOPY --from=generate_script /app/out.csv /app/\n", []).startswith(
         "line 2 copies from `generate_script`, which is no earlier stage of this Dockerfile")
     assert "line 2 (`jq`) is not a Dockerfile instruction" in context_problem("FROM termigen/base:bookworm\njq\n", [])
+    # a capitalised word that is no instruction before a shell command (run T: three replies) is the RUN it stands for
+    misspelt = "FROM termigen/base:bookworm\nRUN apt-get update\nRMINV rm -rf /var/lib/apt/lists/*\nWORKDIR /app\n"
+    assert as_instructions(misspelt) == misspelt.replace("RMINV rm", "RUN rm") and context_problem(as_instructions(misspelt), []) is None
+    assert as_instructions("FROM termigen/base:bookworm\nFOO\nBAR Baz qux\n") == "FROM termigen/base:bookworm\nFOO\nBAR Baz qux\n"  # no command after it: sent back
     # a stage copying from itself: Docker reports a circular dependency (a real build), by number or by name
     assert context_problem("FROM termigen/base:bookworm\nCOPY x.sh .\nCOPY --from=0 /app/x.sh /usr/local/bin/\n", ["x.sh"]).startswith(
         "line 3 copies from stage 0, which is not an earlier stage (this one is stage 0")

@@ -446,6 +446,7 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
 
 
 SHELL_WORD_RE = re.compile(r"^[a-z][\w.+-]*(\s|$)")
+MISSPELT_RUN_RE = re.compile(r"^[A-Z]{2,8}$")  # a word in an instruction's capitals, before a shell command
 
 
 HEREDOC_SCRIPT_RE = re.compile(r"\b(?:python3?|bash|sh)(?:\s+-)?\s+<<")  # a heredoc run as a script
@@ -485,12 +486,17 @@ def as_instructions(dockerfile: str) -> str:
     """A shell command written where an instruction belongs (`apt-get update && ...` with no RUN,
     which Docker refuses as an unknown instruction) becomes the RUN it was meant to be: the
     intent is unambiguous, and a small model repeats the line after the build's error. So does a
-    quoted script run on over several lines (inline_scripts_as_heredocs)."""
+    shell command after a capitalised word that is no instruction (run T: `RMINV rm -rf
+    /var/lib/apt/lists/*`, three replies), and a quoted script run on over several lines
+    (inline_scripts_as_heredocs)."""
     dockerfile = inline_scripts_as_heredocs(dockerfile)
     lines = dockerfile.splitlines()
     for number, _, text in instructions(dockerfile):
-        if text.split()[0].upper() not in INSTRUCTIONS and SHELL_WORD_RE.match(text):
+        keyword, rest = (text.split(maxsplit=1) + [""])[:2]
+        if keyword.upper() not in INSTRUCTIONS and SHELL_WORD_RE.match(text):
             lines[number - 1] = "RUN " + lines[number - 1].strip()
+        elif keyword.upper() not in INSTRUCTIONS and MISSPELT_RUN_RE.match(keyword) and SHELL_WORD_RE.match(rest):
+            lines[number - 1] = "RUN " + lines[number - 1].strip()[len(keyword) :].lstrip()  # `RMINV rm -rf ...`
         if lines[number - 1].split()[0].upper() in ("RUN", "COPY", "ADD"):  # `cat << EOF`: Docker reads a heredoc only as `<<EOF`
             lines[number - 1] = HEREDOC_SPACE_RE.sub(r"<<\1", lines[number - 1])
     return "\n".join(lines) + ("\n" if dockerfile.endswith("\n") else "")
