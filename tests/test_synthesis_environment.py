@@ -269,6 +269,12 @@ def test_a_copy_of_a_planned_file_goes_to_the_place_the_planner_named():
                                               "COPY --chown=root ./graphs/edges.csv /app/graphs/\nCOPY graphs/edges.csv /app/graphs/edges.csv\nCOPY notes.txt .\n")
 
 
+def test_a_workdir_at_an_output_the_agent_makes_becomes_its_folder():
+    # run T: `WORKDIR /app/output.txt` ended a Dijkstra task's Dockerfile, and the image held the output as a folder
+    written = "FROM termigen/base:bookworm\nWORKDIR /app/output.txt\nWORKDIR /app/data/\nWORKDIR /app/out/\n"
+    assert fit_to_context(written, [], made=["/app/output.txt", "/app/out"]) == "FROM termigen/base:bookworm\nWORKDIR /app\nWORKDIR /app/data/\nWORKDIR /app\n"
+
+
 async def test_a_reply_stuck_repeating_a_line_is_told_so():
     loop = "```dockerfile\nFROM termigen/base:bookworm\nRUN apt-get install -y \\\n" + "    unzip \\\n" * 40
     backend = ScriptedBackend([loop, "```dockerfile\nFROM termigen/base:bookworm\nRUN apt-get install -y unzip\n```"])

@@ -389,7 +389,8 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
     provides, which three reference solutions tried to run and then to `pip install`). A RUN that repeats an earlier one
     word for word goes (run O: one apt-get line nine times, a model's generation loop). A COPY from its own stage becomes
     a `RUN cp` (own_stage_copy). An `rm` of one of the task's `inputs` goes (without_removals). A
-    COPY of a planned file whose place the File Planner named goes to that place (placed_copy)."""
+    COPY of a planned file whose place the File Planner named goes to that place (placed_copy). A
+    WORKDIR at an output the agent makes becomes its folder: Docker would make the output a folder."""
     context = [f.path for f in blueprint]
     places = {f.path: place["place"] for f in blueprint if (place := IMAGE_PLACE_RE.search(f.purpose))}
     names = {PurePosixPath(f).name for f in context} | {f"{PurePosixPath(f).parts[0]}.py" for f in context if "/" in f}  # a folder is a package `python3 -m` runs
@@ -411,6 +412,8 @@ def fit_to_context(dockerfile: str, blueprint: list[PlannedFile], made: list[str
             unmade = without_outputs(run, made, "\n".join(lines[found.line : found.end])) if run else ""
             becomes = "" if unmade == "" else without_needless(unmade or run, names)
             becomes = (removed if unmade is None else unmade) if becomes is None else becomes
+        elif keyword == "WORKDIR" and (workdir := found.text.split(maxsplit=1)[-1].strip().rstrip("/")) in {m.rstrip("/") for m in made}:
+            becomes = f"WORKDIR {PurePosixPath(workdir).parent}"  # run T: `WORKDIR /app/output.txt` made the output file a folder
         elif own := own_stage_copy(found, stages):
             becomes = own
         else:
